@@ -1,0 +1,5 @@
+import sys
+
+from bessai.cli import main
+
+sys.exit(main())

@@ -1,0 +1,191 @@
+"""Gateway configuration: environment variables and ``.env`` (pydantic-settings), plus a site file.
+
+The environment names are those of the original gateway (``SITE_ID``,
+``INVERTER_IP`` ...). A site with several devices (inverter, BMS, meter)
+describes them in a TOML site file named by ``SITE_FILE``. With neither an
+inverter address nor a site file, the gateway runs the built-in simulator:
+the embedded default. Every invalid value becomes a ``ConfigError`` that
+names the variable (or file and key), the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIMULATOR_PROFILE = "sim_bess"
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used: where it came from, its value and what is expected."""
+
+
+def _check_host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _HOSTNAME.match(value):
+            raise ValueError("expected an IPv4/IPv6 address or a hostname") from None
+    return value
+
+
+class DeviceConfig(BaseModel):
+    """One Modbus device of the site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=40)]
+    profile: str = Field(description="Registry id (e.g. 'huawei_sun2000_luna2000') or a JSON file path")
+    host: str | None = None
+    port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    serial_port: str | None = None
+    baudrate: Annotated[int, Field(ge=1200, le=921600)] = 19200
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    unit_id: Annotated[int | None, Field(ge=0, le=255)] = None
+    poll_interval_s: Annotated[float, Field(ge=0.05, le=3600)] = 1.0
+    timeout_s: Annotated[float | None, Field(gt=0, le=60)] = None
+    role: Literal["inverter", "bms", "meter", "other"] = "inverter"
+    simulated: bool = Field(default=False, description="Served by the built-in simulator")
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else _check_host(value)
+
+    @model_validator(mode="after")
+    def _one_link(self) -> DeviceConfig:
+        if not self.simulated and (self.host is None) == (self.serial_port is None):
+            raise ValueError("give exactly one of 'host' (Modbus TCP) or 'serial_port' (Modbus RTU)")
+        return self
+
+
+class SiteFile(BaseModel):
+    """The TOML site file: the site id and its devices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site_id: str | None = None
+    devices: Annotated[list[DeviceConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SiteFile:
+        seen: set[str] = set()
+        for dev in self.devices:
+            if dev.name in seen:
+                raise ValueError(f"device name {dev.name!r} is used twice")
+            seen.add(dev.name)
+        return self
+
+
+class Settings(BaseSettings):
+    """Settings from the environment and ``.env``; names as in the original gateway."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "site-sim"
+    INVERTER_IP: str | None = None
+    INVERTER_PORT: Annotated[int, Field(ge=1, le=65535)] = 502
+    INVERTER_UNIT_ID: Annotated[int | None, Field(ge=0, le=255)] = None
+    HEALTH_PORT: Annotated[int, Field(ge=0, le=65535)] = 8000
+    HEALTH_BIND: str = "127.0.0.1"
+    DRIVER_PROFILE_PATH: str = SIMULATOR_PROFILE
+    WATCHDOG_TIMEOUT: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    POLL_INTERVAL_S: Annotated[float, Field(ge=0.05, le=3600)] = 1.0
+    GCP_PROJECT_ID: str | None = None
+    GCP_PUBSUB_TOPIC: str | None = None
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    SITE_FILE: Path | None = None
+    DATA_DIR: Path = Path("data")
+
+    @field_validator("INVERTER_IP", "HEALTH_BIND")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else _check_host(value)  # type: ignore[arg-type]
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("GCP_PROJECT_ID", "GCP_PUBSUB_TOPIC", "OTEL_EXPORTER_OTLP_ENDPOINT", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @property
+    def embedded_simulator(self) -> bool:
+        """No device is configured: run the built-in simulator in-process."""
+        return self.INVERTER_IP is None and self.SITE_FILE is None
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) else f" = {value!r}"
+    return f"{where}{loc}{shown}: {first['msg']}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and ``.env``); raises ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "environment variable ")) from None
+
+
+def load_site_file(path: Path) -> SiteFile:
+    """Parse and validate a TOML site file; raises ConfigError naming file and key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"site file {path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"site file {path}: not valid TOML: {exc}") from None
+    try:
+        return SiteFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, f"site file {path}: key ")) from None
+
+
+def site_devices(settings: Settings) -> tuple[str, list[DeviceConfig]]:
+    """The site id and its devices, from the site file, the single-inverter variables or the simulator."""
+    if settings.SITE_FILE is not None:
+        site = load_site_file(settings.SITE_FILE)
+        return site.site_id or settings.SITE_ID, site.devices
+    if settings.INVERTER_IP is not None:
+        dev = DeviceConfig(
+            name="inverter",
+            profile=settings.DRIVER_PROFILE_PATH,
+            host=settings.INVERTER_IP,
+            port=settings.INVERTER_PORT,
+            unit_id=settings.INVERTER_UNIT_ID,
+            poll_interval_s=settings.POLL_INTERVAL_S,
+        )
+        return settings.SITE_ID, [dev]
+    dev = DeviceConfig(
+        name="bess-sim",
+        profile=SIMULATOR_PROFILE,
+        simulated=True,
+        poll_interval_s=settings.POLL_INTERVAL_S,
+    )
+    return settings.SITE_ID, [dev]

@@ -1,0 +1,147 @@
+"""Decode and encode register words for every profile type, order, scale and offset.
+
+A ``RegisterCodec`` is compiled once per register so that a poll only runs
+``struct`` on prepared formats. Declared "not available" sentinels, NaN and
+infinity decode to ``None``: a missing value is never presented as a number.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from typing import Literal
+
+from bessai.drivers.profile import Connection, Register, RegisterType
+
+Value = float | str | None
+
+_STRUCT_CODE: dict[RegisterType, str] = {
+    RegisterType.U16: "H",
+    RegisterType.I16: "h",
+    RegisterType.U32: "I",
+    RegisterType.I32: "i",
+    RegisterType.U64: "Q",
+    RegisterType.I64: "q",
+    RegisterType.F32: "f",
+    RegisterType.F64: "d",
+    RegisterType.ENUM: "H",
+    RegisterType.BITFIELD: "H",
+    RegisterType.BOOL: "H",
+}
+
+_INTEGER_RANGE: dict[str, tuple[int, int]] = {
+    "H": (0, 0xFFFF),
+    "h": (-0x8000, 0x7FFF),
+    "I": (0, 0xFFFF_FFFF),
+    "i": (-0x8000_0000, 0x7FFF_FFFF),
+    "Q": (0, 0xFFFF_FFFF_FFFF_FFFF),
+    "q": (-0x8000_0000_0000_0000, 0x7FFF_FFFF_FFFF_FFFF),
+}
+
+
+class CodecError(ValueError):
+    """A value that cannot be encoded into (or decoded from) a register."""
+
+
+class RegisterCodec:
+    """Converts between a register's raw words and its engineering value."""
+
+    __slots__ = (
+        "_byte_order",
+        "_code",
+        "_na",
+        "_offset",
+        "_reverse_words",
+        "_scale",
+        "_struct",
+        "name",
+        "type",
+        "words",
+    )
+
+    def __init__(self, register: Register, connection: Connection) -> None:
+        self.name = register.name
+        self.type = register.type
+        self.words = register.words
+        self._scale = register.scale
+        self._offset = register.offset
+        self._na = frozenset(register.not_available)
+        self._byte_order: Literal["big", "little"] = connection.byte_order
+        self._reverse_words = connection.word_order == "little"
+        self._code = _STRUCT_CODE.get(register.type, "")
+        self._struct = struct.Struct(">" + self._code) if self._code else None
+
+    def _to_bytes(self, words: Sequence[int], *, numeric: bool) -> bytes:
+        ordered = reversed(words) if numeric and self._reverse_words else words
+        return b"".join(int(w).to_bytes(2, self._byte_order) for w in ordered)
+
+    def _from_bytes(self, data: bytes, *, numeric: bool) -> list[int]:
+        words = [int.from_bytes(data[i : i + 2], self._byte_order) for i in range(0, len(data), 2)]
+        if numeric and self._reverse_words:
+            words.reverse()
+        return words
+
+    def raw(self, words: Sequence[int]) -> int | float:
+        """The unscaled number the words hold (for the register table)."""
+        if len(words) != self.words:
+            raise CodecError(f"{self.name}: expected {self.words} words, got {len(words)}")
+        if self._struct is None:
+            raise CodecError(f"{self.name}: a {self.type.value} has no numeric raw value")
+        if self.words == 1 and self._byte_order == "big":
+            w = int(words[0]) & 0xFFFF
+            return w - 0x10000 if self._code == "h" and w & 0x8000 else w
+        value: int | float = self._struct.unpack(self._to_bytes(words, numeric=True))[0]
+        return value
+
+    def decode(self, words: Sequence[int]) -> Value:
+        """Engineering value of the words, or None for a 'not available' reading."""
+        if self.type is RegisterType.STRING:
+            if len(words) != self.words:
+                raise CodecError(f"{self.name}: expected {self.words} words, got {len(words)}")
+            data = self._to_bytes(words, numeric=False)
+            return data.split(b"\x00", 1)[0].decode("ascii", errors="replace").strip()
+        raw = self.raw(words)
+        if isinstance(raw, float):
+            if not math.isfinite(raw):
+                return None
+        elif raw in self._na or (self._na and (raw & _mask(self._code)) in self._na):
+            return None
+        return raw * self._scale + self._offset
+
+    def encode(self, value: float | str) -> list[int]:
+        """Words that carry the value; raises CodecError when it does not fit."""
+        if self.type is RegisterType.STRING:
+            if not isinstance(value, str):
+                raise CodecError(f"{self.name}: expected text, got {value!r}")
+            data = value.encode("ascii", errors="strict")
+            if len(data) > 2 * self.words:
+                raise CodecError(f"{self.name}: {len(data)} bytes do not fit in {self.words} words")
+            return self._from_bytes(data.ljust(2 * self.words, b"\x00"), numeric=False)
+        if isinstance(value, str) or not math.isfinite(value):
+            raise CodecError(f"{self.name}: {value!r} is not a finite number")
+        assert self._struct is not None
+        scaled = (value - self._offset) / self._scale
+        if self._code in ("f", "d"):
+            if self._code == "f" and abs(scaled) > 3.4028234663852886e38:
+                raise CodecError(f"{self.name}: {value} overflows f32")
+            packed = self._struct.pack(scaled)
+        else:
+            raw = round(scaled)
+            low, high = _INTEGER_RANGE[self._code]
+            if not low <= raw <= high:
+                raise CodecError(
+                    f"{self.name}: {value} (raw {raw}) is outside {self.type.value} range {low}..{high}"
+                )
+            packed = self._struct.pack(raw)
+        return self._from_bytes(packed, numeric=True)
+
+
+def _mask(code: str) -> int:
+    low, high = _INTEGER_RANGE.get(code, (0, 0))
+    return (high - low) if low < 0 else high
+
+
+def compile_codecs(registers: Sequence[Register], connection: Connection) -> dict[str, RegisterCodec]:
+    """One codec per register, keyed by name."""
+    return {reg.name: RegisterCodec(reg, connection) for reg in registers}

@@ -1,0 +1,105 @@
+"""Read planning: coalesce a profile's registers into as few Modbus requests as allowed.
+
+Registers of one table are grouped into blocks no longer than the device's
+request limit, bridging gaps up to ``max_gap`` words. When the device answers
+a block with "illegal data address" the block is split and the split is
+remembered, down to single registers that are then marked unsupported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bessai.drivers.profile import Profile, Register, Table
+
+
+@dataclass(frozen=True)
+class ReadBlock:
+    """One read request: a table, a start address, a count and what it carries."""
+
+    table: Table
+    address: int
+    count: int
+    registers: tuple[Register, ...]
+
+    def span(self, register: Register) -> slice:
+        start = register.address - self.address
+        return slice(start, start + register.words)
+
+
+def _blocks_for(
+    table: Table, registers: Sequence[Register], max_count: int, max_gap: int
+) -> list[ReadBlock]:
+    blocks: list[ReadBlock] = []
+    current: list[Register] = []
+    start = end = 0
+    for reg in sorted(registers, key=lambda r: r.address):
+        if current and reg.address - end <= max_gap and reg.end - start <= max_count:
+            current.append(reg)
+            end = max(end, reg.end)
+            continue
+        if current:
+            blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+        current, start, end = [reg], reg.address, reg.end
+    if current:
+        blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+    return blocks
+
+
+@dataclass
+class ReadPlan:
+    """The blocks that read every readable register of a profile, adapting to the device."""
+
+    max_registers: int
+    max_bits: int
+    max_gap: int
+    blocks: list[ReadBlock] = field(default_factory=list)
+    unsupported: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_profile(cls, profile: Profile, names: Iterable[str] | None = None) -> ReadPlan:
+        conn = profile.connection
+        wanted = set(names) if names is not None else None
+        plan = cls(conn.max_registers_per_request, conn.max_bits_per_request, conn.max_gap)
+        for table in Table:
+            regs = [
+                r
+                for r in profile.registers
+                if r.table is table and (wanted is None or r.name in wanted)
+            ]
+            limit = plan.max_bits if table.is_bit else plan.max_registers
+            plan.blocks.extend(_blocks_for(table, regs, limit, 0 if table.is_bit else plan.max_gap))
+        return plan
+
+    @classmethod
+    def per_register(cls, profile: Profile) -> ReadPlan:
+        """The naive plan, one request per register (the benchmark's baseline)."""
+        conn = profile.connection
+        plan = cls(conn.max_registers_per_request, conn.max_bits_per_request, 0)
+        plan.blocks = [ReadBlock(r.table, r.address, r.words, (r,)) for r in profile.registers]
+        return plan
+
+    @property
+    def request_count(self) -> int:
+        return len(self.blocks)
+
+    def split(self, block: ReadBlock, reason: str) -> list[ReadBlock]:
+        """Replace a refused block by smaller ones; returns the replacements.
+
+        A block of one register cannot be split: that register is marked
+        unsupported (reason kept) and is read no more.
+        """
+        index = self.blocks.index(block)
+        if len(block.registers) == 1:
+            self.unsupported[block.registers[0].name] = reason
+            del self.blocks[index]
+            return []
+        half = len(block.registers) // 2
+        replacement = []
+        for part in (block.registers[:half], block.registers[half:]):
+            start = part[0].address
+            end = max(r.end for r in part)
+            replacement.append(ReadBlock(block.table, start, end - start, part))
+        self.blocks[index : index + 1] = replacement
+        return replacement

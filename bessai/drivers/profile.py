@@ -1,0 +1,329 @@
+"""Device profiles: the JSON description of one device model's Modbus map.
+
+A profile names each register, its table, address, type, scale and unit, and
+the semantic role it plays (``soc_pct``, ``setpoint_power_kw`` ...) so that the
+core finds the same quantity on any vendor's device. Loading refuses a bad
+profile with the file, the JSON path and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Table(StrEnum):
+    """The four Modbus data tables."""
+
+    HOLDING = "holding"
+    INPUT = "input"
+    COIL = "coil"
+    DISCRETE = "discrete"
+
+    @property
+    def is_bit(self) -> bool:
+        return self in (Table.COIL, Table.DISCRETE)
+
+
+class RegisterType(StrEnum):
+    """How a register's words encode its value."""
+
+    U16 = "u16"
+    I16 = "i16"
+    U32 = "u32"
+    I32 = "i32"
+    U64 = "u64"
+    I64 = "i64"
+    F32 = "f32"
+    F64 = "f64"
+    STRING = "string"
+    ENUM = "enum"
+    BITFIELD = "bitfield"
+    BOOL = "bool"
+
+
+WORDS_PER_TYPE: dict[RegisterType, int] = {
+    RegisterType.U16: 1,
+    RegisterType.I16: 1,
+    RegisterType.U32: 2,
+    RegisterType.I32: 2,
+    RegisterType.U64: 4,
+    RegisterType.I64: 4,
+    RegisterType.F32: 2,
+    RegisterType.F64: 4,
+    RegisterType.ENUM: 1,
+    RegisterType.BITFIELD: 1,
+    RegisterType.BOOL: 1,
+}
+
+
+class Role(StrEnum):
+    """Semantic roles: the quantities the core looks for on every device.
+
+    Values in a role carry the role's unit after scaling; power is positive
+    when the battery discharges (exports) and negative when it charges.
+    """
+
+    SOC_PCT = "soc_pct"
+    SOH_PCT = "soh_pct"
+    ACTIVE_POWER_KW = "active_power_kw"
+    REACTIVE_POWER_KVAR = "reactive_power_kvar"
+    BATTERY_TEMP_C = "battery_temp_c"
+    PACK_VOLTAGE_V = "pack_voltage_v"
+    PACK_CURRENT_A = "pack_current_a"
+    SETPOINT_POWER_KW = "setpoint_power_kw"
+    RUN_MODE = "run_mode"
+    WATCHDOG = "watchdog"
+    ALARM_WORD = "alarm_word"
+    GRID_POWER_KW = "grid_power_kw"
+    PV_POWER_KW = "pv_power_kw"
+    GRID_FREQUENCY_HZ = "grid_frequency_hz"
+    CAPACITY_KWH = "capacity_kwh"
+    RATED_POWER_KW = "rated_power_kw"
+    MAX_CHARGE_POWER_KW = "max_charge_power_kw"
+    MAX_DISCHARGE_POWER_KW = "max_discharge_power_kw"
+    DEVICE_STATE = "device_state"
+
+
+class Access(StrEnum):
+    RO = "ro"
+    RW = "rw"
+
+
+class ProfileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Register(ProfileModel):
+    """One named value in the device's Modbus map."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+    table: Table
+    address: Annotated[int, Field(ge=0, le=65535)]
+    type: RegisterType
+    count: Annotated[int | None, Field(ge=1, le=125)] = Field(
+        default=None,
+        description="Words occupied; required for strings, implied by the type otherwise.",
+    )
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str = ""
+    access: Access = Access.RO
+    min: float | None = Field(default=None, description="Lowest writable value (scaled).")
+    max: float | None = Field(default=None, description="Highest writable value (scaled).")
+    role: Role | None = None
+    description: str = ""
+    not_available: list[int] = Field(
+        default_factory=list,
+        description="Raw values the device sends for 'no data' (e.g. 32767, 65535).",
+    )
+    enum: dict[str, str] | None = Field(
+        default=None, description="Raw value (decimal string) to state name."
+    )
+    bits: dict[str, str] | None = Field(
+        default=None, description="Bit number (decimal string) to flag name."
+    )
+    verified: bool = Field(
+        default=True,
+        description="False where the address could not be confirmed in the source document.",
+    )
+
+    @property
+    def words(self) -> int:
+        """Number of 16-bit words (or bits, for coil tables) the register occupies."""
+        if self.count is not None:
+            return self.count
+        if self.table.is_bit:
+            return 1
+        return WORDS_PER_TYPE.get(self.type, 1)
+
+    @property
+    def end(self) -> int:
+        """One past the last address the register occupies."""
+        return self.address + self.words
+
+    @property
+    def writable(self) -> bool:
+        return self.access is Access.RW
+
+
+class Connection(ProfileModel):
+    """How to talk to the device: framing, ordering and request limits."""
+
+    byte_order: Literal["big", "little"] = "big"
+    word_order: Literal["big", "little"] = "big"
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    max_registers_per_request: Annotated[int, Field(ge=1, le=125)] = 125
+    max_bits_per_request: Annotated[int, Field(ge=1, le=2000)] = 2000
+    max_gap: Annotated[int, Field(ge=0, le=124)] = 8
+    watchdog_timeout_s: Annotated[float | None, Field(gt=0)] = None
+
+
+class Profile(ProfileModel):
+    """A device model's Modbus map and its provenance."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+    manufacturer: str
+    model: str
+    source: str = Field(
+        description="The vendor document (title, issue, date) the addresses come from."
+    )
+    protocol: list[Literal["tcp", "rtu"]] = Field(default_factory=lambda: ["tcp"])
+    description: str = ""
+    connection: Connection = Connection()
+    registers: list[Register]
+
+    def by_name(self, name: str) -> Register:
+        for reg in self.registers:
+            if reg.name == name:
+                return reg
+        raise KeyError(name)
+
+    def by_role(self, role: Role) -> Register | None:
+        for reg in self.registers:
+            if reg.role is role:
+                return reg
+        return None
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used, with where and why."""
+
+    def __init__(self, source: str, path: str, reason: str) -> None:
+        super().__init__(f"{source}: {path}: {reason}")
+        self.source = source
+        self.path = path
+        self.reason = reason
+
+
+def _json_path(loc: tuple[int | str, ...]) -> str:
+    path = "$"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
+    """Checks a schema cannot express: returns (json path, reason) pairs."""
+    problems: list[tuple[str, str]] = []
+    names: dict[str, int] = {}
+    roles: dict[Role, int] = {}
+    occupied: dict[tuple[Table, int], int] = {}
+    for i, reg in enumerate(profile.registers):
+        here = f"$.registers[{i}]"
+        if reg.name in names:
+            problems.append(
+                (f"{here}.name", f"duplicate name {reg.name!r} (first at registers[{names[reg.name]}])")
+            )
+        names.setdefault(reg.name, i)
+        if reg.role is not None:
+            if reg.role in roles:
+                problems.append(
+                    (f"{here}.role", f"role {reg.role.value!r} already given to registers[{roles[reg.role]}]")
+                )
+            roles.setdefault(reg.role, i)
+        if reg.type is RegisterType.STRING and reg.count is None:
+            problems.append((f"{here}.count", "a string register needs 'count' (words)"))
+        expected = WORDS_PER_TYPE.get(reg.type)
+        if reg.count is not None and expected is not None and reg.count != expected:
+            problems.append(
+                (f"{here}.count", f"count {reg.count} does not match type {reg.type.value} ({expected} words)")
+            )
+        if reg.table.is_bit and reg.type is not RegisterType.BOOL:
+            problems.append((f"{here}.type", f"table {reg.table.value} holds bits: type must be 'bool'"))
+        if not reg.table.is_bit and reg.type is RegisterType.BOOL:
+            problems.append((f"{here}.type", "type 'bool' belongs in the coil or discrete table"))
+        if reg.writable and reg.table in (Table.INPUT, Table.DISCRETE):
+            problems.append((f"{here}.access", f"table {reg.table.value} is read-only on Modbus"))
+        if reg.writable and reg.type not in (RegisterType.STRING, RegisterType.BOOL):
+            if reg.min is None or reg.max is None:
+                problems.append((f"{here}", "a writable register needs both 'min' and 'max'"))
+            elif reg.min > reg.max:
+                problems.append((f"{here}.min", f"min {reg.min} is above max {reg.max}"))
+        if reg.scale == 0:
+            problems.append((f"{here}.scale", "scale must not be 0"))
+        if reg.end > 65536:
+            problems.append((f"{here}.address", f"register runs past address 65535 (ends at {reg.end - 1})"))
+        if reg.enum is not None or reg.bits is not None:
+            keys = list((reg.enum or {}).keys()) + list((reg.bits or {}).keys())
+            bad = [k for k in keys if not k.isdigit()]
+            if bad:
+                problems.append((f"{here}", f"enum/bits keys must be decimal numbers, not {bad}"))
+        for word in range(reg.address, reg.end):
+            key = (reg.table, word)
+            if key in occupied:
+                other = occupied[key]
+                problems.append(
+                    (
+                        f"{here}.address",
+                        f"overlaps registers[{other}] ({profile.registers[other].name}) "
+                        f"at {reg.table.value} address {word}",
+                    )
+                )
+                break
+            occupied[key] = i
+    return problems
+
+
+def parse_profile(data: Any, source: str) -> Profile:
+    """Validate parsed JSON as a profile; raises ProfileError naming the first problem."""
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ProfileError(source, _json_path(tuple(first["loc"])), first["msg"]) from None
+    problems = semantic_problems(profile)
+    if problems:
+        path, reason = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ProfileError(source, path, reason + more)
+    return profile
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Load a profile from a file path, or from the registry by id (``sim_bess``)."""
+    text: str
+    source: str
+    candidate = Path(path)
+    if candidate.suffix != ".json" and not candidate.exists():
+        entry = resources.files("bessai.registry").joinpath(f"{path}.json")
+        if not entry.is_file():
+            raise ProfileError(str(path), "$", f"no such file, nor a registry profile id (known: {', '.join(registry_ids())})")
+        text, source = entry.read_text(encoding="utf-8"), f"registry/{path}.json"
+    else:
+        try:
+            text = candidate.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProfileError(str(candidate), "$", f"cannot read: {exc.strerror}") from None
+        source = str(candidate)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(source, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+    return parse_profile(data, source)
+
+
+def registry_ids() -> list[str]:
+    """Ids of the profiles shipped in ``bessai/registry``."""
+    folder = resources.files("bessai.registry")
+    return sorted(
+        p.name.removesuffix(".json")
+        for p in folder.iterdir()
+        if p.name.endswith(".json") and p.name != "schema.json"
+    )
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile file, as shipped in ``registry/schema.json``."""
+    schema = Profile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "BESSAI Edge device profile"
+    return schema

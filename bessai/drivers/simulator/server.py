@@ -1,0 +1,303 @@
+"""The BESS simulator as a real Modbus server (pymodbus SimDevice) over any device profile.
+
+Registers are filled from the physics by their semantic role (or, for the
+simulator's own profile, by name); writes to the setpoint, run-mode and
+watchdog roles drive the physics. Faults can be injected for tests and demos:
+over-temperature, frozen values, dropped connections, no answer, exception
+responses and noisy measurements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs
+from bessai.drivers.profile import Profile, Register, RegisterType, Table, load_profile
+from bessai.drivers.simulator.physics import BatteryModel, BatteryParams, Measurements
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_PROFILE = "sim_bess"
+
+_TABLE_BY_FC = {3: Table.HOLDING, 6: Table.HOLDING, 16: Table.HOLDING, 23: Table.HOLDING, 4: Table.INPUT}
+
+
+class Fault(StrEnum):
+    """Faults the simulator can be told to show."""
+
+    OVER_TEMPERATURE = "over_temperature"
+    FROZEN = "frozen"
+    DROP_CONNECTION = "drop_connection"
+    NO_ANSWER = "no_answer"
+    EXCEPTION = "exception"
+    NOISY = "noisy"
+
+
+@dataclass
+class FaultState:
+    active: set[Fault] = field(default_factory=set)
+    exception_code: int = int(ExcCodes.DEVICE_FAILURE)
+
+
+def _static_value(reg: Register) -> float | str:
+    if reg.type is RegisterType.STRING:
+        return "SIM-0001"
+    if reg.min is not None and reg.max is not None:
+        return min(max(0.0, reg.min), reg.max)
+    return reg.offset if reg.scale > 0 else 0.0
+
+
+class BessSimulator:
+    """A simulated battery served over Modbus TCP (and/or RTU) for one device profile."""
+
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        *,
+        seed: int = 0,
+        params: BatteryParams | None = None,
+        unit_id: int | None = None,
+        step_hz: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        strict_gaps: bool = False,
+    ) -> None:
+        self.profile = profile or load_profile(SIMULATOR_PROFILE)
+        self.model = BatteryModel(params=params or BatteryParams(), seed=seed)
+        self.unit_id = self.profile.connection.unit_id if unit_id is None else unit_id
+        self.step_hz = step_hz
+        self.clock = clock
+        self.strict_gaps = strict_gaps
+        self.faults = FaultState()
+        self.writes: list[tuple[str, float | str | None]] = []
+        self.requests_served = 0
+        self._codecs: dict[str, RegisterCodec] = compile_codecs(
+            self.profile.registers, self.profile.connection
+        )
+        self._regs = [r for r in self.profile.registers if not r.table.is_bit]
+        self._by_addr: dict[tuple[Table, int], Register] = {}
+        for reg in self._regs:
+            for a in range(reg.address, reg.end):
+                self._by_addr[(reg.table, a)] = reg
+        self._statics: dict[str, float | str] = {r.name: _static_value(r) for r in self._regs}
+        self.image: dict[Table, dict[int, int]] = {Table.HOLDING: {}, Table.INPUT: {}}
+        self._servers: list[Any] = []
+        self._stepper: asyncio.Task[None] | None = None
+        self._last_step = clock()
+        self.refresh_image()
+
+    def value_for(self, reg: Register, m: Measurements) -> float | str:
+        """The engineering value the device shows for a register now."""
+        key = reg.role.value if reg.role is not None else reg.name
+        value = m.extras.get(key, getattr(m, key, None))
+        if value is None or isinstance(value, str):
+            return self._statics[reg.name]
+        return float(value)
+
+    def refresh_image(self) -> None:
+        """Encode the current measurements into the register image (unless frozen)."""
+        if Fault.FROZEN in self.faults.active:
+            return
+        m = self.model.measure()
+        for reg in self._regs:
+            value = self.value_for(reg, m)
+            if isinstance(value, float) and reg.min is not None and reg.max is not None:
+                value = min(max(value, reg.min), reg.max)
+            try:
+                words = self._codecs[reg.name].encode(value)
+            except CodecError:
+                words = [0] * reg.words
+            table = self.image[reg.table]
+            for i, w in enumerate(words):
+                table[reg.address + i] = w
+
+    def step(self, dt_s: float) -> None:
+        """Advance the physics and refresh the register image."""
+        self.model.step(dt_s)
+        self.refresh_image()
+
+    def inject(self, fault: Fault, active: bool = True) -> None:
+        if active:
+            self.faults.active.add(fault)
+        else:
+            self.faults.active.discard(fault)
+        if fault is Fault.OVER_TEMPERATURE:
+            self.model.extra_heat_w = 400_000.0 if active else 0.0
+        elif fault is Fault.NOISY:
+            self.model.noise_gain = 40.0 if active else 1.0
+        elif fault is Fault.DROP_CONNECTION and active:
+            self.drop_connections()
+            self.faults.active.discard(fault)
+        log.info("fault %s %s", fault.value, "on" if active else "off")
+
+    def drop_connections(self) -> None:
+        for server in self._servers:
+            for conn in list(getattr(server, "active_connections", {}).values()):
+                conn.close()
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        current_registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        self.requests_served += 1
+        if Fault.EXCEPTION in self.faults.active:
+            return ExcCodes(self.faults.exception_code)
+        table = _TABLE_BY_FC.get(function_code)
+        if table is None:
+            return None
+        image = self.image[table]
+        if set_values is None:
+            for a in range(address, address + count):
+                if a in image:
+                    current_registers[a - start_address] = image[a]
+            return None
+        return self._apply_write(table, address, [int(v) for v in set_values])
+
+    def _apply_write(self, table: Table, address: int, values: list[int]) -> ExcCodes | None:
+        image = self.image[table]
+        staged = dict(image)
+        touched: dict[str, Register] = {}
+        for i, word in enumerate(values):
+            reg = self._by_addr.get((table, address + i))
+            if reg is None or not reg.writable:
+                return ExcCodes.ILLEGAL_ADDRESS
+            staged[address + i] = word
+            touched[reg.name] = reg
+        decoded: dict[str, float | str | None] = {}
+        for name, reg in touched.items():
+            words = [staged.get(a, 0) for a in range(reg.address, reg.end)]
+            value = self._codecs[name].decode(words)
+            if isinstance(value, float) and (
+                (reg.min is not None and value < reg.min - 1e-9)
+                or (reg.max is not None and value > reg.max + 1e-9)
+            ):
+                return ExcCodes.ILLEGAL_VALUE
+            decoded[name] = value
+        image.update(staged)
+        for name, value in decoded.items():
+            self.writes.append((name, value))
+            self._apply_to_model(touched[name], value)
+        return None
+
+    def _apply_to_model(self, reg: Register, value: float | str | None) -> None:
+        if not isinstance(value, float):
+            self._statics[reg.name] = value or ""
+            return
+        role = reg.role.value if reg.role is not None else reg.name
+        if role == "setpoint_power_kw":
+            self.model.write_setpoint(value)
+        elif role == "run_mode":
+            self.model.write_run_mode(int(value))
+        elif role == "watchdog":
+            self.model.write_heartbeat(int(value))
+        elif role == "watchdog_timeout_s":
+            self.model.watchdog_timeout_s = value
+        elif role == "ramp_rate_kw_per_s":
+            self.model.params.ramp_kw_per_s = value
+        elif role == "fault_reset" and value:
+            self.model.reset_fault()
+        else:
+            self._statics[reg.name] = value
+
+    def _sim_device(self) -> SimDevice:
+        blocks: dict[Table, list[SimData]] = {t: [] for t in Table}
+        for reg in self.profile.registers:
+            if reg.table.is_bit:
+                blocks[reg.table].append(
+                    SimData(reg.address, values=[False], datatype=DataType.BITS, readonly=not reg.writable)
+                )
+            else:
+                words = [self.image[reg.table].get(a, 0) for a in range(reg.address, reg.end)]
+                blocks[reg.table].append(
+                    SimData(reg.address, values=words, datatype=DataType.REGISTERS, readonly=not reg.writable)
+                )
+        if not self.strict_gaps:
+            # Like most devices, answer short unmapped stretches between registers with
+            # zeros ("reserved"); strict mode refuses them, as some devices do.
+            for table in (Table.HOLDING, Table.INPUT):
+                entries = sorted(blocks[table], key=lambda d: d.address)
+                for before, after in zip(entries, entries[1:], strict=False):
+                    gap_start = before.address + len(before.values)  # type: ignore[arg-type]
+                    if 0 < after.address - gap_start <= 125:
+                        blocks[table].append(
+                            SimData(gap_start, values=[0] * (after.address - gap_start),
+                                    datatype=DataType.REGISTERS, readonly=True)
+                        )
+        for table in (Table.COIL, Table.DISCRETE):
+            if not blocks[table]:
+                # pymodbus needs one entry per table; a lone bit at the very end of the space.
+                blocks[table].append(SimData(65535, values=[False], datatype=DataType.BITS, readonly=True))
+        for table in (Table.HOLDING, Table.INPUT):
+            if not blocks[table]:
+                blocks[table].append(SimData(65534, count=1, datatype=DataType.INVALID))
+        return SimDevice(
+            id=self.unit_id,
+            simdata=(blocks[Table.COIL], blocks[Table.DISCRETE], blocks[Table.HOLDING], blocks[Table.INPUT]),
+            action=self._action,
+        )
+
+    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
+        if sending and Fault.NO_ANSWER in self.faults.active:
+            return b""
+        return data
+
+    async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve Modbus TCP; returns the bound port (port 0 picks a free one)."""
+        server = ModbusTcpServer(
+            self._sim_device(), address=(host, port), trace_packet=self._trace_packet
+        )
+        await server.serve_forever(background=True)
+        self._servers.append(server)
+        self._ensure_stepper()
+        bound: int = server.transport.sockets[0].getsockname()[1]
+        log.info("simulator serving %s on tcp://%s:%d unit %d", self.profile.id, host, bound, self.unit_id)
+        return bound
+
+    async def start_rtu(self, port: str, baudrate: int = 19200) -> None:
+        """Serve Modbus RTU on a serial port (or a pty from socat)."""
+        server = ModbusSerialServer(
+            self._sim_device(), port=port, baudrate=baudrate, trace_packet=self._trace_packet
+        )
+        await server.serve_forever(background=True)
+        self._servers.append(server)
+        self._ensure_stepper()
+        log.info("simulator serving %s on rtu://%s unit %d", self.profile.id, port, self.unit_id)
+
+    def _ensure_stepper(self) -> None:
+        if self._stepper is None and self.step_hz > 0:
+            self._last_step = self.clock()
+            self._stepper = asyncio.get_running_loop().create_task(self._run_stepper())
+
+    async def _run_stepper(self) -> None:
+        period = 1.0 / self.step_hz
+        while True:
+            await asyncio.sleep(period)
+            now = self.clock()
+            self.step(now - self._last_step)
+            self._last_step = now
+
+    async def stop(self) -> None:
+        if self._stepper is not None:
+            self._stepper.cancel()
+            try:
+                await self._stepper
+            except asyncio.CancelledError:
+                pass
+            self._stepper = None
+        for server in self._servers:
+            await server.shutdown()
+        self._servers.clear()

@@ -1,0 +1,59 @@
+"""Shared fixtures: the simulator as a real Modbus TCP server on 127.0.0.1, and leak guards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+from bessai.drivers.simulator.server import BessSimulator  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads() -> Iterator[None]:
+    """Fail a test that leaves threads running behind it."""
+    before = set(threading.enumerate())
+    yield
+    deadline = 50
+    leftover: list[threading.Thread] = []
+    for _ in range(deadline):
+        leftover = [
+            t for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.daemon
+        ]
+        if not leftover:
+            return
+        threading.Event().wait(0.05)
+    pytest.fail(f"test left threads running: {leftover}")
+
+
+@pytest.fixture(autouse=True)
+async def _no_leftover_tasks() -> AsyncIterator[None]:
+    """Fail an async test that leaves asyncio tasks running."""
+    yield
+    current = asyncio.current_task()
+    for _ in range(20):
+        leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not leftover:
+            return
+        await asyncio.sleep(0.05)
+    for task in leftover:
+        task.cancel()
+    pytest.fail(f"test left tasks running: {leftover}")
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[tuple[BessSimulator, int]]:
+    """The BESS simulator on a free loopback port, stepped only by the test."""
+    sim = BessSimulator(step_hz=0, seed=7)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    try:
+        yield sim, port
+    finally:
+        await sim.stop()

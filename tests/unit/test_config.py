@@ -1,0 +1,134 @@
+"""Configuration: environment names of the original gateway, site files, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bessai.core.config import ConfigError, load_settings, load_site_file, site_devices
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.isupper() and name.split("_")[0] in {"SITE", "INVERTER", "HEALTH", "DRIVER", "WATCHDOG", "GCP", "OTEL", "LOG", "POLL", "DATA"}:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_no_configuration_is_the_embedded_simulator() -> None:
+    settings = load_settings()
+    assert settings.embedded_simulator
+    site_id, devices = site_devices(settings)
+    assert site_id == "site-sim"
+    assert [d.simulated for d in devices] == [True]
+
+
+def test_original_variables_configure_one_inverter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITE_ID", "cl-antofagasta-01")
+    monkeypatch.setenv("INVERTER_IP", "inverter.local")
+    monkeypatch.setenv("INVERTER_PORT", "1502")
+    monkeypatch.setenv("DRIVER_PROFILE_PATH", "solaredge_storedge")
+    monkeypatch.setenv("POLL_INTERVAL_S", "0.5")
+    monkeypatch.setenv("log_level", "debug")
+    settings = load_settings()
+    site_id, (dev,) = site_devices(settings)
+    assert (site_id, dev.host, dev.port, dev.profile, dev.poll_interval_s) == (
+        "cl-antofagasta-01", "inverter.local", 1502, "solaredge_storedge", 0.5,
+    )
+
+
+def test_dot_env_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SITE_ID=from-dotenv\nHEALTH_PORT=9100\n", encoding="utf-8")
+    settings = load_settings()
+    assert (settings.SITE_ID, settings.HEALTH_PORT) == ("from-dotenv", 9100)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("INVERTER_PORT", "70000", "less than or equal to 65535"),
+        ("INVERTER_IP", "not a host!", "IPv4/IPv6 address or a hostname"),
+        ("WATCHDOG_TIMEOUT", "-1", "greater than 0"),
+        ("LOG_LEVEL", "LOUD", "'DEBUG'"),
+        ("SITE_ID", "has spaces", "should match pattern"),
+    ],
+)
+def test_invalid_variable_names_variable_value_and_expectation(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert name in message
+    assert repr(value) in message or value.upper() in message
+    assert expected in message
+
+
+def test_site_file_with_several_devices(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'site_id = "cl-calama-02"\n'
+        '[[devices]]\nname = "inverter"\nprofile = "sma_sunny_island"\nhost = "10.0.0.5"\nunit_id = 3\npoll_interval_s = 1\n'
+        '[[devices]]\nname = "bms"\nprofile = "sim_bess"\nserial_port = "/dev/ttyUSB0"\nbaudrate = 9600\npoll_interval_s = 2\nrole = "bms"\n',
+        encoding="utf-8",
+    )
+    parsed = load_site_file(site)
+    assert parsed.site_id == "cl-calama-02"
+    assert [(d.name, d.host, d.serial_port, d.poll_interval_s) for d in parsed.devices] == [
+        ("inverter", "10.0.0.5", None, 1.0),
+        ("bms", None, "/dev/ttyUSB0", 2.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[[devices]]\nname = "a"\nprofile = "sim_bess"\n', "exactly one of 'host'"),
+        ('[[devices]]\nname = "a"\nprofile = "sim_bess"\nhost = "h"\npoll_interval_s = 0\n', "devices.0.poll_interval_s = 0"),
+        ('[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n', "used twice"),
+        ("devices = [", "not valid TOML"),
+        ('[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\ncolour = "red"\n', "devices.0.colour"),
+    ],
+)
+def test_bad_site_file_names_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_site_file(site)
+    assert str(site) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
+    env["INVERTER_PORT"] = "abc"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "bessai: configuration error: environment variable INVERTER_PORT = 'abc': "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_cli_bad_profile_exits_2_naming_file_and_path(tmp_path: Path) -> None:
+    bad = tmp_path / "p.json"
+    bad.write_text('{"id": "p", "manufacturer": "m", "model": "m", "source": "s", "registers": [{"name": "a", "table": "holding", "address": 0, "type": "u16", "access": "rw"}]}', encoding="utf-8")
+    env = dict(os.environ, INVERTER_IP="127.0.0.1", DRIVER_PROFILE_PATH=str(bad))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+    )
+    assert proc.returncode == 2
+    assert f"{bad}: $.registers[0]: a writable register needs both 'min' and 'max'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,143 @@
+"""Device profiles: the shipped ones load, the schema file is current, bad ones are refused with a path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bessai.drivers.planner import ReadPlan
+from bessai.drivers.profile import (
+    ProfileError,
+    Role,
+    load_profile,
+    parse_profile,
+    profile_json_schema,
+    registry_ids,
+)
+
+VENDOR_PROFILES = {
+    "huawei_sun2000_luna2000",
+    "sma_sunny_island",
+    "victron_gx_system",
+    "solaredge_storedge",
+    "sungrow_sh_rt",
+}
+
+
+def _sim_data() -> dict[str, Any]:
+    text = resources.files("bessai.registry").joinpath("sim_bess.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def test_registry_ships_simulator_and_five_vendor_profiles() -> None:
+    ids = set(registry_ids())
+    assert "sim_bess" in ids
+    assert VENDOR_PROFILES <= ids
+
+
+@pytest.mark.parametrize("profile_id", sorted(VENDOR_PROFILES | {"sim_bess"}))
+def test_shipped_profile_loads_with_source_and_core_roles(profile_id: str) -> None:
+    profile = load_profile(profile_id)
+    assert profile.source.strip()
+    assert profile.by_role(Role.SOC_PCT) is not None
+    assert profile.by_role(Role.PACK_VOLTAGE_V) is not None
+    for reg in profile.registers:
+        if reg.writable and reg.type.value not in ("string", "bool"):
+            assert reg.min is not None
+            assert reg.max is not None
+
+
+def test_schema_file_matches_the_model() -> None:
+    text = resources.files("bessai.registry").joinpath("schema.json").read_text("utf-8")
+    assert json.loads(text) == profile_json_schema(), "regenerate bessai/registry/schema.json"
+
+
+def test_shipped_profiles_validate_against_schema_file() -> None:
+    import jsonschema
+    schema = profile_json_schema()
+    for pid in registry_ids():
+        data = json.loads(resources.files("bessai.registry").joinpath(f"{pid}.json").read_text("utf-8"))
+        jsonschema.validate(data, schema)
+
+
+def _mutated(change: Any) -> dict[str, Any]:
+    data = copy.deepcopy(_sim_data())
+    change(data)
+    return data
+
+
+BAD_PROFILES = [
+    ("duplicate name", lambda d: d["registers"][1].update(name=d["registers"][0]["name"]), "$.registers[1].name", "duplicate name"),
+    ("overlap", lambda d: d["registers"][1].update(address=d["registers"][0]["address"]), "$.registers[1].address", "overlaps"),
+    ("count vs type", lambda d: d["registers"][2].update(count=1), "$.registers[2].count", "does not match type i32"),
+    ("writable without limits", lambda d: d["registers"][-1].pop("max"), "$.registers[", "needs both 'min' and 'max'"),
+    ("unknown role", lambda d: d["registers"][0].update(role="soc_percent"), "$.registers[0].role", "Input should be"),
+    ("unknown type", lambda d: d["registers"][0].update(type="u24"), "$.registers[0].type", "Input should be"),
+    ("address out of range", lambda d: d["registers"][0].update(address=70000), "$.registers[0].address", "less than or equal"),
+    ("writable input register", lambda d: d["registers"][0].update(access="rw", min=0, max=1), "$.registers[0].access", "read-only"),
+    ("unknown key", lambda d: d["registers"][0].update(scael=2), "$.registers[0].scael", "Extra inputs"),
+    ("string without count", lambda d: d["registers"][19].pop("count"), "$.registers[19].count", "needs 'count'"),
+    ("duplicate role", lambda d: d["registers"][1].update(role="soc_pct"), "$.registers[1].role", "already given"),
+    ("zero scale", lambda d: d["registers"][0].update(scale=0), "$.registers[0].scale", "must not be 0"),
+]
+
+
+@pytest.mark.parametrize(("label", "change", "path", "reason"), BAD_PROFILES, ids=[b[0] for b in BAD_PROFILES])
+def test_bad_profile_is_refused_with_path_and_reason(label: str, change: Any, path: str, reason: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        parse_profile(_mutated(change), "bad.json")
+    assert info.value.source == "bad.json"
+    assert info.value.path.startswith(path), info.value.path
+    assert reason in info.value.reason
+    assert str(info.value).startswith("bad.json: $")
+
+
+def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"id": "x",\n "registers": [\n', encoding="utf-8")
+    with pytest.raises(ProfileError) as info:
+        load_profile(bad)
+    assert str(bad) in str(info.value)
+    assert "line 3" in info.value.path
+
+
+def test_unknown_registry_id_lists_the_known_ones() -> None:
+    with pytest.raises(ProfileError, match="sim_bess"):
+        load_profile("no_such_device")
+
+
+def test_unverified_registers_are_marked() -> None:
+    huawei = load_profile("huawei_sun2000_luna2000")
+    assert huawei.by_name("battery_soc_pct").verified
+    assert not huawei.by_name("esu1_battery_temp_c").verified
+
+
+# The request count of one full poll of each shipped profile: a change here is a
+# change in what every site sends its devices, so it is pinned on purpose.
+EXPECTED_REQUESTS = {
+    "sim_bess": 2,
+    "huawei_sun2000_luna2000": 10,
+    "sma_sunny_island": 7,
+    "victron_gx_system": 3,
+    "solaredge_storedge": 5,
+    "sungrow_sh_rt": 4,
+}
+
+
+@pytest.mark.parametrize(("profile_id", "requests"), sorted(EXPECTED_REQUESTS.items()))
+def test_full_poll_request_count(profile_id: str, requests: int) -> None:
+    profile = load_profile(profile_id)
+    plan = ReadPlan.for_profile(profile)
+    assert plan.request_count == requests
+    assert plan.request_count < len(profile.registers)
+    for block in plan.blocks:
+        assert block.count <= profile.connection.max_registers_per_request
+        assert all(block.address <= r.address and r.end <= block.address + block.count for r in block.registers)
+    covered = sorted(r.name for b in plan.blocks for r in b.registers)
+    assert covered == sorted(r.name for r in profile.registers)
