@@ -32,25 +32,51 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bessai", description="BESSAI Edge gateway for battery storage")
+    parser = argparse.ArgumentParser(
+        prog="bessai", description="BESSAI Edge gateway for battery storage"
+    )
     parser.add_argument("--version", action="version", version=f"bessai-edge {__version__}")
-    parser.add_argument("--headless", action="store_true", help="run the gateway without the operator app")
-    parser.add_argument("--kiosk", action="store_true", help="operator app full-screen for the touch panel")
-    parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
-    parser.add_argument("--status-every", type=float, default=2.0, metavar="S", help="status line period (headless)")
+    parser.add_argument(
+        "--headless", action="store_true", help="run the gateway without the operator app"
+    )
+    parser.add_argument(
+        "--kiosk", action="store_true", help="operator app full-screen for the touch panel"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
+    )
+    parser.add_argument(
+        "--status-every", type=float, default=2.0, metavar="S", help="status line period (headless)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulator")
     sub = parser.add_subparsers(dest="command")
 
-    sim = sub.add_parser("simulate", help="serve the simulated battery as a Modbus TCP (and RTU) server")
+    sim = sub.add_parser(
+        "simulate", help="serve the simulated battery as a Modbus TCP (and RTU) server"
+    )
     sim.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sim.add_argument("--port", type=int, default=5020, help="TCP port (default 5020; 0 picks a free one)")
+    sim.add_argument(
+        "--port", type=int, default=5020, help="TCP port (default 5020; 0 picks a free one)"
+    )
     sim.add_argument("--serial", metavar="DEVICE", help="also serve Modbus RTU on this serial port")
     sim.add_argument("--baudrate", type=int, default=19200)
     sim.add_argument("--seed", type=int, default=0, help="random seed (measurement noise)")
-    sim.add_argument("--profile", default="sim_bess", help="profile to serve (registry id or JSON file)")
-    sim.add_argument("--unit-id", type=int, default=None, help="Modbus unit id (default: the profile's)")
-    sim.add_argument("--fault", action="append", default=[], choices=[f.value for f in Fault], help="start with a fault injected")
-    sim.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    sim.add_argument(
+        "--profile", default="sim_bess", help="profile to serve (registry id or JSON file)"
+    )
+    sim.add_argument(
+        "--unit-id", type=int, default=None, help="Modbus unit id (default: the profile's)"
+    )
+    sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=[f.value for f in Fault],
+        help="start with a fault injected",
+    )
+    sim.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
+    )
 
     prof = sub.add_parser("profile", help="device profiles")
     prof_sub = prof.add_subparsers(dest="profile_command", required=True)
@@ -80,7 +106,9 @@ async def _wait_for_stop(duration_s: float | None) -> None:
 
 async def run_headless(gateway: Gateway, duration_s: float | None, status_every_s: float) -> None:
     await gateway.start()
-    printer = asyncio.create_task(print_status(gateway.statuses, sys.stdout, every_s=status_every_s))
+    printer = asyncio.create_task(
+        print_status(gateway.statuses, sys.stdout, every_s=status_every_s)
+    )
     try:
         await _wait_for_stop(duration_s)
     finally:
@@ -111,7 +139,9 @@ def _profile_command(args: argparse.Namespace) -> int:
         for pid in registry_ids():
             p = load_profile(pid)
             unverified = sum(1 for r in p.registers if not r.verified)
-            print(f"{pid:<28} {p.manufacturer} {p.model}  ({len(p.registers)} registers, {unverified} unverified)")
+            print(
+                f"{pid:<28} {p.manufacturer} {p.model}  ({len(p.registers)} registers, {unverified} unverified)"
+            )
         return 0
     status = 0
     for path in args.files:

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from bessai.drivers.simulator.server import BessSimulator  # noqa: E402
+from bessai.drivers.simulator.server import BessSimulator
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +24,7 @@ def _no_leftover_threads() -> Iterator[None]:
     leftover: list[threading.Thread] = []
     for _ in range(deadline):
         leftover = [
-            t for t in threading.enumerate()
-            if t not in before and t.is_alive() and not t.daemon
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
         ]
         if not leftover:
             return

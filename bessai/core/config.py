@@ -28,7 +28,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SIMULATOR_PROFILE = "sim_bess"
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class ConfigError(ValueError):
@@ -50,7 +52,9 @@ class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=40)]
-    profile: str = Field(description="Registry id (e.g. 'huawei_sun2000_luna2000') or a JSON file path")
+    profile: str = Field(
+        description="Registry id (e.g. 'huawei_sun2000_luna2000') or a JSON file path"
+    )
     host: str | None = None
     port: Annotated[int | None, Field(ge=1, le=65535)] = None
     serial_port: str | None = None
@@ -71,7 +75,9 @@ class DeviceConfig(BaseModel):
     @model_validator(mode="after")
     def _one_link(self) -> DeviceConfig:
         if not self.simulated and (self.host is None) == (self.serial_port is None):
-            raise ValueError("give exactly one of 'host' (Modbus TCP) or 'serial_port' (Modbus RTU)")
+            raise ValueError(
+                "give exactly one of 'host' (Modbus TCP) or 'serial_port' (Modbus RTU)"
+            )
         return self
 
 
@@ -100,7 +106,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
     )
 
-    SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = "site-sim"
+    SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = (
+        "site-sim"
+    )
     INVERTER_IP: str | None = None
     INVERTER_PORT: Annotated[int, Field(ge=1, le=65535)] = 502
     INVERTER_UNIT_ID: Annotated[int | None, Field(ge=0, le=255)] = None
@@ -119,14 +127,16 @@ class Settings(BaseSettings):
     @field_validator("INVERTER_IP", "HEALTH_BIND")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
-        return None if value in (None, "") else _check_host(value)  # type: ignore[arg-type]
+        return None if value is None or value == "" else _check_host(value)
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("GCP_PROJECT_ID", "GCP_PUBSUB_TOPIC", "OTEL_EXPORTER_OTLP_ENDPOINT", mode="before")
+    @field_validator(
+        "GCP_PROJECT_ID", "GCP_PUBSUB_TOPIC", "OTEL_EXPORTER_OTLP_ENDPOINT", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

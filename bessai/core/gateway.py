@@ -60,7 +60,10 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at: float | None = None
         # Profiles are checked before anything starts, so a bad one stops the start cleanly.
-        self.profiles: dict[str, Profile] = {d.name: load_profile(Path(d.profile) if d.profile.endswith(".json") else d.profile) for d in devices}
+        self.profiles: dict[str, Profile] = {
+            d.name: load_profile(Path(d.profile) if d.profile.endswith(".json") else d.profile)
+            for d in devices
+        }
 
     async def start(self) -> None:
         for cfg in self.configs:

@@ -109,8 +109,12 @@ class RegisterCodec:
             return None
         return raw * self._scale + self._offset
 
-    def encode(self, value: float | str) -> list[int]:
-        """Words that carry the value; raises CodecError when it does not fit."""
+    def encode(self, value: float | str, *, saturate: bool = False) -> list[int]:
+        """Words that carry the value; raises CodecError when it does not fit.
+
+        With ``saturate`` an integer out of range is clamped to the type's
+        bounds instead, as a device's own measurement would peg.
+        """
         if self.type is RegisterType.STRING:
             if not isinstance(value, str):
                 raise CodecError(f"{self.name}: expected text, got {value!r}")
@@ -129,6 +133,8 @@ class RegisterCodec:
         else:
             raw = round(scaled)
             low, high = _INTEGER_RANGE[self._code]
+            if saturate:
+                raw = min(max(raw, low), high)
             if not low <= raw <= high:
                 raise CodecError(
                     f"{self.name}: {value} (raw {raw}) is outside {self.type.value} range {low}..{high}"
@@ -142,6 +148,8 @@ def _mask(code: str) -> int:
     return (high - low) if low < 0 else high
 
 
-def compile_codecs(registers: Sequence[Register], connection: Connection) -> dict[str, RegisterCodec]:
+def compile_codecs(
+    registers: Sequence[Register], connection: Connection
+) -> dict[str, RegisterCodec]:
     """One codec per register, keyed by name."""
     return {reg.name: RegisterCodec(reg, connection) for reg in registers}

@@ -8,7 +8,6 @@ is followed by a read-back that must return the same words.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -90,8 +89,8 @@ class Backoff:
     max_s: float = 1.6
 
     def delay_s(self, attempt: int, rng: random.Random) -> float:
-        ceiling = min(self.max_s, self.base_s * (2 ** min(attempt, 30)))
-        return ceiling * (0.5 + 0.5 * rng.random())
+        ceiling = min(self.max_s, self.base_s * 2.0 ** min(attempt, 30))
+        return float(ceiling * (0.5 + 0.5 * rng.random()))
 
 
 @dataclass
@@ -143,7 +142,9 @@ class ModbusDevice:
         self.timeout_s = timeout_s or profile.connection.timeout_s
         self.backoff = backoff or Backoff()
         self.plan = ReadPlan.for_profile(profile)
-        self.codecs: dict[str, RegisterCodec] = compile_codecs(profile.registers, profile.connection)
+        self.codecs: dict[str, RegisterCodec] = compile_codecs(
+            profile.registers, profile.connection
+        )
         self.traffic: deque[TrafficRecord] = deque(maxlen=traffic_capacity)
         self.traffic_listeners: list[Callable[[TrafficRecord], None]] = []
         self.stats = DeviceStats()
@@ -157,7 +158,9 @@ class ModbusDevice:
         self.last_error: str | None = None
 
     def __repr__(self) -> str:
-        return f"ModbusDevice({self.name!r}, {self.profile.id}, {self.endpoint}, unit={self.unit_id})"
+        return (
+            f"ModbusDevice({self.name!r}, {self.profile.id}, {self.endpoint}, unit={self.unit_id})"
+        )
 
     @property
     def connected(self) -> bool:
@@ -381,9 +384,13 @@ class ModbusDevice:
             raise WriteRejected(f"{self.name}: register {name!r} is read-only")
         if isinstance(value, int | float) and not isinstance(value, bool):
             if register.min is not None and value < register.min:
-                raise WriteRejected(f"{self.name}: {name}={value} is below its minimum {register.min}")
+                raise WriteRejected(
+                    f"{self.name}: {name}={value} is below its minimum {register.min}"
+                )
             if register.max is not None and value > register.max:
-                raise WriteRejected(f"{self.name}: {name}={value} is above its maximum {register.max}")
+                raise WriteRejected(
+                    f"{self.name}: {name}={value} is above its maximum {register.max}"
+                )
         codec = self.codecs[name]
         try:
             words = [int(bool(value))] if register.table.is_bit else codec.encode(value)
@@ -406,7 +413,5 @@ class ModbusDevice:
             )
         back = await self.read_register(register)
         if back != words:
-            raise WriteRejected(
-                f"{self.name}: read-back of {name} gave {back}, wrote {words}"
-            )
+            raise WriteRejected(f"{self.name}: read-back of {name} gave {back}, wrote {words}")
         return None if register.table.is_bit else codec.decode(back)

@@ -176,7 +176,7 @@ class Profile(ProfileModel):
     source: str = Field(
         description="The vendor document (title, issue, date) the addresses come from."
     )
-    protocol: list[Literal["tcp", "rtu"]] = Field(default_factory=lambda: ["tcp"])
+    protocol: list[Literal["tcp", "rtu"]] = Field(default_factory=lambda: ["tcp"])  # type: ignore[arg-type]
     description: str = ""
     connection: Connection = Connection()
     registers: list[Register]
@@ -221,13 +221,19 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
         here = f"$.registers[{i}]"
         if reg.name in names:
             problems.append(
-                (f"{here}.name", f"duplicate name {reg.name!r} (first at registers[{names[reg.name]}])")
+                (
+                    f"{here}.name",
+                    f"duplicate name {reg.name!r} (first at registers[{names[reg.name]}])",
+                )
             )
         names.setdefault(reg.name, i)
         if reg.role is not None:
             if reg.role in roles:
                 problems.append(
-                    (f"{here}.role", f"role {reg.role.value!r} already given to registers[{roles[reg.role]}]")
+                    (
+                        f"{here}.role",
+                        f"role {reg.role.value!r} already given to registers[{roles[reg.role]}]",
+                    )
                 )
             roles.setdefault(reg.role, i)
         if reg.type is RegisterType.STRING and reg.count is None:
@@ -235,10 +241,15 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
         expected = WORDS_PER_TYPE.get(reg.type)
         if reg.count is not None and expected is not None and reg.count != expected:
             problems.append(
-                (f"{here}.count", f"count {reg.count} does not match type {reg.type.value} ({expected} words)")
+                (
+                    f"{here}.count",
+                    f"count {reg.count} does not match type {reg.type.value} ({expected} words)",
+                )
             )
         if reg.table.is_bit and reg.type is not RegisterType.BOOL:
-            problems.append((f"{here}.type", f"table {reg.table.value} holds bits: type must be 'bool'"))
+            problems.append(
+                (f"{here}.type", f"table {reg.table.value} holds bits: type must be 'bool'")
+            )
         if not reg.table.is_bit and reg.type is RegisterType.BOOL:
             problems.append((f"{here}.type", "type 'bool' belongs in the coil or discrete table"))
         if reg.writable and reg.table in (Table.INPUT, Table.DISCRETE):
@@ -251,7 +262,9 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
         if reg.scale == 0:
             problems.append((f"{here}.scale", "scale must not be 0"))
         if reg.end > 65536:
-            problems.append((f"{here}.address", f"register runs past address 65535 (ends at {reg.end - 1})"))
+            problems.append(
+                (f"{here}.address", f"register runs past address 65535 (ends at {reg.end - 1})")
+            )
         if reg.enum is not None or reg.bits is not None:
             keys = list((reg.enum or {}).keys()) + list((reg.bits or {}).keys())
             bad = [k for k in keys if not k.isdigit()]
@@ -296,7 +309,11 @@ def load_profile(path: Path | str) -> Profile:
     if candidate.suffix != ".json" and not candidate.exists():
         entry = resources.files("bessai.registry").joinpath(f"{path}.json")
         if not entry.is_file():
-            raise ProfileError(str(path), "$", f"no such file, nor a registry profile id (known: {', '.join(registry_ids())})")
+            raise ProfileError(
+                str(path),
+                "$",
+                f"no such file, nor a registry profile id (known: {', '.join(registry_ids())})",
+            )
         text, source = entry.read_text(encoding="utf-8"), f"registry/{path}.json"
     else:
         try:
@@ -307,7 +324,9 @@ def load_profile(path: Path | str) -> Profile:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProfileError(source, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+        raise ProfileError(
+            source, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}"
+        ) from None
     return parse_profile(data, source)
 
 

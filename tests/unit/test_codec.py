@@ -14,13 +14,18 @@ from bessai.drivers.profile import Connection, Register, RegisterType, Table
 
 ORDERS = [("big", "big"), ("big", "little"), ("little", "big"), ("little", "little")]
 RANGES = {
-    "u16": (0, 2**16 - 1), "i16": (-(2**15), 2**15 - 1),
-    "u32": (0, 2**32 - 1), "i32": (-(2**31), 2**31 - 1),
-    "u64": (0, 2**64 - 1), "i64": (-(2**63), 2**63 - 1),
+    "u16": (0, 2**16 - 1),
+    "i16": (-(2**15), 2**15 - 1),
+    "u32": (0, 2**32 - 1),
+    "i32": (-(2**31), 2**31 - 1),
+    "u64": (0, 2**64 - 1),
+    "i64": (-(2**63), 2**63 - 1),
 }
 
 
-def codec(type_: str, byte_order: str = "big", word_order: str = "big", **kw: object) -> RegisterCodec:
+def codec(
+    type_: str, byte_order: str = "big", word_order: str = "big", **kw: object
+) -> RegisterCodec:
     reg = Register(name="x", table=Table.HOLDING, address=0, type=RegisterType(type_), **kw)  # type: ignore[arg-type]
     return RegisterCodec(reg, Connection(byte_order=byte_order, word_order=word_order))  # type: ignore[arg-type]
 
@@ -28,7 +33,9 @@ def codec(type_: str, byte_order: str = "big", word_order: str = "big", **kw: ob
 @pytest.mark.parametrize(("byte_order", "word_order"), ORDERS)
 @pytest.mark.parametrize("type_", sorted(RANGES))
 @given(data=st.data())
-def test_integer_round_trip(type_: str, byte_order: str, word_order: str, data: st.DataObject) -> None:
+def test_integer_round_trip(
+    type_: str, byte_order: str, word_order: str, data: st.DataObject
+) -> None:
     low, high = RANGES[type_]
     raw = data.draw(st.integers(low, high))
     c = codec(type_, byte_order, word_order)
@@ -41,8 +48,14 @@ def test_integer_round_trip(type_: str, byte_order: str, word_order: str, data: 
 
 
 @pytest.mark.parametrize(("byte_order", "word_order"), ORDERS)
-@given(value=st.floats(-1e6, 1e6, allow_nan=False), scale=st.sampled_from([0.001, 0.01, 0.1, 1.0, -0.001, 10.0]), offset=st.sampled_from([0.0, -40.0, 273.15]))
-def test_scaled_i32_round_trip_within_one_step(byte_order: str, word_order: str, value: float, scale: float, offset: float) -> None:
+@given(
+    value=st.floats(-1e6, 1e6, allow_nan=False),
+    scale=st.sampled_from([0.001, 0.01, 0.1, 1.0, -0.001, 10.0]),
+    offset=st.sampled_from([0.0, -40.0, 273.15]),
+)
+def test_scaled_i32_round_trip_within_one_step(
+    byte_order: str, word_order: str, value: float, scale: float, offset: float
+) -> None:
     c = codec("i32", byte_order, word_order, scale=scale, offset=offset)
     assume(abs((value - offset) / scale) < 2**31 - 1)
     decoded = c.decode(c.encode(value))
@@ -86,7 +99,9 @@ def test_known_vectors_match_vendor_conventions() -> None:
         ("i32", 0x80000000, [0x8000, 0x0000]),
     ],
 )
-def test_not_available_sentinel_decodes_to_none(type_: str, sentinel: int, words: list[int]) -> None:
+def test_not_available_sentinel_decodes_to_none(
+    type_: str, sentinel: int, words: list[int]
+) -> None:
     assert codec(type_, not_available=[sentinel], scale=0.1).decode(words) is None
     assert codec(type_, scale=0.1).decode(words) is not None
 

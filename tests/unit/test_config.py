@@ -15,7 +15,18 @@ from bessai.core.config import ConfigError, load_settings, load_site_file, site_
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
-        if name.isupper() and name.split("_")[0] in {"SITE", "INVERTER", "HEALTH", "DRIVER", "WATCHDOG", "GCP", "OTEL", "LOG", "POLL", "DATA"}:
+        if name.isupper() and name.split("_")[0] in {
+            "SITE",
+            "INVERTER",
+            "HEALTH",
+            "DRIVER",
+            "WATCHDOG",
+            "GCP",
+            "OTEL",
+            "LOG",
+            "POLL",
+            "DATA",
+        }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -38,7 +49,11 @@ def test_original_variables_configure_one_inverter(monkeypatch: pytest.MonkeyPat
     settings = load_settings()
     site_id, (dev,) = site_devices(settings)
     assert (site_id, dev.host, dev.port, dev.profile, dev.poll_interval_s) == (
-        "cl-antofagasta-01", "inverter.local", 1502, "solaredge_storedge", 0.5,
+        "cl-antofagasta-01",
+        "inverter.local",
+        1502,
+        "solaredge_storedge",
+        0.5,
     )
 
 
@@ -90,10 +105,19 @@ def test_site_file_with_several_devices(tmp_path: Path) -> None:
     ("body", "expected"),
     [
         ('[[devices]]\nname = "a"\nprofile = "sim_bess"\n', "exactly one of 'host'"),
-        ('[[devices]]\nname = "a"\nprofile = "sim_bess"\nhost = "h"\npoll_interval_s = 0\n', "devices.0.poll_interval_s = 0"),
-        ('[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n', "used twice"),
+        (
+            '[[devices]]\nname = "a"\nprofile = "sim_bess"\nhost = "h"\npoll_interval_s = 0\n',
+            "devices.0.poll_interval_s = 0",
+        ),
+        (
+            '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n',
+            "used twice",
+        ),
         ("devices = [", "not valid TOML"),
-        ('[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\ncolour = "red"\n', "devices.0.colour"),
+        (
+            '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\ncolour = "red"\n',
+            "devices.0.colour",
+        ),
     ],
 )
 def test_bad_site_file_names_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
@@ -110,7 +134,12 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     env["INVERTER_PORT"] = "abc"
     proc = subprocess.run(
         [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -123,11 +152,19 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
 
 def test_cli_bad_profile_exits_2_naming_file_and_path(tmp_path: Path) -> None:
     bad = tmp_path / "p.json"
-    bad.write_text('{"id": "p", "manufacturer": "m", "model": "m", "source": "s", "registers": [{"name": "a", "table": "holding", "address": 0, "type": "u16", "access": "rw"}]}', encoding="utf-8")
+    bad.write_text(
+        '{"id": "p", "manufacturer": "m", "model": "m", "source": "s", "registers": [{"name": "a", "table": "holding", "address": 0, "type": "u16", "access": "rw"}]}',
+        encoding="utf-8",
+    )
     env = dict(os.environ, INVERTER_IP="127.0.0.1", DRIVER_PROFILE_PATH=str(bad))
     proc = subprocess.run(
         [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert f"{bad}: $.registers[0]: a writable register needs both 'min' and 'max'" in proc.stderr

@@ -14,7 +14,9 @@ def run(model: BatteryModel, seconds: float, dt: float = 0.1) -> None:
 
 
 def test_soc_integrates_power_over_capacity_with_efficiency() -> None:
-    p = BatteryParams(capacity_kwh=100.0, ramp_kw_per_s=1e9, discharge_efficiency=0.9, charge_efficiency=0.9)
+    p = BatteryParams(
+        capacity_kwh=100.0, ramp_kw_per_s=1e9, discharge_efficiency=0.9, charge_efficiency=0.9
+    )
     m = BatteryModel(params=p, soc_pct=50.0)
     m.write_setpoint(36.0)
     run(m, 360.0)  # 36 kW for 0.1 h = 3.6 kWh out, 4 kWh drawn from the cells

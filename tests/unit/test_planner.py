@@ -15,7 +15,10 @@ def _profile(addresses: list[tuple[int, str]], max_regs: int = 125, max_gap: int
         for i, (a, t) in enumerate(addresses)
     ]
     return Profile(
-        id="t", manufacturer="m", model="m", source="test",
+        id="t",
+        manufacturer="m",
+        model="m",
+        source="test",
         connection={"max_registers_per_request": max_regs, "max_gap": max_gap},  # type: ignore[arg-type]
         registers=regs,
     )
@@ -36,9 +39,13 @@ def test_request_limit_is_respected() -> None:
     st.integers(1, 125),
     st.integers(0, 20),
 )
-def test_every_register_read_once_within_limits(starts: list[int], max_regs: int, max_gap: int) -> None:
+def test_every_register_read_once_within_limits(
+    starts: list[int], max_regs: int, max_gap: int
+) -> None:
     addresses = sorted({a * 2 for a in starts})
-    plan = ReadPlan.for_profile(_profile([(a, "u32") for a in addresses], max_regs=max(2, max_regs), max_gap=max_gap))
+    plan = ReadPlan.for_profile(
+        _profile([(a, "u32") for a in addresses], max_regs=max(2, max_regs), max_gap=max_gap)
+    )
     seen = [r.address for b in plan.blocks for r in b.registers]
     assert sorted(seen) == addresses
     for block in plan.blocks:

@@ -226,7 +226,9 @@ class BatteryModel:
     def solar_kw(self) -> float:
         """A clear-sky PV profile on the simulated clock (peak 80 kW at noon)."""
         hour = (self.time_s / 3600.0 + 12.0) % 24.0
-        return max(0.0, 80.0 * math.sin(math.pi * (hour - 6.5) / 13.0)) if 6.5 < hour < 19.5 else 0.0
+        return (
+            max(0.0, 80.0 * math.sin(math.pi * (hour - 6.5) / 13.0)) if 6.5 < hour < 19.5 else 0.0
+        )
 
     def measure(self) -> Measurements:
         p = self.params

@@ -10,6 +10,8 @@ responses and noisy measurements.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -29,7 +31,13 @@ log = logging.getLogger(__name__)
 
 SIMULATOR_PROFILE = "sim_bess"
 
-_TABLE_BY_FC = {3: Table.HOLDING, 6: Table.HOLDING, 16: Table.HOLDING, 23: Table.HOLDING, 4: Table.INPUT}
+_TABLE_BY_FC = {
+    3: Table.HOLDING,
+    6: Table.HOLDING,
+    16: Table.HOLDING,
+    23: Table.HOLDING,
+    4: Table.INPUT,
+}
 
 
 class Fault(StrEnum):
@@ -113,7 +121,7 @@ class BessSimulator:
             if isinstance(value, float) and reg.min is not None and reg.max is not None:
                 value = min(max(value, reg.min), reg.max)
             try:
-                words = self._codecs[reg.name].encode(value)
+                words = self._codecs[reg.name].encode(value, saturate=True)
             except CodecError:
                 words = [0] * reg.words
             table = self.image[reg.table]
@@ -218,35 +226,56 @@ class BessSimulator:
         for reg in self.profile.registers:
             if reg.table.is_bit:
                 blocks[reg.table].append(
-                    SimData(reg.address, values=[False], datatype=DataType.BITS, readonly=not reg.writable)
+                    SimData(
+                        reg.address,
+                        values=[False],
+                        datatype=DataType.BITS,
+                        readonly=not reg.writable,
+                    )
                 )
             else:
                 words = [self.image[reg.table].get(a, 0) for a in range(reg.address, reg.end)]
                 blocks[reg.table].append(
-                    SimData(reg.address, values=words, datatype=DataType.REGISTERS, readonly=not reg.writable)
+                    SimData(
+                        reg.address,
+                        values=words,
+                        datatype=DataType.REGISTERS,
+                        readonly=not reg.writable,
+                    )
                 )
         if not self.strict_gaps:
             # Like most devices, answer short unmapped stretches between registers with
             # zeros ("reserved"); strict mode refuses them, as some devices do.
             for table in (Table.HOLDING, Table.INPUT):
                 entries = sorted(blocks[table], key=lambda d: d.address)
-                for before, after in zip(entries, entries[1:], strict=False):
+                for before, after in itertools.pairwise(entries):
                     gap_start = before.address + len(before.values)  # type: ignore[arg-type]
                     if 0 < after.address - gap_start <= 125:
                         blocks[table].append(
-                            SimData(gap_start, values=[0] * (after.address - gap_start),
-                                    datatype=DataType.REGISTERS, readonly=True)
+                            SimData(
+                                gap_start,
+                                values=[0] * (after.address - gap_start),
+                                datatype=DataType.REGISTERS,
+                                readonly=True,
+                            )
                         )
         for table in (Table.COIL, Table.DISCRETE):
             if not blocks[table]:
                 # pymodbus needs one entry per table; a lone bit at the very end of the space.
-                blocks[table].append(SimData(65535, values=[False], datatype=DataType.BITS, readonly=True))
+                blocks[table].append(
+                    SimData(65535, values=[False], datatype=DataType.BITS, readonly=True)
+                )
         for table in (Table.HOLDING, Table.INPUT):
             if not blocks[table]:
                 blocks[table].append(SimData(65534, count=1, datatype=DataType.INVALID))
         return SimDevice(
             id=self.unit_id,
-            simdata=(blocks[Table.COIL], blocks[Table.DISCRETE], blocks[Table.HOLDING], blocks[Table.INPUT]),
+            simdata=(
+                blocks[Table.COIL],
+                blocks[Table.DISCRETE],
+                blocks[Table.HOLDING],
+                blocks[Table.INPUT],
+            ),
             action=self._action,
         )
 
@@ -263,8 +292,14 @@ class BessSimulator:
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
-        bound: int = server.transport.sockets[0].getsockname()[1]
-        log.info("simulator serving %s on tcp://%s:%d unit %d", self.profile.id, host, bound, self.unit_id)
+        bound: int = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        log.info(
+            "simulator serving %s on tcp://%s:%d unit %d",
+            self.profile.id,
+            host,
+            bound,
+            self.unit_id,
+        )
         return bound
 
     async def start_rtu(self, port: str, baudrate: int = 19200) -> None:
@@ -293,10 +328,8 @@ class BessSimulator:
     async def stop(self) -> None:
         if self._stepper is not None:
             self._stepper.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._stepper
-            except asyncio.CancelledError:
-                pass
             self._stepper = None
         for server in self._servers:
             await server.shutdown()

@@ -1,0 +1,99 @@
+"""Benchmark: requests and time per full poll, coalesced against one request per register.
+
+For every shipped profile the simulator serves it on 127.0.0.1 and the same
+ModbusDevice polls it with the coalesced plan and with the naive plan; a bare
+pymodbus read of one register is timed in the same run as the floor. Prints
+the figures and the ratios, and whether the targets hold (>= 10x fewer
+requests on the simulator's profile, a full poll in <= 2 ms median).
+
+    python bench/poll.py [--polls 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from pymodbus.client import AsyncModbusTcpClient
+
+from bessai.drivers.device import ModbusDevice, TcpEndpoint
+from bessai.drivers.planner import ReadPlan
+from bessai.drivers.profile import load_profile, registry_ids
+from bessai.drivers.simulator.server import BessSimulator
+
+
+async def median_poll_ms(device: ModbusDevice, polls: int) -> float:
+    times = []
+    await device.poll()  # connect and warm up
+    for _ in range(polls):
+        started = time.perf_counter()
+        await device.poll()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+async def bare_request_ms(port: int, polls: int) -> float:
+    client = AsyncModbusTcpClient("127.0.0.1", port=port)
+    await client.connect()
+    times = []
+    try:
+        for _ in range(polls):
+            started = time.perf_counter()
+            await client.read_input_registers(0, count=1, device_id=1)
+            times.append(time.perf_counter() - started)
+    finally:
+        client.close()
+    return statistics.median(times) * 1000
+
+
+async def main(polls: int) -> int:
+    print(
+        f"{'profile':<26} {'regs':>4} {'req':>4} {'req/reg':>7} {'fewer':>6} "
+        f"{'poll ms':>8} {'naive ms':>8} {'faster':>6}"
+    )
+    ok = True
+    floor_ms = 0.0
+    for pid in registry_ids():
+        profile = load_profile(pid)
+        sim = BessSimulator(profile, step_hz=0)
+        port = await sim.start_tcp("127.0.0.1", 0)
+        coalesced = ModbusDevice("bench", profile, TcpEndpoint("127.0.0.1", port))
+        naive = ModbusDevice("bench", profile, TcpEndpoint("127.0.0.1", port))
+        naive.plan = ReadPlan.per_register(profile)
+        try:
+            fast_ms = await median_poll_ms(coalesced, polls)
+            slow_ms = await median_poll_ms(naive, max(20, polls // 5))
+            if pid == "sim_bess":
+                floor_ms = await bare_request_ms(port, polls)
+        finally:
+            await coalesced.close()
+            await naive.close()
+            await sim.stop()
+        reqs, per_reg = coalesced.plan.request_count, naive.plan.request_count
+        fewer = per_reg / reqs
+        print(
+            f"{pid:<26} {len(profile.registers):>4} {reqs:>4} {per_reg:>7} {fewer:>5.1f}x "
+            f"{fast_ms:>8.2f} {slow_ms:>8.2f} {slow_ms / fast_ms:>5.1f}x"
+        )
+        if pid == "sim_bess":
+            sim_fewer, sim_ms = fewer, fast_ms
+    print(f"\nbare pymodbus read of one register (same run): {floor_ms:.3f} ms median")
+    print(f"sim_bess full poll: {sim_ms:.2f} ms median = {sim_ms / floor_ms:.1f}x one bare request")
+    for label, met in (
+        (
+            f"sim_bess requests {sim_fewer:.1f}x fewer than per-register (target >= 10x)",
+            sim_fewer >= 10,
+        ),
+        (f"sim_bess full poll {sim_ms:.2f} ms median (target <= 2 ms)", sim_ms <= 2.0),
+    ):
+        print(("PASS " if met else "MISS ") + label)
+        ok = ok and met
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--polls", type=int, default=300)
+    raise SystemExit(asyncio.run(main(parser.parse_args().polls)))
