@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import signal
 import sys
@@ -19,8 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bessai import __version__
-from bessai.core.config import ConfigError, load_settings, site_devices
+from bessai.core.audit import AuditTrail
+from bessai.core.auth import AuthError, AuthService, Role
+from bessai.core.config import ConfigError, Settings, load_settings, site_config
 from bessai.core.console import print_status
+from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.core.logs import setup_logging
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
@@ -49,7 +53,36 @@ def _parser() -> argparse.ArgumentParser:
         "--status-every", type=float, default=2.0, metavar="S", help="status line period (headless)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulator")
+    parser.add_argument(
+        "--login",
+        metavar="USER",
+        help="log in (PIN/password from the terminal or stdin) to command",
+    )
+    parser.add_argument(
+        "--mode", choices=[m.value for m in ControlMode], help="control mode to set after start"
+    )
+    parser.add_argument(
+        "--setpoint-kw", type=float, metavar="KW", help="manual setpoint, positive = discharge"
+    )
     sub = parser.add_subparsers(dest="command")
+
+    users = sub.add_parser("users", help="operator accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user (the first one must be an admin)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=[r.name.lower() for r in Role], default="operator")
+    add.add_argument(
+        "--as", dest="admin", metavar="ADMIN", help="an admin who authorises the change"
+    )
+    users_sub.add_parser("list", help="list users and roles")
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser(
+        "verify", help="check the hash chain; exit 1 if a row was changed or deleted"
+    )
+    export = audit_sub.add_parser("export", help="export the audit trail as CSV")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
     sim = sub.add_parser(
         "simulate", help="serve the simulated battery as a Modbus TCP (and RTU) server"
@@ -104,12 +137,57 @@ async def _wait_for_stop(duration_s: float | None) -> None:
                 loop.remove_signal_handler(sig)
 
 
-async def run_headless(gateway: Gateway, duration_s: float | None, status_every_s: float) -> None:
+def read_secret(prompt: str) -> str:
+    """A PIN or password from the terminal (not echoed) or, when piped, from stdin's first line."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def command_from_cli(gateway: Gateway, args: argparse.Namespace, secret: str | None) -> None:
+    """Log in and apply --mode / --setpoint-kw once the first sample is in."""
+    if not gateway.controllers:
+        print("no device with a setpoint or watchdog register to command", flush=True)
+        return
+    controller = gateway.controller()
+    for _ in range(100):
+        if controller.telemetry.comms_up:
+            break
+        await asyncio.sleep(0.1)
+    try:
+        session = await gateway.auth.login(args.login, secret or "")
+    except AuthError as exc:
+        print(f"login refused: {exc}", flush=True)
+        return
+    if args.mode is not None:
+        result = await controller.set_mode(session, ControlMode(args.mode))
+        print(
+            f"mode {args.mode}: {'ok' if result.ok else 'refused'} - {result.message_en}",
+            flush=True,
+        )
+    if args.setpoint_kw is not None:
+        result = await controller.command_setpoint(session, args.setpoint_kw)
+        value = f"{result.verdict.value_kw:+.1f} kW" if result.verdict else ""
+        print(
+            f"setpoint {args.setpoint_kw:+.1f} kW: {'ok' if result.ok else 'refused'} {value} - {result.message_en}",
+            flush=True,
+        )
+
+
+async def run_headless(
+    gateway: Gateway,
+    duration_s: float | None,
+    status_every_s: float,
+    args: argparse.Namespace | None = None,
+    secret: str | None = None,
+) -> None:
     await gateway.start()
     printer = asyncio.create_task(
         print_status(gateway.statuses, sys.stdout, every_s=status_every_s)
     )
     try:
+        if args is not None and args.login:
+            await command_from_cli(gateway, args, secret)
         await _wait_for_stop(duration_s)
     finally:
         printer.cancel()
@@ -155,6 +233,60 @@ def _profile_command(args: argparse.Namespace) -> int:
     return status
 
 
+def _users_command(args: argparse.Namespace, settings: Settings) -> int:
+    auth = AuthService(
+        settings.DATA_DIR / "users.db", audit=AuditTrail(settings.DATA_DIR / "audit.db").append
+    )
+    try:
+        if args.users_command == "list":
+            for name, role in auth.users():
+                print(f"{name:<24} {role.name.lower()}")
+            return 0
+
+        async def add() -> None:
+            admin = None
+            if auth.has_users():
+                if not args.admin:
+                    raise AuthError(
+                        "forbidden", "users exist already: name an admin with --as ADMIN"
+                    )
+                admin = await auth.login(
+                    args.admin, read_secret(f"{args.admin}'s PIN or password: ")
+                )
+            secret = read_secret(f"new PIN or password for {args.name}: ")
+            await auth.add_user(args.name, Role[args.role.upper()], secret, by=admin)
+
+        asyncio.run(add())
+        print(f"user {args.name} added as {args.role}")
+        return 0
+    except AuthError as exc:
+        print(f"bessai: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        auth.close()
+
+
+def _audit_command(args: argparse.Namespace, settings: Settings) -> int:
+    trail = AuditTrail(settings.DATA_DIR / "audit.db")
+    try:
+        if args.audit_command == "verify":
+            result = trail.verify()
+            if result.ok:
+                print(f"audit trail intact: {result.rows} rows")
+                return 0
+            print(f"audit trail TAMPERED: {result.problem}", file=sys.stderr)
+            return 1
+        if args.out:
+            with args.out.open("w", newline="", encoding="utf-8") as out:
+                n = trail.export_csv(out)
+            print(f"{n} rows written to {args.out}")
+        else:
+            trail.export_csv(sys.stdout)
+        return 0
+    finally:
+        trail.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -169,11 +301,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate":
             asyncio.run(run_simulator(args))
             return 0
-        site_id, devices = site_devices(settings)
-        gateway = Gateway(site_id, devices, simulator_seed=args.seed)
+        if args.command == "users":
+            return _users_command(args, settings)
+        if args.command == "audit":
+            return _audit_command(args, settings)
+        site_id, devices, limits = site_config(settings)
+        secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
+        gateway = Gateway(
+            site_id,
+            devices,
+            simulator_seed=args.seed,
+            data_dir=settings.DATA_DIR,
+            limits=limits,
+            heartbeat_interval_s=min(2.0, settings.WATCHDOG_TIMEOUT / 2),
+        )
         if not args.headless:
             log.info("the operator app is not built yet: running headless")
-        asyncio.run(run_headless(gateway, args.duration, args.status_every))
+        asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
         return 0
     except (ConfigError, ProfileError) as exc:
         print(f"bessai: configuration error: {exc}", file=sys.stderr)

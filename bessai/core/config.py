@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bessai.core.safety import SafetyLimits
+
 SIMULATOR_PROFILE = "sim_bess"
 
 _HOSTNAME = re.compile(
@@ -88,6 +90,7 @@ class SiteFile(BaseModel):
 
     site_id: str | None = None
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
+    limits: SafetyLimits = Field(default_factory=SafetyLimits)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteFile:
@@ -179,9 +182,20 @@ def load_site_file(path: Path) -> SiteFile:
 
 def site_devices(settings: Settings) -> tuple[str, list[DeviceConfig]]:
     """The site id and its devices, from the site file, the single-inverter variables or the simulator."""
+    site_id, devices, _ = site_config(settings)
+    return site_id, devices
+
+
+def site_config(settings: Settings) -> tuple[str, list[DeviceConfig], SafetyLimits]:
+    """The site id, its devices and its safety limits."""
     if settings.SITE_FILE is not None:
         site = load_site_file(settings.SITE_FILE)
-        return site.site_id or settings.SITE_ID, site.devices
+        return site.site_id or settings.SITE_ID, site.devices, site.limits
+    site_id, devices = _single_device(settings)
+    return site_id, devices, SafetyLimits()
+
+
+def _single_device(settings: Settings) -> tuple[str, list[DeviceConfig]]:
     if settings.INVERTER_IP is not None:
         dev = DeviceConfig(
             name="inverter",

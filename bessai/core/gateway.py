@@ -7,13 +7,17 @@ loopback port and polls it over real Modbus TCP (the embedded default).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
 
+from bessai.core.alarms import AlarmManager
+from bessai.core.audit import AuditTrail
+from bessai.core.auth import AuthService
 from bessai.core.bus import EventBus
 from bessai.core.config import DeviceConfig
+from bessai.core.control import Controller
+from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
 from bessai.drivers.profile import Profile, load_profile
@@ -35,8 +39,11 @@ async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=0.2)
     for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            task.result()
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "task ended with an error",
+                extra={"task": task.get_name(), "error": repr(task.exception())},
+            )
 
 
 class Gateway:
@@ -49,11 +56,24 @@ class Gateway:
         *,
         bus: EventBus | None = None,
         simulator_seed: int = 0,
+        data_dir: Path | None = None,
+        limits: SafetyLimits | None = None,
+        heartbeat_interval_s: float = 2.0,
+        control_interval_s: float = 0.5,
+        auth: AuthService | None = None,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
         self.bus = bus or EventBus()
         self.simulator_seed = simulator_seed
+        self.data_dir = data_dir or Path("data")
+        self.limits = limits or SafetyLimits()
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.control_interval_s = control_interval_s
+        self.audit = AuditTrail(self.data_dir / "audit.db")
+        self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
+        self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
+        self.controllers: dict[str, Controller] = {}
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -86,9 +106,24 @@ class Gateway:
             )
             self.devices[cfg.name] = device
             self.pollers[cfg.name] = DevicePoller(device, cfg.poll_interval_s, self.bus)
+            controller = Controller(
+                device,
+                self.bus,
+                self.audit,
+                self.alarms,
+                guard=SafetyGuard(self.limits),
+                control_interval_s=self.control_interval_s,
+                heartbeat_interval_s=self.heartbeat_interval_s,
+            )
+            if controller.can_control or controller.watchdog_reg is not None:
+                self.controllers[cfg.name] = controller
+            else:
+                controller.close()
         self.started_at = time.time()
         for name, poller in self.pollers.items():
             self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{name}"))
+        for name, controller in self.controllers.items():
+            self._tasks.append(asyncio.create_task(controller.run(), name=f"control:{name}"))
         log.info(
             "gateway started",
             extra={"site": self.site_id, "devices": [str(d) for d in self.devices.values()]},
@@ -97,13 +132,33 @@ class Gateway:
     async def stop(self) -> None:
         for poller in self.pollers.values():
             poller.stopping = True
+        for controller in self.controllers.values():
+            controller.stopping = True
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
+        for controller in self.controllers.values():
+            try:
+                await asyncio.wait_for(controller.shutdown(), 5.0)
+            except Exception:
+                log.exception(
+                    "could not leave the battery at zero power",
+                    extra={"device": controller.device.name},
+                )
+            controller.close()
         for device in self.devices.values():
             await device.close()
         for sim in self.simulators.values():
             await sim.stop()
+        self.alarms.close()
+        self.audit.close()
+        self.auth.close()
         log.info("gateway stopped", extra={"site": self.site_id})
+
+    def controller(self, name: str | None = None) -> Controller:
+        """The named controller, or the only/first one."""
+        if name is not None:
+            return self.controllers[name]
+        return next(iter(self.controllers.values()))
 
     def statuses(self) -> list[DeviceStatus]:
         return [p.status for p in self.pollers.values()]

@@ -8,6 +8,7 @@ is followed by a read-back that must return the same words.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -156,6 +157,7 @@ class ModbusDevice:
         self._bytes_sent = 0
         self._bytes_received = 0
         self.last_error: str | None = None
+        self._connect_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -198,8 +200,16 @@ class ModbusDevice:
         """Connect now if the backoff allows; True when connected."""
         if self.connected:
             return True
+        async with self._connect_lock:
+            return await self._connect_locked()
+
+    async def _connect_locked(self) -> bool:
+        if self.connected:  # another task connected while this one waited
+            return True
         if time.monotonic() < self._next_attempt_at:
             return False
+        if self._client is not None:  # the peer closed the link
+            self.stats.disconnects += 1
         self._drop_client()
         client = self._new_client()
         try:

@@ -1,0 +1,177 @@
+"""The audit trail: every command, refusal, mode change, login and limit change, hash-chained.
+
+Each row's hash covers its content and the previous row's hash, and a head
+row keeps the last sequence number and hash, so that ``bessai audit verify``
+finds a changed, inserted or deleted row. (Someone who can rewrite the whole
+file can rebuild the chain; anchoring the head hash off-site closes that.)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bessai.core.database import Database
+
+GENESIS = "0" * 64
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    ts: float
+    user: str
+    action: str
+    outcome: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    problem: str | None = None
+    first_bad_seq: int | None = None
+
+
+def _digest(
+    prev_hash: str, seq: int, ts: float, user: str, action: str, outcome: str, detail: str
+) -> str:
+    body = json.dumps([prev_hash, seq, repr(ts), user, action, outcome, detail], ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class AuditTrail:
+    """Append-only, hash-chained record of what was asked, done and refused."""
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = Database(path, _SCHEMA)
+        self.clock = clock
+
+    def _append(
+        self, conn: sqlite3.Connection, user: str, action: str, outcome: str, detail: dict[str, Any]
+    ) -> AuditRecord:
+        ts = self.clock()
+        text = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            digest = _digest(prev, seq, ts, user, action, outcome, text)
+            conn.execute(
+                "INSERT INTO audit (seq, ts, user, action, outcome, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
+                (seq, ts, user, action, outcome, text, prev, digest),
+            )
+            conn.execute(
+                "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                (seq, digest),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return AuditRecord(seq, ts, user, action, outcome, detail, prev, digest)
+
+    async def append(self, user: str, action: str, outcome: str, **detail: Any) -> AuditRecord:
+        """Append a record (durable when this returns)."""
+        return await self.db.run(lambda c: self._append(c, user, action, outcome, detail))
+
+    def append_now(self, user: str, action: str, outcome: str, **detail: Any) -> AuditRecord:
+        """Append from synchronous code (CLI tools)."""
+        return self.db.call(lambda c: self._append(c, user, action, outcome, detail))
+
+    def records(self, limit: int | None = None, since_seq: int = 0) -> list[AuditRecord]:
+        sql = "SELECT seq, ts, user, action, outcome, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self.db.query(sql, (since_seq,))
+        return [
+            AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
+        ]
+
+    def verify(self) -> VerifyResult:
+        """Walk the chain; report the first row that does not fit."""
+        rows = self.db.query(
+            "SELECT seq, ts, user, action, outcome, detail, prev_hash, hash FROM audit ORDER BY seq"
+        )
+        prev, expected_seq = GENESIS, 1
+        for seq, ts, user, action, outcome, detail, prev_hash, digest in rows:
+            if seq != expected_seq:
+                return VerifyResult(
+                    False, len(rows), f"row {expected_seq} is missing (next is {seq})", expected_seq
+                )
+            if prev_hash != prev:
+                return VerifyResult(
+                    False, len(rows), f"row {seq} does not follow row {seq - 1}", seq
+                )
+            if _digest(prev_hash, seq, ts, user, action, outcome, detail) != digest:
+                return VerifyResult(
+                    False, len(rows), f"row {seq} was changed after it was written", seq
+                )
+            prev, expected_seq = digest, seq + 1
+        head = self.db.query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        last_seq = expected_seq - 1
+        if head and (head[0][0] != last_seq or head[0][1] != prev):
+            return VerifyResult(
+                False,
+                len(rows),
+                f"rows after {last_seq} were deleted (head says {head[0][0]})",
+                last_seq + 1,
+            )
+        if not head and rows:
+            return VerifyResult(False, len(rows), "the chain head is missing", None)
+        return VerifyResult(True, len(rows))
+
+    def export_csv(self, out: TextIO) -> int:
+        writer = csv.writer(out)
+        writer.writerow(["seq", "time_utc", "user", "action", "outcome", "detail", "hash"])
+        n = 0
+        for rec in self.records():
+            stamp = (
+                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(rec.ts))
+                + f".{int(rec.ts % 1 * 1000):03d}Z"
+            )
+            writer.writerow(
+                [
+                    rec.seq,
+                    stamp,
+                    rec.user,
+                    rec.action,
+                    rec.outcome,
+                    json.dumps(rec.detail, ensure_ascii=False),
+                    rec.hash,
+                ]
+            )
+            n += 1
+        return n
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,728 @@
+"""The Controller: control modes, the manual lease, E-stop, the watchdog, and the one door to the device.
+
+Nothing writes a setpoint except ``Controller._apply``, and only the value the
+SafetyGuard returned. Modes are Standby (setpoint 0), Manual (an operator's
+setpoint, held for a lease) and Auto (the dispatcher proposes). Any
+interlock drops the mode to Standby, so that when it clears nothing resumes
+by itself: an operator commands again, or re-arms Auto. Every command and its
+outcome goes to the audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmManager, Priority
+from bessai.core.audit import AuditTrail
+from bessai.core.auth import Permission, Session
+from bessai.core.bus import EventBus
+from bessai.core.dispatch.rules import Proposal, RuleDispatcher
+from bessai.core.events import DeviceDisconnected, SampleTaken
+from bessai.core.safety import (
+    Interlock,
+    Preview,
+    Reason,
+    SafetyGuard,
+    SafetyLimits,
+    Telemetry,
+    Verdict,
+    Window,
+    message,
+)
+from bessai.drivers.device import DeviceError, ModbusDevice
+from bessai.drivers.profile import Role
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USER = "system"
+
+
+class ControlMode(StrEnum):
+    STANDBY = "standby"
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
+TRANSITIONS: frozenset[tuple[ControlMode, ControlMode]] = frozenset(
+    (a, b) for a in ControlMode for b in ControlMode if a is not b
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What became of an operator's command, with its reason in Spanish and English."""
+
+    ok: bool
+    reason: Reason
+    message_es: str
+    message_en: str
+    verdict: Verdict | None = None
+
+    @classmethod
+    def of(
+        cls, ok: bool, reason: Reason, verdict: Verdict | None = None, **values: object
+    ) -> CommandResult:
+        es, en = message(reason, **values)
+        return cls(ok, reason, es, en, verdict)
+
+
+@dataclass(frozen=True)
+class ControlState:
+    """Everything the screen needs to show about control, published on every change."""
+
+    device: str
+    mode: ControlMode
+    target_kw: float
+    applied_kw: float
+    lease_expires_at: float | None
+    estop_latched: bool
+    maintenance: bool
+    interlocks: tuple[Interlock, ...]
+    window: Window
+    last_verdict: Verdict | None
+    proposal: Proposal | None
+    heartbeat: int
+
+    def lease_remaining_s(self, now: float) -> float | None:
+        return None if self.lease_expires_at is None else max(0.0, self.lease_expires_at - now)
+
+
+@dataclass(frozen=True)
+class ControlStateChanged:
+    state: ControlState
+
+
+@dataclass(frozen=True)
+class SetpointApplied:
+    device: str
+    ts: float
+    value_kw: float
+    verdict: Verdict
+
+
+ALARMS = [
+    AlarmDefinition(
+        "comms_lost",
+        AlarmClass.COMMS,
+        Priority.HIGH,
+        "Sin comunicación con el equipo",
+        "No communication with the device",
+    ),
+    AlarmDefinition(
+        "data_stale", AlarmClass.COMMS, Priority.MEDIUM, "Datos desactualizados", "Stale data"
+    ),
+    AlarmDefinition(
+        "battery_temp_high",
+        AlarmClass.LIMIT,
+        Priority.MEDIUM,
+        "Temperatura de batería alta",
+        "Battery temperature high",
+        raise_at=40.0,
+        clear_at=38.0,
+        on_delay_s=2.0,
+    ),
+    AlarmDefinition(
+        "safety_trip", AlarmClass.TRIP, Priority.CRITICAL, "Disparo de protección", "Safety trip"
+    ),
+    AlarmDefinition(
+        "soc_low",
+        AlarmClass.LIMIT,
+        Priority.LOW,
+        "SoC bajo",
+        "SoC low",
+        raise_at=5.0,
+        clear_at=8.0,
+        high=False,
+    ),
+    AlarmDefinition(
+        "soc_high",
+        AlarmClass.LIMIT,
+        Priority.LOW,
+        "SoC alto",
+        "SoC high",
+        raise_at=95.0,
+        clear_at=92.0,
+    ),
+    AlarmDefinition(
+        "estop", AlarmClass.TRIP, Priority.CRITICAL, "Parada de emergencia", "Emergency stop"
+    ),
+    AlarmDefinition(
+        "write_failed",
+        AlarmClass.DEVICE_FAULT,
+        Priority.HIGH,
+        "Escritura de consigna fallida",
+        "Setpoint write failed",
+    ),
+    AlarmDefinition(
+        "intrusion_lockout",
+        AlarmClass.INTRUSION,
+        Priority.CRITICAL,
+        "Bloqueo por intrusión",
+        "Intrusion lockout",
+    ),
+    AlarmDefinition(
+        "device_alarm", AlarmClass.DEVICE_FAULT, Priority.HIGH, "Alarma del equipo", "Device alarm"
+    ),
+]
+
+
+def telemetry_from(
+    sample_roles: dict[str, float | None], ts: float, comms_up: bool, fault: str | None
+) -> Telemetry:
+    return Telemetry(
+        ts=ts,
+        soc_pct=sample_roles.get("soc_pct"),
+        active_power_kw=sample_roles.get("active_power_kw"),
+        battery_temp_c=sample_roles.get("battery_temp_c"),
+        pack_voltage_v=sample_roles.get("pack_voltage_v"),
+        pack_current_a=sample_roles.get("pack_current_a"),
+        device_fault=fault,
+        comms_up=comms_up,
+    )
+
+
+@dataclass
+class Controller:
+    """Commands one battery through the SafetyGuard; the only writer of its setpoint."""
+
+    device: ModbusDevice
+    bus: EventBus
+    audit: AuditTrail
+    alarms: AlarmManager
+    guard: SafetyGuard = field(default_factory=SafetyGuard)
+    dispatcher: Any = None
+    lease_s: float = 8 * 3600.0
+    control_interval_s: float = 0.5
+    heartbeat_interval_s: float = 2.0
+    clock: Callable[[], float] = time.time
+    intrusion_score: Callable[[], float | None] = lambda: None
+
+    def __post_init__(self) -> None:
+        profile = self.device.profile
+        self.setpoint_reg = profile.by_role(Role.SETPOINT_POWER_KW)
+        self.run_mode_reg = profile.by_role(Role.RUN_MODE)
+        self.watchdog_reg = profile.by_role(Role.WATCHDOG)
+        self.alarm_reg = profile.by_role(Role.ALARM_WORD)
+        if self.setpoint_reg is not None:
+            self.guard.device_min_kw = (
+                self.setpoint_reg.min if self.setpoint_reg.min is not None else -1e9
+            )
+            self.guard.device_max_kw = (
+                self.setpoint_reg.max if self.setpoint_reg.max is not None else 1e9
+            )
+        if self.dispatcher is None:
+            self.dispatcher = RuleDispatcher(rated_power_kw=self.guard.limits.max_discharge_kw)
+        for definition in ALARMS:
+            self.alarms.define(definition)
+        self.mode = ControlMode.STANDBY
+        self.manual_kw = 0.0
+        self.lease_expires_at: float | None = None
+        self.estop_latched = False
+        self.maintenance = False
+        self.applied_kw: float | None = None
+        self.applied_at: float | None = None
+        self.heartbeat = 0
+        self.heartbeat_at: float | None = None
+        self.telemetry = Telemetry()
+        self.last_verdict: Verdict | None = None
+        self.proposal: Proposal | None = None
+        self._last_state: ControlState | None = None
+        self._lock = asyncio.Lock()
+        self._unsubscribe = [
+            self.bus.subscribe(SampleTaken, self._on_sample),
+            self.bus.subscribe(DeviceDisconnected, self._on_disconnect),
+        ]
+        self.stopping = False
+
+    @property
+    def can_control(self) -> bool:
+        return self.setpoint_reg is not None
+
+    def _device_fault(self, roles: dict[str, float | None]) -> str | None:
+        word = roles.get("alarm_word")
+        if not word or self.alarm_reg is None or not self.alarm_reg.bits:
+            return None
+        names = [name for bit, name in self.alarm_reg.bits.items() if int(word) >> int(bit) & 1]
+        trips = [
+            n
+            for n in names
+            if n in ("over_temperature", "over_voltage", "under_voltage", "over_current")
+        ]
+        return ", ".join(trips) or None
+
+    def _on_sample(self, event: SampleTaken) -> None:
+        sample = event.sample
+        if sample.device != self.device.name:
+            return
+        self.telemetry = telemetry_from(
+            sample.roles, sample.ts, True, self._device_fault(sample.roles)
+        )
+        for alarm_id, role in (
+            ("battery_temp_high", "battery_temp_c"),
+            ("soc_low", "soc_pct"),
+            ("soc_high", "soc_pct"),
+        ):
+            value = sample.roles.get(role)
+            if value is not None:
+                self.alarms.update(alarm_id, value)
+        self.alarms.update("comms_lost", False)
+
+    def _on_disconnect(self, event: DeviceDisconnected) -> None:
+        if event.device != self.device.name:
+            return
+        self.telemetry = replace(self.telemetry, comms_up=False)
+        self.alarms.update("comms_lost", True, event.reason)
+
+    def current_interlocks(self, now: float) -> list[Interlock]:
+        return self.guard.interlocks(
+            self.telemetry,
+            now,
+            estop=self.estop_latched,
+            maintenance=self.maintenance,
+            intrusion_score=self.intrusion_score(),
+        )
+
+    def state(self, now: float | None = None) -> ControlState:
+        now = self.clock() if now is None else now
+        return ControlState(
+            device=self.device.name,
+            mode=self.mode,
+            target_kw=self._target(now),
+            applied_kw=self.applied_kw or 0.0,
+            lease_expires_at=self.lease_expires_at if self.mode is ControlMode.MANUAL else None,
+            estop_latched=self.estop_latched,
+            maintenance=self.maintenance,
+            interlocks=tuple(self.current_interlocks(now)),
+            window=self.guard.window(self.telemetry),
+            last_verdict=self.last_verdict,
+            proposal=self.proposal,
+            heartbeat=self.heartbeat,
+        )
+
+    def _target(self, now: float) -> float:
+        if self.mode is ControlMode.MANUAL:
+            return self.manual_kw
+        if self.mode is ControlMode.AUTO and self.proposal is not None:
+            return self.proposal.setpoint_kw
+        return 0.0
+
+    def preview(self, setpoint_kw: float) -> Preview:
+        """What a setpoint would become now, which limit clamps it, and the time to the SoC limit."""
+        now = self.clock()
+        verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
+        return Preview(
+            verdict, self.guard.seconds_to_soc_limit(verdict.value_kw, self.telemetry.soc_pct)
+        )
+
+    async def run(self) -> None:
+        """Tick until stopped: lease, interlocks, dispatch, ramp, write, heartbeat."""
+        while not self.stopping:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("control tick failed", extra={"device": self.device.name})
+            await asyncio.sleep(self.control_interval_s)
+
+    async def tick(self) -> ControlState:
+        async with self._lock:
+            now = self.clock()
+            await self._heartbeat(now)
+            if (
+                self.mode is ControlMode.MANUAL
+                and self.lease_expires_at is not None
+                and now >= self.lease_expires_at
+            ):
+                await self._enter_standby(now, Reason.LEASE_EXPIRED, SYSTEM_USER)
+            interlocks = self.current_interlocks(now)
+            self._update_interlock_alarms(interlocks)
+            if interlocks and self.mode is not ControlMode.STANDBY:
+                await self._enter_standby(
+                    now,
+                    interlocks[0].reason,
+                    SYSTEM_USER,
+                    interlocks=[i.reason.value for i in interlocks],
+                )
+            if self.mode is ControlMode.AUTO:
+                self.proposal = self.dispatcher.propose(self.telemetry.soc_pct, now)
+            if self.can_control:
+                await self._apply(now, interlocks)
+            await self.alarms.flush()
+            return self._publish_state(now)
+
+    def _update_interlock_alarms(self, interlocks: list[Interlock]) -> None:
+        reasons = {i.reason: i for i in interlocks}
+        trip = reasons.get(Reason.INTERLOCK_TRIP)
+        self.alarms.update("safety_trip", trip is not None, trip.message_en if trip else "")
+        self.alarms.update("data_stale", Reason.INTERLOCK_STALE in reasons)
+        self.alarms.update("intrusion_lockout", Reason.INTERLOCK_INTRUSION in reasons)
+        self.alarms.update(
+            "device_alarm", bool(self.telemetry.device_fault), self.telemetry.device_fault or ""
+        )
+
+    async def _apply(self, now: float, interlocks: list[Interlock]) -> None:
+        target = self._target(now)
+        dt = None if self.applied_at is None else now - self.applied_at
+        verdict = self.guard.evaluate(
+            target, self.telemetry, interlocks, previous_kw=self.applied_kw, dt_s=dt
+        )
+        self.last_verdict = verdict
+        if self.applied_kw is not None and verdict.value_kw == self.applied_kw:
+            self.applied_at = now
+            return
+        await self._write_setpoint(now, verdict)
+
+    async def _write_setpoint(self, now: float, verdict: Verdict) -> None:
+        """The one door: write the guard's value, read it back, or fall back to Standby loudly."""
+        assert self.setpoint_reg is not None
+        try:
+            back = await self.device.write(self.setpoint_reg.name, verdict.value_kw)
+        except DeviceError as exc:
+            self.alarms.update("write_failed", True, str(exc))
+            await self.audit.append(
+                SYSTEM_USER, "setpoint_write", "failed", value_kw=verdict.value_kw, error=str(exc)
+            )
+            if self.mode is not ControlMode.STANDBY:
+                await self._enter_standby(now, Reason.WRITE_FAILED, SYSTEM_USER, error=str(exc))
+            self.applied_kw = None  # unknown: the next tick writes again
+            return
+        self.alarms.update("write_failed", False)
+        self.applied_kw = float(back) if isinstance(back, float) else verdict.value_kw
+        self.applied_at = now
+        self.bus.publish(SetpointApplied(self.device.name, now, self.applied_kw, verdict))
+
+    async def _heartbeat(self, now: float) -> None:
+        if self.watchdog_reg is None:
+            return
+        if self.heartbeat_at is not None and now - self.heartbeat_at < self.heartbeat_interval_s:
+            return
+        self.heartbeat = (self.heartbeat + 1) % 65536
+        try:
+            await self.device.write(self.watchdog_reg.name, self.heartbeat)
+            self.heartbeat_at = now
+        except DeviceError as exc:
+            log.warning(
+                "heartbeat write failed", extra={"device": self.device.name, "error": str(exc)}
+            )
+
+    async def _enter_standby(self, now: float, reason: Reason, user: str, **detail: Any) -> None:
+        old = self.mode
+        self.mode = ControlMode.STANDBY
+        self.manual_kw = 0.0
+        self.lease_expires_at = None
+        self.proposal = None
+        if old is not ControlMode.STANDBY:
+            _, en = message(reason)
+            log.warning(
+                "standby",
+                extra={"device": self.device.name, "reason": reason.value, "from": old.value},
+            )
+            await self.audit.append(
+                user,
+                "mode",
+                "forced",
+                old=old.value,
+                new="standby",
+                reason=reason.value,
+                message=en,
+                **detail,
+            )
+
+    def _publish_state(self, now: float) -> ControlState:
+        state = self.state(now)
+        comparable = replace(state, last_verdict=None)
+        if self._last_state is None or replace(self._last_state, last_verdict=None) != comparable:
+            self.bus.publish(ControlStateChanged(state))
+        self._last_state = state
+        return state
+
+    def _refuse_role(
+        self, session: Session | None, need: Permission, action: str
+    ) -> CommandResult | None:
+        if session is None:
+            return CommandResult.of(False, Reason.INTERLOCK_NO_OPERATOR)
+        if not session.may(need):
+            return CommandResult.of(
+                False, Reason.REFUSED_ROLE, role=session.role.name.lower(), action=action
+            )
+        return None
+
+    async def set_mode(self, session: Session | None, mode: ControlMode) -> CommandResult:
+        """Change the control mode; leaving Standby needs an operator and no interlock."""
+        async with self._lock:
+            now = self.clock()
+            user = session.user if session else "anonymous"
+            refused = self._refuse_role(session, Permission.CONTROL, "change the mode")
+            if refused is None and mode is not ControlMode.STANDBY:
+                if not self.can_control:
+                    refused = CommandResult.of(False, Reason.REFUSED_MODE, mode=mode.value)
+                elif interlocks := self.current_interlocks(now):
+                    refused = CommandResult(
+                        False,
+                        interlocks[0].reason,
+                        interlocks[0].message_es,
+                        interlocks[0].message_en,
+                    )
+            if refused is None and mode is not self.mode and (self.mode, mode) not in TRANSITIONS:
+                refused = CommandResult.of(
+                    False, Reason.REFUSED_TRANSITION, old=self.mode.value, new=mode.value
+                )
+            if refused is not None:
+                await self.audit.append(
+                    user,
+                    "mode",
+                    "refused",
+                    old=self.mode.value,
+                    new=mode.value,
+                    reason=refused.reason.value,
+                )
+                return refused
+            old = self.mode
+            self.mode = mode
+            if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
+                self.manual_kw = 0.0
+                self.lease_expires_at = now + self.lease_s
+            if mode is ControlMode.STANDBY:
+                self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
+            else:
+                await self._write_run_mode(True)
+            await self.audit.append(user, "mode", "ok", old=old.value, new=mode.value)
+        await self.tick()
+        return CommandResult.of(True, Reason.DONE)
+
+    def _run_mode_value(self, run: bool) -> int | None:
+        """The run-mode register's value for run or standby, found by its enum names."""
+        if self.run_mode_reg is None or not self.run_mode_reg.enum:
+            return None
+        wanted = ("run", "running", "on") if run else ("standby", "stop", "off")
+        for raw, name in self.run_mode_reg.enum.items():
+            if name in wanted:
+                return int(raw)
+        return None
+
+    async def _write_run_mode(self, run: bool) -> None:
+        value = self._run_mode_value(run)
+        if self.run_mode_reg is None or value is None:
+            return
+        try:
+            await self.device.write(self.run_mode_reg.name, value)
+        except DeviceError as exc:
+            log.warning(
+                "run-mode write failed", extra={"device": self.device.name, "error": str(exc)}
+            )
+
+    async def shutdown(self) -> None:
+        """On a clean stop, leave the battery at zero power."""
+        self.stopping = True
+        async with self._lock:
+            if self.can_control and self.applied_kw:
+                await self._enter_standby(
+                    self.clock(), Reason.ZERO, SYSTEM_USER, why="gateway stopping"
+                )
+                await self._write_setpoint(
+                    self.clock(), self.guard.evaluate(0.0, self.telemetry, [])
+                )
+            await self.alarms.flush()
+
+    async def command_setpoint(self, session: Session | None, setpoint_kw: float) -> CommandResult:
+        """An operator's manual setpoint: clamped by the guard, held for the lease."""
+        async with self._lock:
+            now = self.clock()
+            user = session.user if session else "anonymous"
+            refused = self._refuse_role(session, Permission.CONTROL, "command a setpoint")
+            if refused is None and self.mode is not ControlMode.MANUAL:
+                refused = CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value)
+            verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
+            if refused is None and not verdict.allowed:
+                refused = CommandResult(
+                    False, verdict.reason, verdict.message_es, verdict.message_en, verdict
+                )
+            if refused is not None:
+                await self.audit.append(
+                    user,
+                    "setpoint",
+                    "refused",
+                    requested_kw=setpoint_kw,
+                    reason=refused.reason.value,
+                    message=refused.message_en,
+                )
+                return refused
+            self.manual_kw = verdict.value_kw
+            self.lease_expires_at = now + self.lease_s
+            await self.audit.append(
+                user,
+                "setpoint",
+                "clamped" if verdict.clamped else "ok",
+                requested_kw=setpoint_kw,
+                applied_kw=verdict.value_kw,
+                reason=verdict.reason.value,
+                message=verdict.message_en,
+            )
+        await self.tick()
+        return CommandResult(True, verdict.reason, verdict.message_es, verdict.message_en, verdict)
+
+    async def estop(self, session: Session | None, source: str = "screen") -> CommandResult:
+        """Latch the emergency stop: Standby and zero power at once. Anyone may press it."""
+        async with self._lock:
+            now = self.clock()
+            self.estop_latched = True
+            await self._enter_standby(
+                now, Reason.INTERLOCK_ESTOP, session.user if session else source
+            )
+            self.alarms.update("estop", True, source)
+            if self.can_control:
+                verdict = self.guard.evaluate(0.0, self.telemetry, [])
+                await self._write_setpoint(now, verdict)
+            await self._write_run_mode(False)
+            await self.audit.append(
+                session.user if session else source, "estop", "latched", source=source
+            )
+        await self.tick()
+        return CommandResult.of(True, Reason.INTERLOCK_ESTOP)
+
+    async def reset_estop(self, session: Session | None) -> CommandResult:
+        async with self._lock:
+            user = session.user if session else "anonymous"
+            refused = self._refuse_role(session, Permission.ENGINEER, "reset the emergency stop")
+            if refused is not None:
+                await self.audit.append(user, "estop_reset", "refused", reason=refused.reason.value)
+                return refused
+            self.estop_latched = False
+            self.alarms.update("estop", False)
+            await self.audit.append(user, "estop_reset", "ok")
+        await self.tick()
+        return CommandResult.of(True, Reason.DONE)
+
+    async def set_maintenance(self, session: Session | None, on: bool) -> CommandResult:
+        async with self._lock:
+            user = session.user if session else "anonymous"
+            refused = self._refuse_role(
+                session, Permission.ENGINEER, "change the maintenance lockout"
+            )
+            if refused is not None:
+                await self.audit.append(
+                    user, "maintenance", "refused", on=on, reason=refused.reason.value
+                )
+                return refused
+            self.maintenance = on
+            await self.audit.append(user, "maintenance", "ok", on=on)
+        await self.tick()
+        return CommandResult.of(True, Reason.DONE)
+
+    async def set_limits(self, session: Session | None, **changes: Any) -> CommandResult:
+        """Change safety limits (engineer); the new set is validated as a whole."""
+        async with self._lock:
+            user = session.user if session else "anonymous"
+            refused = self._refuse_role(session, Permission.ENGINEER, "change limits")
+            if refused is None:
+                try:
+                    new = SafetyLimits(**{**self.guard.limits.model_dump(), **changes})
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    detail = f"{'.'.join(str(p) for p in first['loc']) or 'limits'}: {first['msg']}"
+                    refused = CommandResult.of(False, Reason.REFUSED_LIMITS, detail=detail)
+            if refused is not None:
+                await self.audit.append(
+                    user,
+                    "limits",
+                    "refused",
+                    changes=changes,
+                    reason=refused.reason.value,
+                    message=refused.message_en,
+                )
+                return refused
+            old = self.guard.limits
+            self.guard.limits = new
+            await self.audit.append(
+                user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
+            )
+        await self.tick()
+        return CommandResult.of(True, Reason.DONE)
+
+    async def acknowledge_alarm(
+        self, session: Session | None, alarm_id: str, comment: str | None = None
+    ) -> CommandResult:
+        user = session.user if session else "anonymous"
+        refused = self._refuse_role(session, Permission.CONTROL, "acknowledge alarms")
+        if refused is None:
+            try:
+                self.alarms.acknowledge(alarm_id, user, comment)
+            except AlarmError as exc:
+                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
+        await self.audit.append(
+            user,
+            "alarm_ack",
+            "ok" if refused is None else "refused",
+            alarm=alarm_id,
+            comment=comment,
+        )
+        await self.alarms.flush()
+        return refused or CommandResult.of(True, Reason.DONE)
+
+    async def shelve_alarm(
+        self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
+    ) -> CommandResult:
+        user = session.user if session else "anonymous"
+        refused = self._refuse_role(session, Permission.ENGINEER, "shelve alarms")
+        if refused is None:
+            try:
+                self.alarms.shelve(alarm_id, user, duration_s, comment)
+            except AlarmError as exc:
+                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
+        await self.audit.append(
+            user,
+            "alarm_shelve",
+            "ok" if refused is None else "refused",
+            alarm=alarm_id,
+            duration_s=duration_s,
+        )
+        await self.alarms.flush()
+        return refused or CommandResult.of(True, Reason.DONE)
+
+    async def write_register(
+        self, session: Session | None, name: str, value: float
+    ) -> CommandResult:
+        """A commissioning write by an engineer; control registers go through the modes instead."""
+        user = session.user if session else "anonymous"
+        refused = self._refuse_role(session, Permission.ENGINEER, "write registers")
+        controlled = {
+            r.name
+            for r in (self.setpoint_reg, self.run_mode_reg, self.watchdog_reg)
+            if r is not None
+        }
+        if refused is None and name in controlled:
+            refused = CommandResult.of(
+                False, Reason.REFUSED_MODE, mode=f"'{name}' (use the control page)"
+            )
+        if refused is None:
+            try:
+                back = await self.device.write(name, value)
+            except DeviceError as exc:
+                refused = CommandResult.of(False, Reason.WRITE_FAILED, detail=str(exc))
+            else:
+                await self.audit.append(
+                    user, "register_write", "ok", register=name, value=value, read_back=back
+                )
+                return CommandResult.of(True, Reason.DONE)
+        assert refused is not None
+        await self.audit.append(
+            user,
+            "register_write",
+            "refused",
+            register=name,
+            value=value,
+            reason=refused.reason.value,
+            message=refused.message_en,
+        )
+        return refused
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()

@@ -1,0 +1,377 @@
+"""SafetyGuard: the limits, derating and interlocks every setpoint must pass.
+
+Pure decisions, no I/O: the controller feeds it the latest telemetry and asks
+for a verdict on each setpoint. Every verdict carries a reason code and a
+message in Spanish and English, never a bare bool. Power is positive when
+the battery discharges, negative when it charges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Reason(StrEnum):
+    """Why a setpoint was allowed, clamped or refused."""
+
+    OK = "ok"
+    DONE = "done"
+    ZERO = "zero"
+    CLAMP_MAX_DISCHARGE = "clamp_max_discharge"
+    CLAMP_MAX_CHARGE = "clamp_max_charge"
+    CLAMP_SOC_FLOOR = "clamp_soc_floor"
+    CLAMP_SOC_CEILING = "clamp_soc_ceiling"
+    CLAMP_TEMPERATURE = "clamp_temperature"
+    CLAMP_RAMP = "clamp_ramp"
+    REFUSED_NOT_FINITE = "refused_not_finite"
+    INTERLOCK_COMMS = "interlock_comms"
+    INTERLOCK_STALE = "interlock_stale"
+    INTERLOCK_TRIP = "interlock_trip"
+    INTERLOCK_INTRUSION = "interlock_intrusion"
+    INTERLOCK_ESTOP = "interlock_estop"
+    INTERLOCK_MAINTENANCE = "interlock_maintenance"
+    INTERLOCK_NO_OPERATOR = "interlock_no_operator"
+    REFUSED_MODE = "refused_mode"
+    REFUSED_ROLE = "refused_role"
+    REFUSED_TRANSITION = "refused_transition"
+    REFUSED_LIMITS = "refused_limits"
+    WRITE_FAILED = "write_failed"
+    LEASE_EXPIRED = "lease_expired"
+
+
+MESSAGES: dict[Reason, tuple[str, str]] = {
+    Reason.OK: ("Consigna aceptada", "Setpoint accepted"),
+    Reason.DONE: ("Hecho", "Done"),
+    Reason.ZERO: ("Consigna cero (reposo)", "Zero setpoint (standby)"),
+    Reason.CLAMP_MAX_DISCHARGE: (
+        "Limitada a la potencia máxima de descarga {limit:.1f} kW",
+        "Clamped to the maximum discharge power {limit:.1f} kW",
+    ),
+    Reason.CLAMP_MAX_CHARGE: (
+        "Limitada a la potencia máxima de carga {limit:.1f} kW",
+        "Clamped to the maximum charge power {limit:.1f} kW",
+    ),
+    Reason.CLAMP_SOC_FLOOR: (
+        "Descarga reducida a {limit:.1f} kW: SoC cerca del mínimo",
+        "Discharge derated to {limit:.1f} kW: SoC near its floor",
+    ),
+    Reason.CLAMP_SOC_CEILING: (
+        "Carga reducida a {limit:.1f} kW: SoC cerca del máximo",
+        "Charge derated to {limit:.1f} kW: SoC near its ceiling",
+    ),
+    Reason.CLAMP_TEMPERATURE: (
+        "Potencia reducida a {limit:.1f} kW por temperatura de batería",
+        "Power derated to {limit:.1f} kW for battery temperature",
+    ),
+    Reason.CLAMP_RAMP: (
+        "Rampa limitada a {limit:.1f} kW/s",
+        "Ramp limited to {limit:.1f} kW/s",
+    ),
+    Reason.REFUSED_NOT_FINITE: ("Consigna no numérica rechazada", "Non-numeric setpoint refused"),
+    Reason.INTERLOCK_COMMS: (
+        "Sin comunicación con el equipo",
+        "No communication with the device",
+    ),
+    Reason.INTERLOCK_STALE: (
+        "Datos con {age:.1f} s de antigüedad (máximo {limit:.1f} s)",
+        "Data {age:.1f} s old (limit {limit:.1f} s)",
+    ),
+    Reason.INTERLOCK_TRIP: ("Disparo de protección: {detail}", "Protection trip: {detail}"),
+    Reason.INTERLOCK_INTRUSION: (
+        "Puntaje de intrusión {score:.2f} sobre el umbral de bloqueo {limit:.2f}",
+        "Intrusion score {score:.2f} above the lockout threshold {limit:.2f}",
+    ),
+    Reason.INTERLOCK_ESTOP: (
+        "Parada de emergencia enclavada: requiere reposición por ingeniero",
+        "Emergency stop latched: an engineer must reset it",
+    ),
+    Reason.INTERLOCK_MAINTENANCE: (
+        "Bloqueo de mantenimiento activo",
+        "Maintenance lockout active",
+    ),
+    Reason.INTERLOCK_NO_OPERATOR: (
+        "Ningún usuario con permiso de control ha iniciado sesión",
+        "No user with control rights is logged in",
+    ),
+    Reason.REFUSED_MODE: (
+        "El modo {mode} no acepta consignas manuales",
+        "Mode {mode} does not take manual setpoints",
+    ),
+    Reason.REFUSED_ROLE: (
+        "El rol {role} no puede {action}",
+        "Role {role} may not {action}",
+    ),
+    Reason.REFUSED_TRANSITION: (
+        "Transición de {old} a {new} no permitida",
+        "Transition from {old} to {new} not allowed",
+    ),
+    Reason.REFUSED_LIMITS: ("Límites inválidos: {detail}", "Invalid limits: {detail}"),
+    Reason.WRITE_FAILED: (
+        "Escritura fallida o verificación incorrecta: {detail}",
+        "Write failed or did not read back: {detail}",
+    ),
+    Reason.LEASE_EXPIRED: (
+        "Vencido el plazo de la consigna manual: vuelta a reposo",
+        "Manual setpoint lease expired: back to standby",
+    ),
+}
+
+
+def message(reason: Reason, **values: object) -> tuple[str, str]:
+    """The Spanish and English message of a reason, with its values filled in."""
+    es, en = MESSAGES[reason]
+    try:
+        return es.format(**values), en.format(**values)
+    except (KeyError, ValueError):
+        return es, en
+
+
+class SafetyLimits(BaseModel):
+    """The site's limits; the guard also applies the device profile's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    soc_floor_pct: Annotated[float, Field(ge=0, le=50)] = 5.0
+    soc_ceiling_pct: Annotated[float, Field(ge=50, le=100)] = 95.0
+    soc_derate_band_pct: Annotated[float, Field(ge=0, le=30)] = 5.0
+    max_charge_kw: Annotated[float, Field(ge=0)] = 100.0
+    max_discharge_kw: Annotated[float, Field(ge=0)] = 100.0
+    max_ramp_kw_per_s: Annotated[float, Field(gt=0)] = 20.0
+    temp_warning_c: float = 40.0
+    temp_trip_c: float = 45.0
+    temp_derate_band_c: Annotated[float, Field(ge=0, le=30)] = 5.0
+    pack_voltage_min_v: float = 600.0
+    pack_voltage_max_v: float = 900.0
+    pack_current_max_a: Annotated[float, Field(gt=0)] = 250.0
+    max_sample_age_s: Annotated[float, Field(gt=0)] = 5.0
+    intrusion_lockout_score: Annotated[float, Field(gt=0, le=1)] = 0.8
+    capacity_kwh: Annotated[float, Field(gt=0)] = 200.0
+    efficiency: Annotated[float, Field(gt=0, le=1)] = 0.96
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SafetyLimits:
+        if self.soc_floor_pct + 2 * self.soc_derate_band_pct >= self.soc_ceiling_pct:
+            raise ValueError("SoC floor and ceiling (with their derating bands) overlap")
+        if self.temp_warning_c >= self.temp_trip_c:
+            raise ValueError("temperature warning must be below the trip")
+        if self.pack_voltage_min_v >= self.pack_voltage_max_v:
+            raise ValueError("pack voltage window is empty")
+        return self
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What the guard needs to know of the battery now."""
+
+    ts: float | None = None
+    soc_pct: float | None = None
+    active_power_kw: float | None = None
+    battery_temp_c: float | None = None
+    pack_voltage_v: float | None = None
+    pack_current_a: float | None = None
+    device_fault: str | None = None
+    comms_up: bool = False
+
+
+@dataclass(frozen=True)
+class Interlock:
+    reason: Reason
+    message_es: str
+    message_en: str
+
+    @classmethod
+    def of(cls, reason: Reason, **values: object) -> Interlock:
+        es, en = message(reason, **values)
+        return cls(reason, es, en)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's answer to a setpoint: the value it allows and why."""
+
+    requested_kw: float
+    value_kw: float
+    reason: Reason
+    message_es: str
+    message_en: str
+    interlocks: tuple[Interlock, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return not self.interlocks and self.reason is not Reason.REFUSED_NOT_FINITE
+
+    @property
+    def clamped(self) -> bool:
+        return self.reason.value.startswith("clamp_")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The setpoints allowed now, after limits and derating (charge is negative)."""
+
+    min_kw: float
+    max_kw: float
+    charge_reason: Reason
+    discharge_reason: Reason
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What would happen with a setpoint: its clamped value and time to the SoC limit."""
+
+    verdict: Verdict
+    seconds_to_soc_limit: float | None
+
+
+def _taper(distance: float, band: float) -> float:
+    """1 outside the band, falling linearly to 0 at its edge."""
+    if band <= 0:
+        return 1.0 if distance > 0 else 0.0
+    return min(1.0, max(0.0, distance / band))
+
+
+@dataclass
+class SafetyGuard:
+    """Evaluates limits, derating and interlocks for one battery."""
+
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+    device_min_kw: float = -math.inf
+    device_max_kw: float = math.inf
+
+    def window(self, t: Telemetry) -> Window:
+        lim = self.limits
+        charge = min(lim.max_charge_kw, -self.device_min_kw)
+        discharge = min(lim.max_discharge_kw, self.device_max_kw)
+        charge_reason, discharge_reason = Reason.CLAMP_MAX_CHARGE, Reason.CLAMP_MAX_DISCHARGE
+        if t.soc_pct is None:
+            charge = discharge = 0.0
+        else:
+            soc_c = charge * _taper(lim.soc_ceiling_pct - t.soc_pct, lim.soc_derate_band_pct)
+            soc_d = discharge * _taper(t.soc_pct - lim.soc_floor_pct, lim.soc_derate_band_pct)
+            if soc_c < charge:
+                charge, charge_reason = soc_c, Reason.CLAMP_SOC_CEILING
+            if soc_d < discharge:
+                discharge, discharge_reason = soc_d, Reason.CLAMP_SOC_FLOOR
+        if t.battery_temp_c is not None:
+            factor = _taper(lim.temp_trip_c - t.battery_temp_c, lim.temp_derate_band_c)
+            if charge * factor < charge:
+                charge, charge_reason = charge * factor, Reason.CLAMP_TEMPERATURE
+            if discharge * factor < discharge:
+                discharge, discharge_reason = discharge * factor, Reason.CLAMP_TEMPERATURE
+        return Window(-max(0.0, charge), max(0.0, discharge), charge_reason, discharge_reason)
+
+    def interlocks(
+        self,
+        t: Telemetry,
+        now: float,
+        *,
+        estop: bool = False,
+        maintenance: bool = False,
+        operator_present: bool = True,
+        intrusion_score: float | None = None,
+    ) -> list[Interlock]:
+        """Every condition that forbids a non-zero setpoint now."""
+        lim = self.limits
+        found: list[Interlock] = []
+        if estop:
+            found.append(Interlock.of(Reason.INTERLOCK_ESTOP))
+        if not t.comms_up or t.ts is None:
+            found.append(Interlock.of(Reason.INTERLOCK_COMMS))
+        elif now - t.ts > lim.max_sample_age_s:
+            found.append(
+                Interlock.of(Reason.INTERLOCK_STALE, age=now - t.ts, limit=lim.max_sample_age_s)
+            )
+        trip = self.trip_cause(t)
+        if trip is not None:
+            found.append(Interlock.of(Reason.INTERLOCK_TRIP, detail=trip))
+        if intrusion_score is not None and intrusion_score >= lim.intrusion_lockout_score:
+            found.append(
+                Interlock.of(
+                    Reason.INTERLOCK_INTRUSION,
+                    score=intrusion_score,
+                    limit=lim.intrusion_lockout_score,
+                )
+            )
+        if maintenance:
+            found.append(Interlock.of(Reason.INTERLOCK_MAINTENANCE))
+        if not operator_present:
+            found.append(Interlock.of(Reason.INTERLOCK_NO_OPERATOR))
+        return found
+
+    def trip_cause(self, t: Telemetry) -> str | None:
+        lim = self.limits
+        if t.battery_temp_c is not None and t.battery_temp_c >= lim.temp_trip_c:
+            return f"battery {t.battery_temp_c:.1f} °C >= {lim.temp_trip_c:.1f} °C"
+        if t.pack_voltage_v is not None and not (
+            lim.pack_voltage_min_v <= t.pack_voltage_v <= lim.pack_voltage_max_v
+        ):
+            return (
+                f"pack {t.pack_voltage_v:.1f} V outside "
+                f"{lim.pack_voltage_min_v:.0f}..{lim.pack_voltage_max_v:.0f} V"
+            )
+        if t.pack_current_a is not None and abs(t.pack_current_a) > lim.pack_current_max_a:
+            return f"pack current {t.pack_current_a:.1f} A > {lim.pack_current_max_a:.0f} A"
+        if t.device_fault:
+            return f"device fault: {t.device_fault}"
+        return None
+
+    def evaluate(
+        self,
+        requested_kw: float,
+        t: Telemetry,
+        interlocks: list[Interlock],
+        *,
+        previous_kw: float | None = None,
+        dt_s: float | None = None,
+    ) -> Verdict:
+        """Clamp a setpoint to the window and the ramp; zero it under any interlock."""
+        if not math.isfinite(requested_kw):
+            es, en = message(Reason.REFUSED_NOT_FINITE)
+            return Verdict(requested_kw, 0.0, Reason.REFUSED_NOT_FINITE, es, en, tuple(interlocks))
+        if interlocks:
+            first = interlocks[0]
+            return Verdict(
+                requested_kw,
+                0.0,
+                first.reason,
+                first.message_es,
+                first.message_en,
+                tuple(interlocks),
+            )
+        value, reason, limit = requested_kw, Reason.OK, 0.0
+        win = self.window(t)
+        if value > win.max_kw:
+            value, reason, limit = win.max_kw, win.discharge_reason, win.max_kw
+        elif value < win.min_kw:
+            value, reason, limit = win.min_kw, win.charge_reason, -win.min_kw
+        if previous_kw is not None and dt_s is not None:
+            step = self.limits.max_ramp_kw_per_s * max(0.0, dt_s)
+            if abs(value - previous_kw) > step:
+                value = previous_kw + math.copysign(step, value - previous_kw)
+                reason, limit = Reason.CLAMP_RAMP, self.limits.max_ramp_kw_per_s
+            # The window wins over the ramp: a limit that tightens (derating) takes
+            # effect at once, because moving toward zero is the safe direction.
+            if value > win.max_kw:
+                value, reason, limit = win.max_kw, win.discharge_reason, win.max_kw
+            elif value < win.min_kw:
+                value, reason, limit = win.min_kw, win.charge_reason, -win.min_kw
+        if value == 0.0 and reason is Reason.OK:
+            reason = Reason.ZERO
+        es, en = message(reason, limit=limit)
+        return Verdict(requested_kw, value, reason, es, en)
+
+    def seconds_to_soc_limit(self, power_kw: float, soc_pct: float | None) -> float | None:
+        """Time until SoC reaches its floor (discharging) or ceiling (charging) at this power."""
+        if soc_pct is None or power_kw == 0:
+            return None
+        lim = self.limits
+        if power_kw > 0:
+            energy_kwh = max(0.0, soc_pct - lim.soc_floor_pct) / 100 * lim.capacity_kwh
+            return 3600.0 * energy_kwh * lim.efficiency / power_kw
+        energy_kwh = max(0.0, lim.soc_ceiling_pct - soc_pct) / 100 * lim.capacity_kwh
+        return 3600.0 * energy_kwh / (-power_kw * lim.efficiency)

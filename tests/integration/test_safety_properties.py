@@ -1,0 +1,220 @@
+"""Property: whatever commands, telemetry and faults arrive, nothing unsafe reaches the simulator.
+
+A hypothesis state machine drives a Controller against the simulator served
+on 127.0.0.1 (its own event loop per example, a fake clock) and checks every
+setpoint the simulator received: inside the limits, inside the ramp (or
+moving toward zero), never non-zero while an interlock holds, never charging
+at the SoC ceiling nor discharging at the floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bessai.core.alarms import AlarmManager
+from bessai.core.audit import AuditTrail
+from bessai.core.auth import AuthService, Role
+from bessai.core.bus import EventBus
+from bessai.core.control import Controller, ControlMode, SetpointApplied
+from bessai.core.dispatch import Proposal
+from bessai.core.safety import SafetyGuard, SafetyLimits
+from bessai.core.scheduler import DevicePoller
+from bessai.drivers.device import ModbusDevice, TcpEndpoint
+from bessai.drivers.profile import load_profile
+from bessai.drivers.simulator.server import BessSimulator
+
+LIMITS = SafetyLimits(
+    max_charge_kw=60, max_discharge_kw=80, max_ramp_kw_per_s=20, max_sample_age_s=5, temp_trip_c=45
+)
+EPS = 1e-6
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedDispatcher:
+    def __init__(self) -> None:
+        self.next_kw = 0.0
+
+    def propose(self, soc_pct: float | None, now: float) -> Proposal:
+        return Proposal(self.next_kw, "test", "scripted")
+
+
+class ControlMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.tmp = TemporaryDirectory()
+        self.clock = Clock()
+        self.run(self._setup())
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    async def _setup(self) -> None:
+        profile = load_profile("sim_bess")
+        self.sim = BessSimulator(profile, step_hz=0)
+        self.sim.model.noise_gain = 0.0
+        port = await self.sim.start_tcp("127.0.0.1", 0)
+        self.bus = EventBus()
+        data = Path(self.tmp.name)
+        self.audit = AuditTrail(data / "audit.db")
+        self.auth = AuthService(
+            data / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+        )
+        await self.auth.add_user("ana", Role.ADMIN, "271828")
+        admin = await self.auth.login("ana", "271828")
+        await self.auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
+        await self.auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
+        self.operator = await self.auth.login("olga", "314159")
+        self.engineer = await self.auth.login("enzo", "314159")
+        self.device = ModbusDevice("bess", profile, TcpEndpoint("127.0.0.1", port), timeout_s=1.0)
+        self.poller = DevicePoller(self.device, 1.0, self.bus, wall_clock=self.clock)
+        self.dispatcher = ScriptedDispatcher()
+        self.alarms = AlarmManager(self.bus, None, clock=self.clock)
+        self.ctl = Controller(
+            self.device,
+            self.bus,
+            self.audit,
+            self.alarms,
+            guard=SafetyGuard(LIMITS),
+            dispatcher=self.dispatcher,
+            clock=self.clock,
+            heartbeat_interval_s=1e9,
+            intrusion_score=lambda: self.intrusion,
+        )
+        self.applied: list[SetpointApplied] = []
+        self.bus.subscribe(SetpointApplied, self.applied.append)
+        self.checked = 0
+        self.estop = self.maintenance = False
+        self.intrusion = 0.0
+        self.last_poll: float | None = None
+        self.last_temp = 25.0
+        self.last_soc = 50.0
+        self.prev: tuple[float, float] | None = None
+        await self._poll()
+
+    async def _poll(self) -> None:
+        await self.poller.poll_once()
+        self.last_poll = self.clock.now
+        m = self.sim.model.measure()
+        self.last_temp, self.last_soc = m.battery_temp_c, m.soc_pct
+
+    def interlocked(self) -> bool:
+        stale = self.last_poll is None or self.clock.now - self.last_poll > LIMITS.max_sample_age_s
+        return (
+            self.estop
+            or self.maintenance
+            or stale
+            or self.last_temp >= LIMITS.temp_trip_c
+            or self.intrusion >= LIMITS.intrusion_lockout_score
+        )
+
+    @rule(mode=st.sampled_from(list(ControlMode)))
+    def set_mode(self, mode: ControlMode) -> None:
+        self.run(self.ctl.set_mode(self.operator, mode))
+
+    @rule(kw=st.one_of(st.floats(-300, 300), st.sampled_from([math.nan, math.inf, -math.inf, 0.0])))
+    def command(self, kw: float) -> None:
+        self.run(self.ctl.command_setpoint(self.operator, kw))
+
+    @rule(kw=st.floats(-500, 500))
+    def dispatcher_proposes(self, kw: float) -> None:
+        self.dispatcher.next_kw = kw
+        self.run(self.ctl.tick())
+
+    @rule()
+    def press_estop(self) -> None:
+        self.estop = True
+        self.run(self.ctl.estop(None, "test"))
+
+    @precondition(lambda self: self.estop)
+    @rule()
+    def reset_estop(self) -> None:
+        self.estop = False
+        self.run(self.ctl.reset_estop(self.engineer))
+
+    @rule(on=st.booleans())
+    def maintenance_lockout(self, on: bool) -> None:
+        self.maintenance = on
+        self.run(self.ctl.set_maintenance(self.engineer, on))
+
+    @rule(score=st.floats(0, 1))
+    def intrusion_score(self, score: float) -> None:
+        self.intrusion = score
+        self.run(self.ctl.tick())
+
+    @rule(soc=st.floats(0, 100), temp=st.floats(0, 60))
+    def telemetry(self, soc: float, temp: float) -> None:
+        self.sim.model.soc_pct = soc
+        self.sim.model.temp_c = temp
+        self.sim.refresh_image()
+        self.run(self._poll())
+        self.run(self.ctl.tick())
+
+    @rule(dt=st.floats(0.05, 8.0), poll=st.booleans())
+    def time_passes(self, dt: float, poll: bool) -> None:
+        self.clock.now += dt
+        self.sim.step(dt)
+        if poll:
+            self.run(self._poll())
+        self.run(self.ctl.tick())
+
+    @invariant()
+    def nothing_unsafe_was_written(self) -> None:
+        writes = [v for name, v in self.sim.writes if name == "setpoint_power_kw"]
+        assert len(writes) == len(self.applied)
+        for value, event in zip(writes[self.checked :], self.applied[self.checked :], strict=True):
+            assert isinstance(value, float)
+            assert value == event.value_kw
+            assert -LIMITS.max_charge_kw - EPS <= value <= LIMITS.max_discharge_kw + EPS
+            if self.interlocked():
+                assert value == 0.0, f"{value} kW written under an interlock"
+            if self.last_soc >= LIMITS.soc_ceiling_pct:
+                assert value >= -EPS
+            if self.last_soc <= LIMITS.soc_floor_pct:
+                assert value <= EPS
+            if self.prev is not None:
+                prev_kw, prev_ts = self.prev
+                within = (
+                    abs(value - prev_kw) <= LIMITS.max_ramp_kw_per_s * (event.ts - prev_ts) + EPS
+                )
+                toward_zero = abs(value) <= abs(prev_kw) + EPS and value * prev_kw >= 0
+                assert within or toward_zero, (prev_kw, value, event.ts - prev_ts)
+            self.prev = (value, event.ts)
+        self.checked = len(writes)
+
+    def teardown(self) -> None:
+        async def close() -> None:
+            self.ctl.close()
+            await self.device.close()
+            await self.sim.stop()
+
+        self.run(close())
+        self.audit.close()
+        self.auth.close()
+        self.loop.close()
+        self.tmp.cleanup()
+
+
+ControlMachine.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_no_unsafe_setpoint_reaches_the_device = ControlMachine.TestCase
