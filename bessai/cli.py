@@ -27,6 +27,7 @@ from bessai.core.console import print_status
 from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.core.logs import setup_logging
+from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
 from bessai.drivers.simulator.server import BessSimulator, Fault
 
@@ -314,10 +315,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=settings.DATA_DIR,
             limits=limits,
             heartbeat_interval_s=min(2.0, settings.WATCHDOG_TIMEOUT / 2),
+            health_port=settings.HEALTH_PORT,
+            health_bind=settings.HEALTH_BIND,
         )
+        provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         if not args.headless:
             log.info("the operator app is not built yet: running headless")
-        asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
+        try:
+            asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
+        finally:
+            if provider is not None:
+                provider.shutdown()
         return 0
     except (ConfigError, ProfileError) as exc:
         print(f"bessai: configuration error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmManager, Priority
@@ -25,7 +26,7 @@ from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
 from bessai.core.bus import EventBus
 from bessai.core.dispatch.rules import Proposal, RuleDispatcher
-from bessai.core.events import DeviceDisconnected, SampleTaken
+from bessai.core.events import DeviceDisconnected, Sample, SampleTaken
 from bessai.core.safety import (
     Interlock,
     Preview,
@@ -98,6 +99,20 @@ class ControlState:
 @dataclass(frozen=True)
 class ControlStateChanged:
     state: ControlState
+
+
+@dataclass(frozen=True)
+class CommandRefused:
+    device: str
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DispatchProposed:
+    device: str
+    proposal: Proposal
+    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -204,6 +219,7 @@ class Controller:
     heartbeat_interval_s: float = 2.0
     clock: Callable[[], float] = time.time
     intrusion_score: Callable[[], float | None] = lambda: None
+    tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer("bessai.control"))
 
     def __post_init__(self) -> None:
         profile = self.device.profile
@@ -258,10 +274,31 @@ class Controller:
         ]
         return ", ".join(trips) or None
 
+    def _propose(self, now: float) -> None:
+        with self.tracer.start_as_current_span(
+            "dispatch", attributes={"device": self.device.name}
+        ) as span:
+            started = time.perf_counter()
+            self.proposal = self.dispatcher.propose(self.telemetry.soc_pct, now)
+            elapsed = time.perf_counter() - started
+            span.set_attribute("dispatch.source", self.proposal.source)
+            span.set_attribute("dispatch.setpoint_kw", self.proposal.setpoint_kw)
+        self.bus.publish(DispatchProposed(self.device.name, self.proposal, elapsed))
+
     def _on_sample(self, event: SampleTaken) -> None:
         sample = event.sample
         if sample.device != self.device.name:
             return
+        with self.tracer.start_as_current_span(
+            "safety", attributes={"device": self.device.name}
+        ) as span:
+            self._evaluate_sample(sample)
+            interlocks = self.current_interlocks(self.clock())
+            span.set_attribute("safety.interlocks", [i.reason.value for i in interlocks])
+        if self.mode is ControlMode.AUTO:
+            self._propose(sample.ts)
+
+    def _evaluate_sample(self, sample: Sample) -> None:
         self.telemetry = telemetry_from(
             sample.roles, sample.ts, True, self._device_fault(sample.roles)
         )
@@ -351,7 +388,7 @@ class Controller:
                     interlocks=[i.reason.value for i in interlocks],
                 )
             if self.mode is ControlMode.AUTO:
-                self.proposal = self.dispatcher.propose(self.telemetry.soc_pct, now)
+                self._propose(now)
             if self.can_control:
                 await self._apply(now, interlocks)
             await self.alarms.flush()
@@ -386,7 +423,7 @@ class Controller:
             back = await self.device.write(self.setpoint_reg.name, verdict.value_kw)
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
-            await self.audit.append(
+            await self._record(
                 SYSTEM_USER, "setpoint_write", "failed", value_kw=verdict.value_kw, error=str(exc)
             )
             if self.mode is not ControlMode.STANDBY:
@@ -424,7 +461,7 @@ class Controller:
                 "standby",
                 extra={"device": self.device.name, "reason": reason.value, "from": old.value},
             )
-            await self.audit.append(
+            await self._record(
                 user,
                 "mode",
                 "forced",
@@ -475,7 +512,7 @@ class Controller:
                     False, Reason.REFUSED_TRANSITION, old=self.mode.value, new=mode.value
                 )
             if refused is not None:
-                await self.audit.append(
+                await self._record(
                     user,
                     "mode",
                     "refused",
@@ -493,7 +530,7 @@ class Controller:
                 self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
             else:
                 await self._write_run_mode(True)
-            await self.audit.append(user, "mode", "ok", old=old.value, new=mode.value)
+            await self._record(user, "mode", "ok", old=old.value, new=mode.value)
         await self.tick()
         return CommandResult.of(True, Reason.DONE)
 
@@ -545,7 +582,7 @@ class Controller:
                     False, verdict.reason, verdict.message_es, verdict.message_en, verdict
                 )
             if refused is not None:
-                await self.audit.append(
+                await self._record(
                     user,
                     "setpoint",
                     "refused",
@@ -556,7 +593,7 @@ class Controller:
                 return refused
             self.manual_kw = verdict.value_kw
             self.lease_expires_at = now + self.lease_s
-            await self.audit.append(
+            await self._record(
                 user,
                 "setpoint",
                 "clamped" if verdict.clamped else "ok",
@@ -581,7 +618,7 @@ class Controller:
                 verdict = self.guard.evaluate(0.0, self.telemetry, [])
                 await self._write_setpoint(now, verdict)
             await self._write_run_mode(False)
-            await self.audit.append(
+            await self._record(
                 session.user if session else source, "estop", "latched", source=source
             )
         await self.tick()
@@ -592,11 +629,11 @@ class Controller:
             user = session.user if session else "anonymous"
             refused = self._refuse_role(session, Permission.ENGINEER, "reset the emergency stop")
             if refused is not None:
-                await self.audit.append(user, "estop_reset", "refused", reason=refused.reason.value)
+                await self._record(user, "estop_reset", "refused", reason=refused.reason.value)
                 return refused
             self.estop_latched = False
             self.alarms.update("estop", False)
-            await self.audit.append(user, "estop_reset", "ok")
+            await self._record(user, "estop_reset", "ok")
         await self.tick()
         return CommandResult.of(True, Reason.DONE)
 
@@ -607,12 +644,12 @@ class Controller:
                 session, Permission.ENGINEER, "change the maintenance lockout"
             )
             if refused is not None:
-                await self.audit.append(
+                await self._record(
                     user, "maintenance", "refused", on=on, reason=refused.reason.value
                 )
                 return refused
             self.maintenance = on
-            await self.audit.append(user, "maintenance", "ok", on=on)
+            await self._record(user, "maintenance", "ok", on=on)
         await self.tick()
         return CommandResult.of(True, Reason.DONE)
 
@@ -629,7 +666,7 @@ class Controller:
                     detail = f"{'.'.join(str(p) for p in first['loc']) or 'limits'}: {first['msg']}"
                     refused = CommandResult.of(False, Reason.REFUSED_LIMITS, detail=detail)
             if refused is not None:
-                await self.audit.append(
+                await self._record(
                     user,
                     "limits",
                     "refused",
@@ -640,7 +677,7 @@ class Controller:
                 return refused
             old = self.guard.limits
             self.guard.limits = new
-            await self.audit.append(
+            await self._record(
                 user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
             )
         await self.tick()
@@ -656,7 +693,7 @@ class Controller:
                 self.alarms.acknowledge(alarm_id, user, comment)
             except AlarmError as exc:
                 refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        await self.audit.append(
+        await self._record(
             user,
             "alarm_ack",
             "ok" if refused is None else "refused",
@@ -676,7 +713,7 @@ class Controller:
                 self.alarms.shelve(alarm_id, user, duration_s, comment)
             except AlarmError as exc:
                 refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        await self.audit.append(
+        await self._record(
             user,
             "alarm_shelve",
             "ok" if refused is None else "refused",
@@ -707,12 +744,12 @@ class Controller:
             except DeviceError as exc:
                 refused = CommandResult.of(False, Reason.WRITE_FAILED, detail=str(exc))
             else:
-                await self.audit.append(
+                await self._record(
                     user, "register_write", "ok", register=name, value=value, read_back=back
                 )
                 return CommandResult.of(True, Reason.DONE)
         assert refused is not None
-        await self.audit.append(
+        await self._record(
             user,
             "register_write",
             "refused",
@@ -722,6 +759,14 @@ class Controller:
             message=refused.message_en,
         )
         return refused
+
+    async def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
+        """Audit a command's outcome; a refusal is also an event (for metrics)."""
+        await self.audit.append(user, action, outcome, **detail)
+        if outcome == "refused":
+            self.bus.publish(
+                CommandRefused(self.device.name, action, str(detail.get("reason", "unknown")))
+            )
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:

@@ -11,12 +11,16 @@ import logging
 import time
 from pathlib import Path
 
+from opentelemetry import trace
+
 from bessai.core.alarms import AlarmManager
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService
 from bessai.core.bus import EventBus
 from bessai.core.config import DeviceConfig
 from bessai.core.control import Controller
+from bessai.core.http import HealthServer
+from bessai.core.metrics import GatewayMetrics
 from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
@@ -61,6 +65,9 @@ class Gateway:
         heartbeat_interval_s: float = 2.0,
         control_interval_s: float = 0.5,
         auth: AuthService | None = None,
+        health_port: int | None = None,
+        health_bind: str = "127.0.0.1",
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
@@ -74,6 +81,11 @@ class Gateway:
         self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
         self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
         self.controllers: dict[str, Controller] = {}
+        self.tracer = tracer or trace.get_tracer("bessai")
+        self.metrics = GatewayMetrics(site_id)
+        self.health_port = health_port
+        self.health_bind = health_bind
+        self.http: HealthServer | None = None
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -105,7 +117,9 @@ class Gateway:
                 cfg.name, profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
             )
             self.devices[cfg.name] = device
-            self.pollers[cfg.name] = DevicePoller(device, cfg.poll_interval_s, self.bus)
+            self.pollers[cfg.name] = DevicePoller(
+                device, cfg.poll_interval_s, self.bus, tracer=self.tracer
+            )
             controller = Controller(
                 device,
                 self.bus,
@@ -114,12 +128,17 @@ class Gateway:
                 guard=SafetyGuard(self.limits),
                 control_interval_s=self.control_interval_s,
                 heartbeat_interval_s=self.heartbeat_interval_s,
+                tracer=self.tracer,
             )
             if controller.can_control or controller.watchdog_reg is not None:
                 self.controllers[cfg.name] = controller
             else:
                 controller.close()
         self.started_at = time.time()
+        self.metrics.attach(self)
+        if self.health_port is not None:
+            self.http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
+            await self.http.start()
         for name, poller in self.pollers.items():
             self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{name}"))
         for name, controller in self.controllers.items():
@@ -130,6 +149,9 @@ class Gateway:
         )
 
     async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         for poller in self.pollers.values():
             poller.stopping = True
         for controller in self.controllers.values():
@@ -159,6 +181,18 @@ class Gateway:
         if name is not None:
             return self.controllers[name]
         return next(iter(self.controllers.values()))
+
+    def intrusion_summary(self) -> dict[str, object]:
+        """Intrusion score per device; 'unknown' until a detector with a baseline exists."""
+        return {
+            "state": "unknown",
+            "score": None,
+            "lockout_threshold": self.limits.intrusion_lockout_score,
+        }
+
+    def outbox_summary(self) -> dict[str, object] | None:
+        """The cloud outbox's depth and oldest age; None while there is no outbox."""
+        return None
 
     def statuses(self) -> list[DeviceStatus]:
         return [p.status for p in self.pollers.values()]

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
+
 from bessai.core.bus import EventBus
 from bessai.core.events import (
     CommsGap,
@@ -96,7 +98,9 @@ class DevicePoller:
         bus: EventBus,
         *,
         wall_clock: Callable[[], float] = time.time,
+        tracer: trace.Tracer | None = None,
     ) -> None:
+        self.tracer = tracer or trace.get_tracer("bessai.poll")
         self.device = device
         self.interval_s = interval_s
         self.bus = bus
@@ -125,17 +129,36 @@ class DevicePoller:
                 next_at += missed * self.interval_s
 
     async def poll_once(self) -> Sample | None:
-        """One poll: publishes a Sample, or the loss of the link."""
+        """One poll cycle, traced: read, decode, then the sample to the bus (or the loss of the link)."""
+        name = self.device.name
+        with self.tracer.start_as_current_span("poll", attributes={"device": name}) as span:
+            started = time.perf_counter()
+            try:
+                with self.tracer.start_as_current_span(
+                    "read", attributes={"device": name}
+                ) as read_span:
+                    result, read = await self.device.read_all()
+                    read_span.set_attribute("modbus.requests", result.requests)
+            except DeviceUnavailable as exc:
+                span.set_attribute("outcome", "unavailable")
+                span.set_status(trace.StatusCode.ERROR, str(exc))
+                self._went_down(str(exc) or self.device.last_error or "unavailable")
+                return None
+            except Exception as exc:  # a driver bug must not end the poller
+                log.exception("poll crashed", extra={"device": name})
+                span.set_status(trace.StatusCode.ERROR, repr(exc))
+                self._went_down(f"internal error: {exc!r}")
+                return None
+            with self.tracer.start_as_current_span("decode", attributes={"device": name}):
+                self.device.decode_all(result, read)
+            result.duration_s = time.perf_counter() - started
+            sample = self._publish(result)
+            span.set_attribute("modbus.requests", result.requests)
+            span.set_attribute("outcome", sample.quality.value)
+            return sample
+
+    def _publish(self, result: PollResult) -> Sample:
         status = self.status
-        try:
-            result = await self.device.poll()
-        except DeviceUnavailable as exc:
-            self._went_down(str(exc) or self.device.last_error or "unavailable")
-            return None
-        except Exception as exc:  # a driver bug must not end the poller
-            log.exception("poll crashed", extra={"device": self.device.name})
-            self._went_down(f"internal error: {exc!r}")
-            return None
         now = self.wall_clock()
         if not status.up:
             self._came_up(now)
@@ -144,7 +167,13 @@ class DevicePoller:
         status.polls_ok += 1
         status.last_error = "; ".join(result.errors) or None
         status.poll_latencies_s.append(result.duration_s)
-        self.bus.publish(SampleTaken(sample))
+        # The fan-out is timed by a span that is not made current, so that what the
+        # subscribers trace (safety, dispatch ...) hangs directly off the poll span.
+        publish_span = self.tracer.start_span("publish", attributes={"device": self.device.name})
+        try:
+            self.bus.publish(SampleTaken(sample))
+        finally:
+            publish_span.end()
         return sample
 
     def _went_down(self, reason: str) -> None:

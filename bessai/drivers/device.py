@@ -350,18 +350,19 @@ class ModbusDevice:
             else:
                 result.values[reg.name] = value
 
-    async def poll(self) -> PollResult:
-        """Read every register of the plan once; raises DeviceUnavailable when the link is down."""
+    async def read_all(self) -> tuple[PollResult, list[tuple[ReadBlock, list[int]]]]:
+        """Read every block of the plan (splitting refused ones); raises DeviceUnavailable."""
         started = time.perf_counter()
         result = PollResult()
         if not await self.connect():
             raise DeviceUnavailable(self.last_error or f"{self.name}: not connected")
+        read: list[tuple[ReadBlock, list[int]]] = []
         queue = list(self.plan.blocks)
         while queue:
             block = queue.pop(0)
             result.requests += 1
             try:
-                words = await self.read_block(block)
+                read.append((block, await self.read_block(block)))
             except DeviceException as exc:
                 if exc.code == ILLEGAL_DATA_ADDRESS:
                     queue[0:0] = self.plan.split(block, str(exc))
@@ -369,10 +370,22 @@ class ModbusDevice:
                     result.errors.append(str(exc))
                     for reg in block.registers:
                         result.values.setdefault(reg.name, None)
-                continue
+        result.duration_s = time.perf_counter() - started
+        return result, read
+
+    def decode_all(self, result: PollResult, read: list[tuple[ReadBlock, list[int]]]) -> PollResult:
+        """Decode what ``read_all`` read into the result's values and texts."""
+        for block, words in read:
             self.decode_block(block, words, result)
         for name in self.plan.unsupported:
             result.values.setdefault(name, None)
+        return result
+
+    async def poll(self) -> PollResult:
+        """Read and decode every register of the plan once; raises DeviceUnavailable when the link is down."""
+        started = time.perf_counter()
+        result, read = await self.read_all()
+        self.decode_all(result, read)
         result.duration_s = time.perf_counter() - started
         return result
 

@@ -117,21 +117,21 @@ async def test_overrun_skips_ticks_and_never_overlaps(simulator: tuple[BessSimul
     gw = Gateway("test", [cfg])
     await gw.start()
     device = gw.devices["bess"]
-    real_poll = device.poll
+    real_read = device.read_all
     in_flight = 0
     most = 0
 
-    async def slow_poll() -> Any:
+    async def slow_read() -> Any:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
         try:
             await asyncio.sleep(0.12)
-            return await real_poll()
+            return await real_read()
         finally:
             in_flight -= 1
 
-    device.poll = slow_poll  # type: ignore[method-assign]
+    device.read_all = slow_read  # type: ignore[method-assign]
     try:
         await asyncio.sleep(1.0)
     finally:
