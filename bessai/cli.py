@@ -16,7 +16,9 @@ import getpass
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from bessai import __version__
@@ -25,7 +27,8 @@ from bessai.core.auth import AuthError, AuthService, Role
 from bessai.core.config import ConfigError, Settings, load_settings, site_config
 from bessai.core.console import print_status
 from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
+from bessai.core.gateway import CloudConfig, Gateway
+from bessai.core.history import History
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
@@ -84,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     export = audit_sub.add_parser("export", help="export the audit trail as CSV")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    history = sub.add_parser("export", help="export local history (raw samples) as CSV")
+    history.add_argument("--device", help="only this device")
+    history.add_argument(
+        "--from",
+        dest="start",
+        type=datetime.fromisoformat,
+        help="start, ISO 8601 (default: 24 h ago)",
+    )
+    history.add_argument(
+        "--to", dest="end", type=datetime.fromisoformat, help="end, ISO 8601 (default: now)"
+    )
+    history.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
     sim = sub.add_parser(
         "simulate", help="serve the simulated battery as a Modbus TCP (and RTU) server"
@@ -234,6 +250,34 @@ def _profile_command(args: argparse.Namespace) -> int:
     return status
 
 
+def cloud_config(settings: Settings) -> CloudConfig | None:
+    if settings.GCP_PROJECT_ID is None or settings.GCP_PUBSUB_TOPIC is None:
+        return None
+    return CloudConfig(
+        settings.GCP_PROJECT_ID,
+        settings.GCP_PUBSUB_TOPIC,
+        settings.GCP_PUBSUB_EVENTS_TOPIC,
+        max_rows=settings.OUTBOX_MAX_ROWS,
+        max_bytes=int(settings.OUTBOX_MAX_MB * 1024 * 1024),
+    )
+
+
+def _export_command(args: argparse.Namespace, settings: Settings) -> int:
+    history = History(settings.DATA_DIR / "history.db")
+    try:
+        end = args.end.timestamp() if args.end else time.time()
+        start = args.start.timestamp() if args.start else end - 86400
+        if args.out:
+            with args.out.open("w", newline="", encoding="utf-8") as out:
+                n = history.export_csv(out, args.device, start, end)
+        else:
+            n = history.export_csv(sys.stdout, args.device, start, end)
+        print(f"{n} samples exported", file=sys.stderr)
+        return 0
+    finally:
+        history.db.close()
+
+
 def _users_command(args: argparse.Namespace, settings: Settings) -> int:
     auth = AuthService(
         settings.DATA_DIR / "users.db", audit=AuditTrail(settings.DATA_DIR / "audit.db").append
@@ -306,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _users_command(args, settings)
         if args.command == "audit":
             return _audit_command(args, settings)
+        if args.command == "export":
+            return _export_command(args, settings)
         site_id, devices, limits = site_config(settings)
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
         gateway = Gateway(
@@ -317,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             heartbeat_interval_s=min(2.0, settings.WATCHDOG_TIMEOUT / 2),
             health_port=settings.HEALTH_PORT,
             health_bind=settings.HEALTH_BIND,
+            cloud=cloud_config(settings),
+            history_raw_retention_s=settings.HISTORY_RAW_DAYS * 86400,
+            history_max_bytes=int(settings.HISTORY_MAX_MB * 1024 * 1024),
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         if not args.headless:

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     POLL_INTERVAL_S: Annotated[float, Field(ge=0.05, le=3600)] = 1.0
     GCP_PROJECT_ID: str | None = None
     GCP_PUBSUB_TOPIC: str | None = None
+    GCP_PUBSUB_EVENTS_TOPIC: str | None = None
+    OUTBOX_MAX_ROWS: Annotated[int, Field(ge=1000)] = 1_000_000
+    OUTBOX_MAX_MB: Annotated[float, Field(gt=0)] = 512.0
+    HISTORY_RAW_DAYS: Annotated[float, Field(gt=0, le=365)] = 7.0
+    HISTORY_MAX_MB: Annotated[float, Field(gt=0)] = 1024.0
     OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     SITE_FILE: Path | None = None
@@ -138,11 +143,19 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
     @field_validator(
-        "GCP_PROJECT_ID", "GCP_PUBSUB_TOPIC", "OTEL_EXPORTER_OTLP_ENDPOINT", mode="before"
+        "GCP_PROJECT_ID",
+        "GCP_PUBSUB_TOPIC",
+        "GCP_PUBSUB_EVENTS_TOPIC",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @property
+    def cloud_enabled(self) -> bool:
+        return bool(self.GCP_PROJECT_ID and self.GCP_PUBSUB_TOPIC)
 
     @property
     def embedded_simulator(self) -> bool:

@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from opentelemetry import trace
 
-from bessai.core.alarms import AlarmManager
+from bessai.core.alarms import (
+    Alarm,
+    AlarmClass,
+    AlarmCleared,
+    AlarmDefinition,
+    AlarmManager,
+    AlarmRaised,
+    Priority,
+)
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService
 from bessai.core.bus import EventBus
 from bessai.core.config import DeviceConfig
 from bessai.core.control import Controller
+from bessai.core.history import History
 from bessai.core.http import HealthServer
 from bessai.core.metrics import GatewayMetrics
+from bessai.core.outbox import Outbox
+from bessai.core.publish.pubsub import PubSubPublisher
 from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
@@ -28,6 +40,25 @@ from bessai.drivers.profile import Profile, load_profile
 from bessai.drivers.simulator.server import BessSimulator
 
 log = logging.getLogger(__name__)
+
+OUTBOX_FULL = AlarmDefinition(
+    "outbox_full",
+    AlarmClass.SYSTEM,
+    Priority.MEDIUM,
+    "Buzón de envío lleno: se descartan muestras antiguas",
+    "Outbox full: oldest samples dropped",
+)
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    """Where telemetry goes: a Pub/Sub project and topic (and an optional events topic)."""
+
+    project_id: str
+    topic: str
+    events_topic: str | None = None
+    max_rows: int = 1_000_000
+    max_bytes: int = 512 * 1024 * 1024
 
 
 async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
@@ -68,6 +99,9 @@ class Gateway:
         health_port: int | None = None,
         health_bind: str = "127.0.0.1",
         tracer: trace.Tracer | None = None,
+        cloud: CloudConfig | None = None,
+        history_raw_retention_s: float = 7 * 86400.0,
+        history_max_bytes: int = 1024 * 1024 * 1024,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
@@ -86,6 +120,15 @@ class Gateway:
         self.health_port = health_port
         self.health_bind = health_bind
         self.http: HealthServer | None = None
+        self.history = History(
+            self.data_dir / "history.db",
+            raw_retention_s=history_raw_retention_s,
+            max_bytes=history_max_bytes,
+        )
+        self.cloud = cloud
+        self.outbox: Outbox | None = None
+        self.publisher: PubSubPublisher | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -135,6 +178,13 @@ class Gateway:
             else:
                 controller.close()
         self.started_at = time.time()
+        self.alarms.define(OUTBOX_FULL)
+        self.history.attach(self.bus)
+        self.history.start()
+        if self.cloud is not None:
+            self._start_cloud(self.cloud)
+        else:
+            log.info("cloud outbox off: GCP_PROJECT_ID and GCP_PUBSUB_TOPIC are not both set")
         self.metrics.attach(self)
         if self.health_port is not None:
             self.http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
@@ -147,6 +197,64 @@ class Gateway:
             "gateway started",
             extra={"site": self.site_id, "devices": [str(d) for d in self.devices.values()]},
         )
+
+    def _start_cloud(self, cloud: CloudConfig) -> None:
+        self.outbox = Outbox(
+            self.data_dir / "outbox.db",
+            self.site_id,
+            topic=cloud.topic,
+            events_topic=cloud.events_topic,
+            max_rows=cloud.max_rows,
+            max_bytes=cloud.max_bytes,
+            on_drop=self._outbox_dropped,
+        )
+        self.outbox.attach(self.bus)
+        if cloud.events_topic:
+            self.bus.subscribe(AlarmRaised, lambda e: self._event_to_cloud("alarm", e.alarm))
+            self.bus.subscribe(AlarmCleared, lambda e: self._event_to_cloud("alarm", e.alarm))
+        self.outbox.start()
+        self.publisher = PubSubPublisher(
+            self.outbox,
+            cloud.project_id,
+            on_published=lambda topic, n: self.metrics.published.labels(self.site_id, topic).inc(n),
+            on_failed=lambda topic, n: self.metrics.publish_failed.labels(self.site_id, topic).inc(
+                n
+            ),
+        )
+        self.publisher.start()
+        self._housekeeping = asyncio.create_task(self._outbox_housekeeping(), name="outbox-alarm")
+        log.info(
+            "cloud outbox on",
+            extra={"project": cloud.project_id, "topic": cloud.topic, "depth": self.outbox.depth},
+        )
+
+    def _outbox_dropped(self, count: int) -> None:
+        self.alarms.update("outbox_full", True, f"{count} oldest raw samples dropped")
+
+    def _event_to_cloud(self, kind: str, alarm: Alarm) -> None:
+        assert self.outbox is not None
+        self.outbox.add_event(
+            kind,
+            alarm.id,
+            {
+                "id": f"{self.site_id}:alarm:{alarm.id}:{alarm.state.value}:{alarm.raised_at}:{alarm.cleared_at}",
+                "alarm": alarm.id,
+                "state": alarm.state.value,
+                "priority": int(alarm.definition.priority),
+                "class": alarm.definition.alarm_class.value,
+                "text_en": alarm.definition.text_en,
+                "detail": alarm.detail,
+                "raised_at": alarm.raised_at,
+                "cleared_at": alarm.cleared_at,
+            },
+        )
+
+    async def _outbox_housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            full = self.outbox is not None and self.cloud is not None
+            if full and self.outbox.depth < 0.9 * self.cloud.max_rows:  # type: ignore[union-attr]
+                self.alarms.update("outbox_full", False)
 
     async def stop(self) -> None:
         if self.http is not None:
@@ -169,6 +277,13 @@ class Gateway:
             controller.close()
         for device in self.devices.values():
             await device.close()
+        if self._housekeeping is not None:
+            await cancel_and_wait([self._housekeeping])
+        if self.publisher is not None:
+            await self.publisher.stop()
+        if self.outbox is not None:
+            await self.outbox.stop()
+        await self.history.stop()
         for sim in self.simulators.values():
             await sim.stop()
         self.alarms.close()
@@ -192,7 +307,18 @@ class Gateway:
 
     def outbox_summary(self) -> dict[str, object] | None:
         """The cloud outbox's depth and oldest age; None while there is no outbox."""
-        return None
+        if self.outbox is None:
+            return None
+        age = self.outbox.oldest_age_s()
+        state = self.publisher.state if self.publisher else None
+        return {
+            "depth": self.outbox.depth,
+            "oldest_age_s": None if age is None else round(age, 3),
+            "dropped": self.outbox.stats.dropped,
+            "link_up": bool(state and state.up),
+            "published": state.published if state else 0,
+            "last_error": state.last_error if state else None,
+        }
 
     def statuses(self) -> list[DeviceStatus]:
         return [p.status for p in self.pollers.values()]

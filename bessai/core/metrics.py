@@ -29,6 +29,7 @@ from bessai.core.control import (
     SetpointApplied,
 )
 from bessai.core.events import DeviceConnected, DeviceDisconnected, SampleTaken
+from bessai.core.outbox import Outbox
 from bessai.core.safety import Reason
 from bessai.core.scheduler import DeviceStatus
 from bessai.drivers.traffic import TrafficRecord
@@ -206,6 +207,10 @@ class GatewayMetrics:
             )
             self.intrusion_score.labels(*labels).set_function(partial(_score, intrusion, name))
             device.traffic_listeners.append(self._on_traffic)
+        if gateway.outbox is not None:
+            outbox = gateway.outbox
+            self.outbox_depth.labels(self.site).set_function(lambda: float(outbox.depth))
+            self.outbox_oldest.labels(self.site).set_function(partial(_oldest, outbox))
         bus = gateway.bus
         bus.subscribe(SampleTaken, self._on_sample)
         bus.subscribe(DeviceConnected, self._on_connected)
@@ -283,6 +288,11 @@ class GatewayMetrics:
     def render(self) -> bytes:
         """The classic Prometheus text format (what ``promtool check metrics`` reads)."""
         return generate_latest(self.registry)
+
+
+def _oldest(outbox: Outbox) -> float:
+    age = outbox.oldest_age_s()
+    return 0.0 if age is None else age
 
 
 def _age(status: DeviceStatus) -> float:

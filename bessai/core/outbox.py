@@ -1,0 +1,342 @@
+"""The outbox: every message bound for the cloud, on disk until Pub/Sub acknowledged it.
+
+Samples are queued in memory and committed in batches at most every 200 ms;
+a message counts as sent only once it is committed here, and it leaves only
+when the publisher reports Pub/Sub's acknowledgement. The outbox survives a
+SIGKILL (SQLite WAL). It is bounded in rows and bytes: when full, the oldest
+raw samples go first, per-minute aggregates and events stay; drops are
+counted. A corrupt file is moved aside with a clear log line and a fresh one
+started, so a bad disk block cannot put the gateway in a crash loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bessai.core.aggregate import MinuteAggregate, MinuteAggregator
+from bessai.core.bus import EventBus
+from bessai.core.database import Database
+from bessai.core.events import Sample, SampleTaken
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    ordering_key TEXT NOT NULL,
+    created REAL NOT NULL,
+    message_id TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind, id);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    kind: str
+    topic: str
+    ordering_key: str
+    created: float
+    message_id: str
+    attributes: dict[str, str]
+    payload: bytes
+
+
+@dataclass
+class OutboxStats:
+    enqueued: int = 0
+    committed: int = 0
+    acked: int = 0
+    dropped: int = 0
+    corrupt_files: int = 0
+
+
+def sample_message(site_id: str, sample: Sample) -> tuple[str, dict[str, Any]]:
+    """The message id and JSON body of a raw sample (schema ``telemetry-v1``)."""
+    message_id = f"{site_id}:{sample.device}:{round(sample.ts * 1000)}"
+    body = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "sample",
+        "sample_id": message_id,
+        "site_id": site_id,
+        "device": sample.device,
+        "ts": sample.ts,
+        "quality": sample.quality.value,
+        "roles": _finite(sample.roles),
+        "values": _finite(sample.values),
+    }
+    return message_id, body
+
+
+def aggregate_message(site_id: str, agg: MinuteAggregate) -> tuple[str, dict[str, Any]]:
+    message_id = f"{site_id}:{agg.device}:m{int(agg.minute_ts)}"
+    body = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "aggregate",
+        "sample_id": message_id,
+        "site_id": site_id,
+        "device": agg.device,
+        "ts": agg.minute_ts,
+        "period_s": 60,
+        "stats": {
+            q: {"min": s.min, "max": s.max, "mean": s.mean, "n": s.n} for q, s in agg.stats.items()
+        },
+    }
+    return message_id, body
+
+
+def _open(path: Path) -> tuple[Database, bool]:
+    """Open the outbox file; a corrupt one is moved aside and replaced."""
+    try:
+        db = Database(path, _SCHEMA)
+        verdict = db.query("PRAGMA quick_check")
+        if verdict and verdict[0][0] == "ok":
+            return db, False
+        db.close()
+        problem = verdict[0][0] if verdict else "no answer"
+    except sqlite3.DatabaseError as exc:
+        problem = str(exc)
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            src.rename(Path(str(aside) + suffix))
+    log.error(
+        "outbox file %s is corrupt (%s): moved to %s, starting a fresh outbox", path, problem, aside
+    )
+    return Database(path, _SCHEMA), True
+
+
+class Outbox:
+    """Durable, bounded queue of cloud messages."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        site_id: str,
+        *,
+        topic: str = "telemetry",
+        events_topic: str | None = None,
+        max_rows: int = 1_000_000,
+        max_bytes: int = 512 * 1024 * 1024,
+        commit_interval_s: float = 0.2,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.site_id = site_id
+        self.topic = topic
+        self.events_topic = events_topic
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.commit_interval_s = commit_interval_s
+        self.on_drop = on_drop
+        self.stats = OutboxStats()
+        self.db, corrupt = _open(self.path)
+        if corrupt:
+            self.stats.corrupt_files += 1
+        self._pending: list[
+            tuple[str, str, str, float, Sample | MinuteAggregate | dict[str, Any]]
+        ] = []
+        self._aggregators: dict[str, MinuteAggregator] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._committed = asyncio.Event()
+        self._depth, self._bytes, self._oldest = self._measure()
+
+    def _measure(self) -> tuple[int, int, float | None]:
+        row = self.db.query(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created) FROM outbox"
+        )[0]
+        return int(row[0]), int(row[1]), row[2]
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe(SampleTaken, lambda e: self.add_sample(e.sample))
+
+    def add_sample(self, sample: Sample) -> None:
+        """Queue a sample (and, at a minute's end, its aggregate). Cheap: encoding happens at commit."""
+        self._pending.append(("raw", self.topic, sample.device, sample.ts, sample))
+        agg = self._aggregators.setdefault(sample.device, MinuteAggregator(sample.device))
+        done = agg.add(sample.ts, sample.roles)
+        if done is not None:
+            self._pending.append(("aggregate", self.topic, done.device, done.minute_ts, done))
+        self.stats.enqueued += 1
+
+    def add_event(self, kind: str, ordering_key: str, body: dict[str, Any]) -> None:
+        """Queue an alarm or audit event for the events topic (if one is configured)."""
+        if self.events_topic is None:
+            return
+        self._pending.append((kind, self.events_topic, ordering_key, time.time(), body))
+
+    def _encode(self, item: tuple[str, str, str, float, Any]) -> tuple[object, ...]:
+        kind, topic, key, created, obj = item
+        if isinstance(obj, Sample):
+            message_id, body = sample_message(self.site_id, obj)
+        elif isinstance(obj, MinuteAggregate):
+            message_id, body = aggregate_message(self.site_id, obj)
+        else:
+            message_id = str(obj.get("id", f"{self.site_id}:{key}:{kind}:{created}"))
+            body = {"schema_version": SCHEMA_VERSION, "kind": kind, "site_id": self.site_id, **obj}
+        attributes = {
+            "site_id": self.site_id,
+            "device": key,
+            "schema_version": str(SCHEMA_VERSION),
+            "sample_id": message_id,
+            "kind": kind,
+        }
+        payload = json.dumps(body, separators=(",", ":"), default=_nan_safe).encode()
+        return (kind, topic, key, created, message_id, json.dumps(attributes), payload)
+
+    def _commit(
+        self, conn: sqlite3.Connection, items: list[tuple[str, str, str, float, Any]]
+    ) -> int:
+        rows = [self._encode(i) for i in items]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO outbox (kind, topic, ordering_key, created, message_id, attributes, payload) "
+                "VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+            dropped = self._enforce_bounds(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return dropped
+
+    def _enforce_bounds(self, conn: sqlite3.Connection) -> int:
+        count, size = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+        ).fetchone()
+        over_rows = count - self.max_rows
+        dropped = 0
+        if over_rows > 0:
+            cur = conn.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT ?)",
+                (over_rows,),
+            )
+            dropped += cur.rowcount
+        while size > self.max_bytes:
+            cur = conn.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT 1000)"
+            )
+            if cur.rowcount == 0:
+                break
+            dropped += cur.rowcount
+            size = conn.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox").fetchone()[
+                0
+            ]
+        return dropped
+
+    async def commit(self) -> int:
+        """Commit what is queued (worker thread); returns how many messages were committed."""
+        items, self._pending = self._pending, []
+        if not items:
+            return 0
+        try:
+            dropped = await self.db.run(lambda c: self._commit(c, items))
+        except BaseException:
+            self._pending[0:0] = items  # nothing is lost: the next commit tries again
+            raise
+        self.stats.committed += len(items)
+        if dropped:
+            self.stats.dropped += dropped
+            log.warning("outbox full: dropped the %d oldest raw samples (aggregates kept)", dropped)
+            if self.on_drop is not None:
+                self.on_drop(dropped)
+        self._depth, self._bytes, self._oldest = await self.db.run(lambda c: self._measure_conn(c))
+        self._committed.set()
+        self._committed.clear()
+        return len(items)
+
+    def _measure_conn(self, conn: sqlite3.Connection) -> tuple[int, int, float | None]:
+        row = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created) FROM outbox"
+        ).fetchone()
+        return int(row[0]), int(row[1]), row[2]
+
+    async def wait_committed(self) -> None:
+        await self._committed.wait()
+
+    async def batch(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
+        """The oldest committed messages (after ``after_id``), in order."""
+
+        def read(conn: sqlite3.Connection) -> list[OutboxRow]:
+            rows = conn.execute(
+                "SELECT id, kind, topic, ordering_key, created, message_id, attributes, payload FROM outbox "
+                "WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+            return [
+                OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows
+            ]
+
+        return await self.db.run(read)
+
+    async def ack(self, ids: list[int]) -> None:
+        """Pub/Sub acknowledged these: remove them."""
+        if not ids:
+            return
+
+        def delete(conn: sqlite3.Connection) -> tuple[int, int, float | None]:
+            conn.execute("BEGIN")
+            conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            conn.execute("COMMIT")
+            return self._measure_conn(conn)
+
+        self._depth, self._bytes, self._oldest = await self.db.run(delete)
+        self.stats.acked += len(ids)
+
+    @property
+    def depth(self) -> int:
+        """Committed messages waiting (plus those queued for the next commit)."""
+        return self._depth + len(self._pending)
+
+    def oldest_age_s(self, now: float | None = None) -> float | None:
+        if self._oldest is None:
+            return None
+        return max(0.0, (time.time() if now is None else now) - self._oldest)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_interval_s)
+            try:
+                await self.commit()
+            except sqlite3.Error:
+                log.exception("outbox commit failed; samples stay queued in memory")
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.commit()
+        self.db.close()
+
+
+def _nan_safe(obj: object) -> object:
+    return str(obj)
+
+
+def _finite(values: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: v if v is None or math.isfinite(v) else None for k, v in values.items()}

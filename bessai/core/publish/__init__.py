@@ -1,0 +1,1 @@
+"""Publishers that drain the outbox to the cloud."""

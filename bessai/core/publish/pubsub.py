@@ -1,0 +1,201 @@
+"""Drain the outbox to Google Cloud Pub/Sub, in order per device, removing only what was acknowledged.
+
+Messages carry attributes ``site_id``, ``device``, ``schema_version`` and a
+deterministic ``sample_id`` so that the subscriber can drop the duplicates a
+crash between Pub/Sub's acknowledgement and the outbox's delete can cause.
+Each device is an ordering key. While the service is unreachable the
+publisher backs off exponentially (with jitter) and resumes the paused
+ordering keys before trying again. ``PUBSUB_EMULATOR_HOST`` points the client
+at a local emulator; ``GOOGLE_APPLICATION_CREDENTIALS`` at production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.cloud import pubsub_v1
+
+from bessai.core.outbox import Outbox, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PublisherState:
+    up: bool = False
+    published: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    last_success: float | None = None
+    consecutive_failures: int = 0
+    per_topic: dict[str, int] = field(default_factory=dict)
+
+
+def default_client() -> Any:
+    return pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(
+            max_messages=500, max_bytes=1_000_000, max_latency=0.02
+        ),
+        publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
+    )
+
+
+class PubSubPublisher:
+    """Publishes outbox rows to their topics and acknowledges them back to the outbox."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        project_id: str,
+        *,
+        batch_size: int = 1000,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        client_factory: Callable[[], Any] = default_client,
+        on_published: Callable[[str, int], None] | None = None,
+        on_failed: Callable[[str, int], None] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.project_id = project_id
+        self.batch_size = batch_size
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.client_factory = client_factory
+        self.on_published = on_published
+        self.on_failed = on_failed
+        self.state = PublisherState()
+        self._client: Any = None
+        self._rng = random.Random(seed)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def _topic_path(self, topic: str) -> str:
+        return f"projects/{self.project_id}/topics/{topic}"
+
+    def _publish_rows(self, rows: list[OutboxRow]) -> list[Future[Any] | Exception]:
+        """Hand rows to the client (in a worker thread: publish() does real work)."""
+        if self._client is None:
+            self._client = self.client_factory()
+        futures: list[Future[Any] | Exception] = []
+        for row in rows:
+            try:
+                futures.append(
+                    self._client.publish(
+                        self._topic_path(row.topic),
+                        row.payload,
+                        ordering_key=row.ordering_key,
+                        **row.attributes,
+                    )
+                )
+            except Exception as exc:  # a paused ordering key, a closed client ...
+                futures.append(exc)
+        return futures
+
+    async def publish_once(self) -> tuple[int, int]:
+        """Publish one batch from the outbox; returns (acknowledged, failed)."""
+        rows = await self.outbox.batch(self.batch_size)
+        if not rows:
+            return 0, 0
+        try:
+            handed = await asyncio.to_thread(self._publish_rows, rows)
+        except Exception as exc:  # the client could not even be made (credentials ...)
+            self._failed(rows, [exc] * len(rows))
+            return 0, len(rows)
+        results = await asyncio.gather(
+            *(asyncio.wrap_future(f) if isinstance(f, Future) else _raise(f) for f in handed),
+            return_exceptions=True,
+        )
+        acked = [
+            row
+            for row, result in zip(rows, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        failed = [
+            (row, result)
+            for row, result in zip(rows, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        await self.outbox.ack([row.id for row in acked])
+        for row in acked:
+            self.state.per_topic[row.topic] = self.state.per_topic.get(row.topic, 0) + 1
+            if self.on_published is not None:
+                self.on_published(row.topic, 1)
+        self.state.published += len(acked)
+        if failed:
+            self._failed([r for r, _ in failed], [e for _, e in failed])
+        elif acked:
+            if not self.state.up:
+                log.info("pubsub reachable again", extra={"published": len(acked)})
+            self.state.up = True
+            self.state.consecutive_failures = 0
+            self.state.last_success = time.time()
+        return len(acked), len(failed)
+
+    def _failed(self, rows: list[OutboxRow], errors: list[BaseException]) -> None:
+        self.state.failed += len(rows)
+        self.state.consecutive_failures += 1
+        message = f"{type(errors[0]).__name__}: {errors[0]}"
+        if self.state.up or self.state.last_error is None:
+            log.warning(
+                "pubsub publish failed; keeping %d+ messages in the outbox: %s", len(rows), message
+            )
+        self.state.up = False
+        self.state.last_error = message
+        for topic in {r.topic for r in rows}:
+            if self.on_failed is not None:
+                self.on_failed(topic, sum(1 for r in rows if r.topic == topic))
+        if self._client is not None:
+            for row in rows:
+                try:
+                    self._client.resume_publish(self._topic_path(row.topic), row.ordering_key)
+                except Exception:  # resume is best effort; the next attempt resumes again
+                    log.debug("resume_publish failed", exc_info=True)
+
+    def backoff_s(self) -> float:
+        attempt = min(self.state.consecutive_failures, 20)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** max(0, attempt - 1))
+        return ceiling * (0.5 + 0.5 * self._rng.random())
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                acked, failed = await self.publish_once()
+            except Exception:
+                log.exception("publisher loop error")
+                acked, failed = 0, 1
+                self.state.consecutive_failures += 1
+            if failed:
+                await asyncio.sleep(self.backoff_s())
+            elif not acked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.outbox.wait_committed(), 1.0)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="pubsub")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            client, self._client = self._client, None
+            # stop() flushes what the client still holds; with the link down that can
+            # take its full retry time, so it is left to finish in its thread.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.to_thread(client.stop), 5.0)
+
+
+async def _raise(exc: Exception) -> Any:
+    raise exc
