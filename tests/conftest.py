@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 from bessai.drivers.simulator.server import BessSimulator
+from tests.pubsub_emulator import PubSubEmulator, emulator_binary
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,21 @@ async def simulator() -> AsyncIterator[tuple[BessSimulator, int]]:
         yield sim, port
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+def pubsub_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[PubSubEmulator]:
+    """Google's Pub/Sub emulator on a free port, with PUBSUB_EMULATOR_HOST pointing at it."""
+    binary = emulator_binary()
+    if binary is None:
+        pytest.fail(
+            "Google's Pub/Sub emulator is not installed (Debian's google-cloud-cli-pubsub-emulator); "
+            "set PUBSUB_EMULATOR_BIN to its cloud-pubsub-emulator launcher"
+        )
+    emulator = PubSubEmulator(binary)
+    emulator.start()
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -64,7 +64,7 @@ class DeviceConfig(BaseModel):
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     unit_id: Annotated[int | None, Field(ge=0, le=255)] = None
-    poll_interval_s: Annotated[float, Field(ge=0.05, le=3600)] = 1.0
+    poll_interval_s: Annotated[float, Field(ge=0.01, le=3600)] = 1.0
     timeout_s: Annotated[float | None, Field(gt=0, le=60)] = None
     role: Literal["inverter", "bms", "meter", "other"] = "inverter"
     simulated: bool = Field(default=False, description="Served by the built-in simulator")
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     HEALTH_BIND: str = "127.0.0.1"
     DRIVER_PROFILE_PATH: str = SIMULATOR_PROFILE
     WATCHDOG_TIMEOUT: Annotated[float, Field(gt=0, le=3600)] = 5.0
-    POLL_INTERVAL_S: Annotated[float, Field(ge=0.05, le=3600)] = 1.0
+    POLL_INTERVAL_S: Annotated[float, Field(ge=0.01, le=3600)] = 1.0
     GCP_PROJECT_ID: str | None = None
     GCP_PUBSUB_TOPIC: str | None = None
     GCP_PUBSUB_EVENTS_TOPIC: str | None = None

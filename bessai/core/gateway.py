@@ -59,6 +59,8 @@ class CloudConfig:
     events_topic: str | None = None
     max_rows: int = 1_000_000
     max_bytes: int = 512 * 1024 * 1024
+    retry_max_s: float = 30.0
+    publish_timeout_s: float = 10.0
 
 
 async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
@@ -216,6 +218,8 @@ class Gateway:
         self.publisher = PubSubPublisher(
             self.outbox,
             cloud.project_id,
+            backoff_max_s=cloud.retry_max_s,
+            publish_timeout_s=cloud.publish_timeout_s,
             on_published=lambda topic, n: self.metrics.published.labels(self.site_id, topic).inc(n),
             on_failed=lambda topic, n: self.metrics.publish_failed.labels(self.site_id, topic).inc(
                 n

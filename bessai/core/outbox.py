@@ -197,7 +197,7 @@ class Outbox:
             "device": key,
             "schema_version": str(SCHEMA_VERSION),
             "sample_id": message_id,
-            "kind": kind,
+            "kind": str(body["kind"]),
         }
         payload = json.dumps(body, separators=(",", ":"), default=_nan_safe).encode()
         return (kind, topic, key, created, message_id, json.dumps(attributes), payload)

@@ -63,6 +63,7 @@ class PubSubPublisher:
         on_published: Callable[[str, int], None] | None = None,
         on_failed: Callable[[str, int], None] | None = None,
         seed: int | None = None,
+        publish_timeout_s: float = 10.0,
     ) -> None:
         self.outbox = outbox
         self.project_id = project_id
@@ -73,6 +74,9 @@ class PubSubPublisher:
         self.on_published = on_published
         self.on_failed = on_failed
         self.state = PublisherState()
+        self.publish_timeout_s = publish_timeout_s
+        self._running = asyncio.Event()
+        self._running.set()
         self._client: Any = None
         self._rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
@@ -93,6 +97,7 @@ class PubSubPublisher:
                         self._topic_path(row.topic),
                         row.payload,
                         ordering_key=row.ordering_key,
+                        timeout=self.publish_timeout_s,
                         **row.attributes,
                     )
                 )
@@ -110,10 +115,19 @@ class PubSubPublisher:
         except Exception as exc:  # the client could not even be made (credentials ...)
             self._failed(rows, [exc] * len(rows))
             return 0, len(rows)
-        results = await asyncio.gather(
+        gathered = asyncio.gather(
             *(asyncio.wrap_future(f) if isinstance(f, Future) else _raise(f) for f in handed),
             return_exceptions=True,
         )
+        try:
+            results: list[Any] = await asyncio.wait_for(gathered, self.publish_timeout_s + 2.0)
+        except TimeoutError:
+            # The client did not settle these in time (it can retry an unreachable service
+            # for minutes): count them failed and start a fresh client, whose ordering keys
+            # are not stuck behind the old batch. Should the old batch still get through,
+            # the subscriber sees duplicates with the same sample_id, which it drops.
+            results = [_settled(f) for f in handed]
+            self._client = None
         acked = [
             row
             for row, result in zip(rows, results, strict=True)
@@ -165,8 +179,16 @@ class PubSubPublisher:
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** max(0, attempt - 1))
         return ceiling * (0.5 + 0.5 * self._rng.random())
 
+    def pause(self) -> None:
+        """Hold publishing (the outbox keeps filling), e.g. on a metered link or for maintenance."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     async def run(self) -> None:
         while not self._stopping:
+            await self._running.wait()
             try:
                 acked, failed = await self.publish_once()
             except Exception:
@@ -199,3 +221,13 @@ class PubSubPublisher:
 
 async def _raise(exc: Exception) -> Any:
     raise exc
+
+
+def _settled(future: Future[Any] | Exception) -> Any:
+    """A future's result if it finished well, else the reason it did not."""
+    if isinstance(future, Exception):
+        return future
+    if not future.done():
+        return TimeoutError("no answer from Pub/Sub in time")
+    error = future.exception()
+    return error if error is not None else future.result()
