@@ -40,7 +40,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     ordering_key TEXT NOT NULL,
     created REAL NOT NULL,
     message_id TEXT NOT NULL,
-    attributes TEXT NOT NULL,
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind, id);
@@ -183,7 +182,9 @@ class Outbox:
             return
         self._pending.append((kind, self.events_topic, ordering_key, time.time(), body))
 
-    def _encode(self, item: tuple[str, str, str, float, Any]) -> tuple[object, ...]:
+    def _encode(
+        self, item: tuple[str, str, str, float, Any]
+    ) -> tuple[str, str, str, float, str, bytes]:
         kind, topic, key, created, obj = item
         if isinstance(obj, Sample):
             message_id, body = sample_message(self.site_id, obj)
@@ -192,116 +193,140 @@ class Outbox:
         else:
             message_id = str(obj.get("id", f"{self.site_id}:{key}:{kind}:{created}"))
             body = {"schema_version": SCHEMA_VERSION, "kind": kind, "site_id": self.site_id, **obj}
-        attributes = {
-            "site_id": self.site_id,
-            "device": key,
-            "schema_version": str(SCHEMA_VERSION),
-            "sample_id": message_id,
-            "kind": str(body["kind"]),
-        }
         payload = json.dumps(body, separators=(",", ":"), default=_nan_safe).encode()
-        return (kind, topic, key, created, message_id, json.dumps(attributes), payload)
+        return (kind, topic, key, created, message_id, payload)
 
     def _commit(
-        self, conn: sqlite3.Connection, items: list[tuple[str, str, str, float, Any]]
-    ) -> int:
+        self,
+        conn: sqlite3.Connection,
+        items: list[tuple[str, str, str, float, Any]],
+        depth: int,
+        size: int,
+    ) -> tuple[int, int, int, float]:
+        """Insert, then enforce the bounds; returns (bytes added, rows dropped, bytes dropped, oldest)."""
         rows = [self._encode(i) for i in items]
+        added = sum(len(r[5]) for r in rows)
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
-                "INSERT INTO outbox (kind, topic, ordering_key, created, message_id, attributes, payload) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO outbox (kind, topic, ordering_key, created, message_id, payload) VALUES (?,?,?,?,?,?)",
                 rows,
             )
-            dropped = self._enforce_bounds(conn)
+            dropped, dropped_bytes = self._enforce_bounds(conn, depth + len(rows), size + added)
+            oldest = conn.execute("SELECT created FROM outbox ORDER BY id LIMIT 1").fetchone()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return dropped
+        return added, dropped, dropped_bytes, oldest[0] if oldest else time.time()
 
-    def _enforce_bounds(self, conn: sqlite3.Connection) -> int:
-        count, size = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
-        ).fetchone()
-        over_rows = count - self.max_rows
-        dropped = 0
-        if over_rows > 0:
-            cur = conn.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT ?)",
-                (over_rows,),
+    def _enforce_bounds(self, conn: sqlite3.Connection, count: int, size: int) -> tuple[int, int]:
+        """Drop the oldest raw samples until both bounds hold; aggregates and events stay."""
+        dropped = dropped_bytes = 0
+        while count - dropped > self.max_rows or size - dropped_bytes > self.max_bytes:
+            want = max(
+                count - dropped - self.max_rows,
+                1000 if size - dropped_bytes > self.max_bytes else 0,
             )
-            dropped += cur.rowcount
-        while size > self.max_bytes:
-            cur = conn.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT 1000)"
-            )
-            if cur.rowcount == 0:
+            lengths = conn.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT ?) "
+                "RETURNING LENGTH(payload)",
+                (want,),
+            ).fetchall()
+            if not lengths:
                 break
-            dropped += cur.rowcount
-            size = conn.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox").fetchone()[
-                0
-            ]
-        return dropped
+            dropped += len(lengths)
+            dropped_bytes += sum(n for (n,) in lengths)
+        return dropped, dropped_bytes
 
     async def commit(self) -> int:
         """Commit what is queued (worker thread); returns how many messages were committed."""
         items, self._pending = self._pending, []
         if not items:
             return 0
+        depth, size = self._depth, self._bytes
         try:
-            dropped = await self.db.run(lambda c: self._commit(c, items))
+            added, dropped, dropped_bytes, oldest = await self.db.run(
+                lambda c: self._commit(c, items, depth, size)
+            )
         except BaseException:
             self._pending[0:0] = items  # nothing is lost: the next commit tries again
             raise
+        self._depth += len(items) - dropped
+        self._bytes += added - dropped_bytes
+        self._oldest = oldest
         self.stats.committed += len(items)
         if dropped:
             self.stats.dropped += dropped
             log.warning("outbox full: dropped the %d oldest raw samples (aggregates kept)", dropped)
             if self.on_drop is not None:
                 self.on_drop(dropped)
-        self._depth, self._bytes, self._oldest = await self.db.run(lambda c: self._measure_conn(c))
         self._committed.set()
         self._committed.clear()
         return len(items)
 
-    def _measure_conn(self, conn: sqlite3.Connection) -> tuple[int, int, float | None]:
-        row = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created) FROM outbox"
-        ).fetchone()
-        return int(row[0]), int(row[1]), row[2]
-
     async def wait_committed(self) -> None:
         await self._committed.wait()
+
+    def _attributes(self, kind: str, key: str, message_id: str) -> dict[str, str]:
+        return {
+            "site_id": self.site_id,
+            "device": key,
+            "schema_version": str(SCHEMA_VERSION),
+            "sample_id": message_id,
+            "kind": "sample" if kind == "raw" else kind,
+        }
 
     async def batch(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
         """The oldest committed messages (after ``after_id``), in order."""
 
         def read(conn: sqlite3.Connection) -> list[OutboxRow]:
             rows = conn.execute(
-                "SELECT id, kind, topic, ordering_key, created, message_id, attributes, payload FROM outbox "
+                "SELECT id, kind, topic, ordering_key, created, message_id, payload FROM outbox "
                 "WHERE id > ? ORDER BY id LIMIT ?",
                 (after_id, limit),
             ).fetchall()
             return [
-                OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows
+                OutboxRow(
+                    r[0], r[1], r[2], r[3], r[4], r[5], self._attributes(r[1], r[3], r[5]), r[6]
+                )
+                for r in rows
             ]
 
         return await self.db.run(read)
 
-    async def ack(self, ids: list[int]) -> None:
-        """Pub/Sub acknowledged these: remove them."""
-        if not ids:
+    async def ack(self, rows: list[OutboxRow]) -> None:
+        """Pub/Sub acknowledged these rows (read by ``batch``, in id order): remove them."""
+        if not rows:
             return
+        # Rows of one batch are neighbours in the table, so runs of them go as id ranges.
+        ranges: list[tuple[int, int]] = []
+        for row in rows:
+            if ranges and ranges[-1][1] == row.id - 1:
+                ranges[-1] = (ranges[-1][0], row.id)
+            else:
+                ranges.append((row.id, row.id))
+        wanted = {row.id for row in rows}
 
         def delete(conn: sqlite3.Connection) -> tuple[int, int, float | None]:
+            removed = removed_bytes = 0
             conn.execute("BEGIN")
-            conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            for low, high in ranges:
+                found = conn.execute(
+                    "DELETE FROM outbox WHERE id BETWEEN ? AND ? RETURNING id, LENGTH(payload)",
+                    (low, high),
+                ).fetchall()
+                assert all(i in wanted for i, _ in found), "acknowledged range held other rows"
+                removed += len(found)
+                removed_bytes += sum(n for _, n in found)
+            oldest = conn.execute("SELECT created FROM outbox ORDER BY id LIMIT 1").fetchone()
             conn.execute("COMMIT")
-            return self._measure_conn(conn)
+            return removed, removed_bytes, oldest[0] if oldest else None
 
-        self._depth, self._bytes, self._oldest = await self.db.run(delete)
-        self.stats.acked += len(ids)
+        removed, removed_bytes, self._oldest = await self.db.run(delete)
+        self._depth -= removed
+        self._bytes -= removed_bytes
+        self.stats.acked += removed
 
     @property
     def depth(self) -> int:

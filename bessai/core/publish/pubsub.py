@@ -16,8 +16,9 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class PubSubPublisher:
         on_failed: Callable[[str, int], None] | None = None,
         seed: int | None = None,
         publish_timeout_s: float = 10.0,
+        max_in_flight: int = 8,
     ) -> None:
         self.outbox = outbox
         self.project_id = project_id
@@ -75,6 +77,7 @@ class PubSubPublisher:
         self.on_failed = on_failed
         self.state = PublisherState()
         self.publish_timeout_s = publish_timeout_s
+        self.max_in_flight = max_in_flight
         self._running = asyncio.Event()
         self._running.set()
         self._client: Any = None
@@ -85,16 +88,22 @@ class PubSubPublisher:
     def _topic_path(self, topic: str) -> str:
         return f"projects/{self.project_id}/topics/{topic}"
 
-    def _publish_rows(self, rows: list[OutboxRow]) -> list[Future[Any] | Exception]:
-        """Hand rows to the client (in a worker thread: publish() does real work)."""
+    def ensure_client(self) -> Any:
+        """The client, made on first use (blocking: call from a worker thread)."""
         if self._client is None:
             self._client = self.client_factory()
+        return self._client
+
+    def _publish_rows(self, rows: list[OutboxRow]) -> list[Future[Any] | Exception]:
+        """Hand rows to the client (in a worker thread: publish() does real work)."""
+        client = self.ensure_client()
+        paths = {topic: self._topic_path(topic) for topic in {row.topic for row in rows}}
         futures: list[Future[Any] | Exception] = []
         for row in rows:
             try:
                 futures.append(
-                    self._client.publish(
-                        self._topic_path(row.topic),
+                    client.publish(
+                        paths[row.topic],
                         row.payload,
                         ordering_key=row.ordering_key,
                         timeout=self.publish_timeout_s,
@@ -105,40 +114,36 @@ class PubSubPublisher:
                 futures.append(exc)
         return futures
 
-    async def publish_once(self) -> tuple[int, int]:
-        """Publish one batch from the outbox; returns (acknowledged, failed)."""
-        rows = await self.outbox.batch(self.batch_size)
-        if not rows:
-            return 0, 0
+    async def _hand(self, rows: list[OutboxRow]) -> list[Future[Any] | Exception]:
         try:
-            handed = await asyncio.to_thread(self._publish_rows, rows)
+            return await asyncio.to_thread(self._publish_rows, rows)
         except Exception as exc:  # the client could not even be made (credentials ...)
-            self._failed(rows, [exc] * len(rows))
-            return 0, len(rows)
-        gathered = asyncio.gather(
-            *(asyncio.wrap_future(f) if isinstance(f, Future) else _raise(f) for f in handed),
-            return_exceptions=True,
-        )
-        try:
-            results: list[Any] = await asyncio.wait_for(gathered, self.publish_timeout_s + 2.0)
-        except TimeoutError:
+            return [exc] * len(rows)
+
+    async def _settle(self, handed: list[Future[Any] | Exception]) -> list[Any]:
+        """Wait (in a worker thread, one wake-up per batch) for the client to settle a batch."""
+        futures = [f for f in handed if isinstance(f, Future)]
+        _, pending = await asyncio.to_thread(wait, futures, self.publish_timeout_s + 2.0)
+        if pending and self._client is not None:
             # The client did not settle these in time (it can retry an unreachable service
             # for minutes): count them failed and start a fresh client, whose ordering keys
-            # are not stuck behind the old batch. Should the old batch still get through,
-            # the subscriber sees duplicates with the same sample_id, which it drops.
-            results = [_settled(f) for f in handed]
-            self._client = None
+            # are not stuck behind the old batch. The old one's channel is closed so that its
+            # retries stop; should one still get through, the subscriber sees a duplicate
+            # with the same sample_id, which it drops.
+            old, self._client = self._client, None
+            with contextlib.suppress(Exception):
+                old.transport.close()
+        return [_settled(f) for f in handed]
+
+    async def _account(self, rows: list[OutboxRow], results: list[Any]) -> tuple[int, int]:
+        """Remove what Pub/Sub acknowledged from the outbox; note what failed."""
         acked = [
-            row
-            for row, result in zip(rows, results, strict=True)
-            if not isinstance(result, BaseException)
+            row for row, r in zip(rows, results, strict=True) if not isinstance(r, BaseException)
         ]
         failed = [
-            (row, result)
-            for row, result in zip(rows, results, strict=True)
-            if isinstance(result, BaseException)
+            (row, r) for row, r in zip(rows, results, strict=True) if isinstance(r, BaseException)
         ]
-        await self.outbox.ack([row.id for row in acked])
+        await self.outbox.ack(acked)
         for row in acked:
             self.state.per_topic[row.topic] = self.state.per_topic.get(row.topic, 0) + 1
             if self.on_published is not None:
@@ -153,6 +158,13 @@ class PubSubPublisher:
             self.state.consecutive_failures = 0
             self.state.last_success = time.time()
         return len(acked), len(failed)
+
+    async def publish_once(self) -> tuple[int, int]:
+        """Publish one batch from the outbox and wait for it; returns (acknowledged, failed)."""
+        rows = await self.outbox.batch(self.batch_size)
+        if not rows:
+            return 0, 0
+        return await self._account(rows, await self._settle(await self._hand(rows)))
 
     def _failed(self, rows: list[OutboxRow], errors: list[BaseException]) -> None:
         self.state.failed += len(rows)
@@ -187,19 +199,39 @@ class PubSubPublisher:
         self._running.set()
 
     async def run(self) -> None:
-        while not self._stopping:
-            await self._running.wait()
-            try:
-                acked, failed = await self.publish_once()
-            except Exception:
-                log.exception("publisher loop error")
-                acked, failed = 0, 1
-                self.state.consecutive_failures += 1
-            if failed:
-                await asyncio.sleep(self.backoff_s())
-            elif not acked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.outbox.wait_committed(), 1.0)
+        """Keep up to ``max_in_flight`` batches with the client; settle them in order.
+
+        On a failure the batches still in flight are settled, what succeeded is
+        acknowledged, and after the backoff reading starts again from the
+        oldest message still in the outbox.
+        """
+        last_id = 0
+        in_flight: deque[tuple[list[OutboxRow], asyncio.Task[list[Any]]]] = deque()
+        try:
+            while not self._stopping:
+                await self._running.wait()
+                if len(in_flight) < self.max_in_flight:
+                    rows = await self.outbox.batch(self.batch_size, after_id=last_id)
+                    if rows:
+                        last_id = rows[-1].id
+                        handed = await self._hand(rows)
+                        in_flight.append((rows, asyncio.create_task(self._settle(handed))))
+                        continue
+                if not in_flight:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.outbox.wait_committed(), 1.0)
+                    continue
+                rows, task = in_flight.popleft()
+                _, failed = await self._account(rows, await task)
+                if failed:
+                    while in_flight:
+                        rows, task = in_flight.popleft()
+                        await self._account(rows, await task)
+                    last_id = 0
+                    await asyncio.sleep(self.backoff_s())
+        finally:
+            for _, task in in_flight:
+                task.cancel()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="pubsub")
@@ -217,10 +249,6 @@ class PubSubPublisher:
             # take its full retry time, so it is left to finish in its thread.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.to_thread(client.stop), 5.0)
-
-
-async def _raise(exc: Exception) -> Any:
-    raise exc
 
 
 def _settled(future: Future[Any] | Exception) -> Any:
