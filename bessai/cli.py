@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         "--kiosk", action="store_true", help="operator app full-screen for the touch panel"
     )
     parser.add_argument(
+        "--lang",
+        choices=["es", "en"],
+        default="es",
+        help="language of the operator app (default es)",
+    )
+    parser.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
     )
     parser.add_argument(
@@ -368,9 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             history_max_bytes=int(settings.HISTORY_MAX_MB * 1024 * 1024),
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
-        if not args.headless:
-            log.info("the operator app is not built yet: running headless")
         try:
+            if not args.headless:
+                from bessai.gui.app import main as run_app  # Qt only when the app is wanted
+
+                return run_app(gateway, kiosk=args.kiosk, language=args.lang)
             asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
         finally:
             if provider is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -38,21 +37,6 @@ def _no_leftover_threads() -> Iterator[None]:
             return
         threading.Event().wait(0.05)
     pytest.fail(f"test left threads running: {leftover}")
-
-
-@pytest.fixture(autouse=True)
-async def _no_leftover_tasks() -> AsyncIterator[None]:
-    """Fail an async test that leaves asyncio tasks running."""
-    yield
-    current = asyncio.current_task()
-    for _ in range(20):
-        leftover = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not leftover:
-            return
-        await asyncio.sleep(0.05)
-    for task in leftover:
-        task.cancel()
-    pytest.fail(f"test left tasks running: {leftover}")
 
 
 @pytest.fixture

@@ -158,6 +158,8 @@ class ModbusDevice:
         self._bytes_received = 0
         self.last_error: str | None = None
         self._connect_lock = asyncio.Lock()
+        self.last_words: dict[str, list[int]] = {}
+        self.last_read_at: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -377,6 +379,8 @@ class ModbusDevice:
         """Decode what ``read_all`` read into the result's values and texts."""
         for block, words in read:
             self.decode_block(block, words, result)
+        self.last_words.update(result.words)
+        self.last_read_at = time.time()
         for name in self.plan.unsupported:
             result.values.setdefault(name, None)
         return result

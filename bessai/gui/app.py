@@ -1,0 +1,50 @@
+"""Start the operator app: Qt and the gateway core in one qasync event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from bessai.gui.bridge import CoreBridge, Gateway
+from bessai.gui.main_window import MainWindow
+from bessai.gui.theme import apply_theme
+
+
+async def run_app(
+    gateway: Gateway, *, kiosk: bool = False, language: str = "en", theme: str = "dark"
+) -> None:
+    """Run until the window is closed (or the app quits), then stop the core cleanly."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    quit_event = asyncio.Event()
+    app.aboutToQuit.connect(quit_event.set)
+    await gateway.start()
+    bridge = CoreBridge(gateway)
+    window = MainWindow(bridge, kiosk=kiosk, exit_action=app.quit, hide_cursor=kiosk)
+    window.set_language(language)
+    if kiosk:
+        window.showFullScreen()
+    else:
+        window.resize(1280, 800)
+        window.show()
+    try:
+        await quit_event.wait()
+    finally:
+        bridge.close()
+        await gateway.stop()
+
+
+def main(gateway: Gateway, *, kiosk: bool = False, language: str = "en") -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("BESSAI Edge")
+    # qasync on Python 3.11: asyncio.Runner takes the loop factory (asyncio.run does only from 3.12).
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        runner.run(run_app(gateway, kiosk=kiosk, language=language))
+    return 0

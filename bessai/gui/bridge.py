@@ -1,0 +1,308 @@
+"""The bridge: the only GUI module that touches the core.
+
+It subscribes to the core's bus, keeps the latest of everything, and emits
+Qt signals at most at the screen's rate (10 Hz by default), so the screen
+never blocks the core and the core never waits for the screen. Commands go
+the other way as asyncio tasks on the same (qasync) loop; their results come
+back as signals. Chart samples are buffered between frames, not dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from bessai.core.alarms import AlarmAcknowledged, AlarmCleared, AlarmRaised, AlarmShelved
+from bessai.core.auth import AuthError, Permission, Role, Session
+from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
+from bessai.core.events import DeviceConnected, DeviceDisconnected, Sample, SampleTaken
+from bessai.core.gateway import Gateway
+from bessai.core.safety import Preview
+
+log = logging.getLogger(__name__)
+
+
+class CoreBridge(QObject):
+    """Coalesces core events into Qt signals and runs operator commands on the core."""
+
+    frame = Signal()  # at most at the screen's rate, when anything changed
+    samples_arrived = Signal(list)  # every Sample since the last frame (for charts)
+    alarms_changed = Signal()
+    session_changed = Signal()
+    command_done = Signal(str, object)  # action, CommandResult | str (error)
+
+    def __init__(
+        self, gateway: Gateway, *, rate_hz: float = 10.0, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.gateway = gateway
+        self.latest: dict[str, Sample] = {}
+        self.control: dict[str, ControlState] = {}
+        self.session: Session | None = None
+        self._pending: list[Sample] = []
+        self._dirty = False
+        self._alarms_dirty = False
+        self._tasks: set[asyncio.Task[Any]] = set()  # qasync keeps no references to tasks
+        bus = gateway.bus
+        self._unsubscribe = [
+            bus.subscribe(SampleTaken, self._on_sample),
+            bus.subscribe(ControlStateChanged, self._on_control),
+            bus.subscribe(DeviceConnected, self._touch),
+            bus.subscribe(DeviceDisconnected, self._touch),
+            *(
+                bus.subscribe(kind, self._on_alarm)
+                for kind in (AlarmRaised, AlarmCleared, AlarmAcknowledged, AlarmShelved)
+            ),
+        ]
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(1, round(1000 / rate_hz)))
+        self.timer.timeout.connect(self._emit)
+        self.timer.start()
+
+    def _on_sample(self, event: SampleTaken) -> None:
+        self.latest[event.sample.device] = event.sample
+        self._pending.append(event.sample)
+        self._dirty = True
+
+    def _on_control(self, event: ControlStateChanged) -> None:
+        self.control[event.state.device] = event.state
+        self._dirty = True
+
+    def _on_alarm(self, _: object) -> None:
+        self._alarms_dirty = True
+
+    def _touch(self, _: object) -> None:
+        self._dirty = True
+
+    def _emit(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.samples_arrived.emit(batch)
+        if self._alarms_dirty:
+            self._alarms_dirty = False
+            self.alarms_changed.emit()
+        # A frame every tick keeps ages and the lease countdown moving even with no events.
+        self._dirty = False
+        self.frame.emit()
+
+    def close(self) -> None:
+        self.timer.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+
+    def run(
+        self, action: str, coro: Awaitable[Any], done: Callable[[Any], None] | None = None
+    ) -> asyncio.Task[Any]:
+        """Run a core coroutine on the loop; report its result by signal (and callback)."""
+
+        async def wrapper() -> Any:
+            try:
+                result = await coro
+            except Exception as exc:  # shown to the operator, never raised into Qt
+                log.exception("command failed", extra={"action": action})
+                result = f"{type(exc).__name__}: {exc}"
+            self.command_done.emit(action, result)
+            if done is not None:
+                done(result)
+            return result
+
+        task = asyncio.get_event_loop().create_task(wrapper())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def current_session(self) -> Session | None:
+        """The logged-in session, or None once it expired for idleness."""
+        if self.session is not None and self.gateway.auth.session(self.session.token) is None:
+            self.session = None
+            self.session_changed.emit()
+        return self.session
+
+    def may(self, permission: Permission) -> bool:
+        session = self.current_session()
+        return session is not None and session.may(permission)
+
+    async def login(self, user: str, secret: str) -> Session | str:
+        try:
+            self.session = await self.gateway.auth.login(user, secret)
+        except AuthError as exc:
+            return str(exc)
+        self.session_changed.emit()
+        return self.session
+
+    def logout(self) -> None:
+        if self.session is not None:
+            self.run("logout", self.gateway.auth.logout(self.session.token))
+        self.session = None
+        self.session_changed.emit()
+
+    def controller_name(self) -> str | None:
+        return next(iter(self.gateway.controllers), None)
+
+    def state(self) -> ControlState | None:
+        name = self.controller_name()
+        if name is None:
+            return None
+        return self.gateway.controllers[name].state(time.time())
+
+    def preview(self, setpoint_kw: float) -> Preview | None:
+        name = self.controller_name()
+        return None if name is None else self.gateway.controllers[name].preview(setpoint_kw)
+
+    def set_mode(self, mode: ControlMode, done: Callable[[Any], None] | None = None) -> None:
+        name = self.controller_name()
+        if name is not None:
+            self.run(
+                "mode", self.gateway.controllers[name].set_mode(self.current_session(), mode), done
+            )
+
+    def command_setpoint(self, kw: float, done: Callable[[Any], None] | None = None) -> None:
+        name = self.controller_name()
+        if name is not None:
+            self.run(
+                "setpoint",
+                self.gateway.controllers[name].command_setpoint(self.current_session(), kw),
+                done,
+            )
+
+    def estop(self) -> None:
+        for controller in self.gateway.controllers.values():
+            self.run("estop", controller.estop(self.current_session(), "screen"))
+
+    def reset_estop(self, done: Callable[[Any], None] | None = None) -> None:
+        name = self.controller_name()
+        if name is not None:
+            self.run(
+                "estop_reset",
+                self.gateway.controllers[name].reset_estop(self.current_session()),
+                done,
+            )
+
+    def acknowledge(self, alarm_id: str, comment: str | None) -> None:
+        name = self.controller_name()
+        if name is not None:
+            self.run(
+                "ack",
+                self.gateway.controllers[name].acknowledge_alarm(
+                    self.current_session(), alarm_id, comment
+                ),
+            )
+
+    def shelve(self, alarm_id: str, duration_s: float) -> None:
+        name = self.controller_name()
+        if name is not None:
+            self.run(
+                "shelve",
+                self.gateway.controllers[name].shelve_alarm(
+                    self.current_session(), alarm_id, duration_s
+                ),
+            )
+
+    def add_user(
+        self, name: str, role: str, secret: str, done: Callable[[Any], None] | None = None
+    ) -> None:
+        async def add() -> str:
+            try:
+                await self.gateway.auth.add_user(
+                    name, Role[role.upper()], secret, by=self.current_session()
+                )
+            except (AuthError, KeyError) as exc:
+                return str(exc)
+            return f"{name}: {role}"
+
+        self.run("user_add", add(), done)
+
+    def write_register(
+        self, device: str, register: str, value: float, done: Callable[[Any], None] | None = None
+    ) -> None:
+        controller = self.gateway.controllers.get(device)
+        if controller is not None:
+            self.run(
+                "register_write",
+                controller.write_register(self.current_session(), register, value),
+                done,
+            )
+
+
+async def demo_gateway(data_dir: Path) -> Gateway:
+    """A started gateway on the embedded simulator with demo accounts (screenshots, benchmarks)."""
+    from argon2 import PasswordHasher
+
+    from bessai.core.auth import AuthService
+    from bessai.core.config import DeviceConfig
+
+    auth = AuthService(
+        data_dir / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
+    await auth.add_user("demo-admin", Role.ADMIN, "hunter2-demo")
+    admin = await auth.login("demo-admin", "hunter2-demo")
+    await auth.add_user("demo-engineer", Role.ENGINEER, "hunter2-demo", by=admin)
+    gateway = Gateway(
+        "cl-demo-01",
+        [DeviceConfig(name="bess-sim", profile="sim_bess", simulated=True, poll_interval_s=0.5)],
+        data_dir=data_dir,
+        auth=auth,
+    )
+    await gateway.start()
+    return gateway
+
+
+def register_rows(gateway: Gateway, device: str) -> list[tuple[str, str, str, str, str, str]]:
+    """The live register table of a device: address, name, raw words, value, unit, access."""
+    dev = gateway.devices[device]
+    rows = []
+    for reg in dev.profile.registers:
+        words = dev.last_words.get(reg.name)
+        codec = dev.codecs[reg.name]
+        if words is None:
+            raw, value = "", ("unsupported" if reg.name in dev.plan.unsupported else "")
+        else:
+            raw = " ".join(f"{w:04X}" for w in words)
+            decoded = codec.decode(words) if not reg.table.is_bit else float(words[0])
+            if isinstance(decoded, float) and reg.enum and str(int(decoded)) in reg.enum:
+                value = reg.enum[str(int(decoded))]
+            elif isinstance(decoded, float):
+                value = f"{decoded:.6g}"
+            else:
+                value = "--" if decoded is None else decoded
+        rows.append(
+            (
+                f"{reg.table.value[0].upper()}{reg.address}",
+                reg.name,
+                raw,
+                value,
+                reg.unit,
+                reg.access.value,
+            )
+        )
+    return rows
+
+
+def result_text(result: object, spanish: bool) -> str:
+    """What a command's result says, in the screen's language."""
+    if isinstance(result, CommandResult):
+        return result.message_es if spanish else result.message_en
+    return str(result)
+
+
+__all__ = [
+    "CommandResult",
+    "ControlMode",
+    "ControlState",
+    "CoreBridge",
+    "Gateway",
+    "Permission",
+    "Preview",
+    "Sample",
+    "demo_gateway",
+    "register_rows",
+    "result_text",
+]

@@ -1,0 +1,1 @@
+"""The operator app's pages, one module each."""

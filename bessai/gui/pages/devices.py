@@ -1,0 +1,113 @@
+"""Devices (commissioning): connection and poll statistics, the live register table, a register write."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bessai.gui.bridge import CoreBridge, Permission, register_rows, result_text
+from bessai.gui.i18n import is_spanish, t
+from bessai.gui.widgets import age_text
+
+
+class DevicesPage(QWidget):
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.device = QComboBox()
+        self.device.addItems(list(bridge.gateway.devices))
+        self.stats = QLabel()
+        self.stats.setWordWrap(True)
+        self.table = QTableWidget(0, 6)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.register = QComboBox()
+        self.value = QDoubleSpinBox()
+        self.value.setRange(-1e9, 1e9)
+        self.value.setDecimals(3)
+        self.write = QPushButton()
+        self.write.clicked.connect(self._write)
+        self.result = QLabel()
+        row = QHBoxLayout()
+        row.addWidget(self.register, 2)
+        row.addWidget(self.value, 1)
+        row.addWidget(self.write, 1)
+        self.title = QLabel()
+        self.title.setObjectName("header")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.device)
+        layout.addWidget(self.stats)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.result)
+        self.device.currentTextChanged.connect(self._device_changed)
+        self._device_changed(self.device.currentText())
+        self.retranslate()
+        self._last = 0.0
+        bridge.frame.connect(self.refresh)
+
+    def _device_changed(self, name: str) -> None:
+        self.register.clear()
+        dev = self.bridge.gateway.devices.get(name)
+        if dev is not None:
+            self.register.addItems([r.name for r in dev.profile.registers if r.writable])
+
+    def _write(self) -> None:
+        spanish = is_spanish(self)
+        self.bridge.write_register(
+            self.device.currentText(),
+            self.register.currentText(),
+            self.value.value(),
+            lambda r: self.result.setText(result_text(r, spanish)),
+        )
+
+    def refresh(self) -> None:
+        if not self.isVisible() or time.monotonic() - self._last < 1.0:
+            return
+        self._last = time.monotonic()
+        name = self.device.currentText()
+        if not name:
+            return
+        status = next((s for s in self.bridge.gateway.statuses() if s.name == name), None)
+        dev = self.bridge.gateway.devices[name]
+        if status is not None:
+            p50, p95 = status.latency_quantile_s(0.5), status.latency_quantile_s(0.95)
+            self.stats.setText(
+                f"{status.endpoint}  ·  {dev.profile.manufacturer} {dev.profile.model}  ·  "
+                f"{t('up') if status.up else t('DOWN')}  ·  {t('last sample')} {age_text(status.last_sample_age_s())}\n"
+                f"{t('polls')} {status.polls_ok} ok / {status.polls_failed} {t('failed')}  ·  "
+                f"p50 {0 if p50 is None else p50 * 1000:.1f} ms  p95 {0 if p95 is None else p95 * 1000:.1f} ms  ·  "
+                f"{t('requests per poll')} {dev.plan.request_count}  ·  {t('reconnects')} {dev.stats.reconnects}  ·  "
+                f"{t('timeouts')} {dev.stats.timeouts}  ·  {t('exceptions')} {sum(dev.stats.exceptions.values())}"
+            )
+        rows = register_rows(self.bridge.gateway, name)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = self.table.item(r, c)
+                if item is None:
+                    self.table.setItem(r, c, QTableWidgetItem(text))
+                elif item.text() != text:
+                    item.setText(text)
+        self.write.setEnabled(
+            self.bridge.may(Permission.ENGINEER) and name in self.bridge.gateway.controllers
+        )
+
+    def retranslate(self) -> None:
+        self.title.setText(t("Devices"))
+        self.table.setHorizontalHeaderLabels(
+            [t("Address"), t("Name"), t("Raw words"), t("Value"), t("Unit"), t("Access")]
+        )
+        self.write.setText(t("Write (engineer)"))

@@ -1,0 +1,159 @@
+"""Overview: the battery at a glance, every value with its age."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from bessai.gui.bridge import ControlMode, CoreBridge
+from bessai.gui.i18n import is_spanish, t
+from bessai.gui.widgets import STALE_AFTER_S, SocGauge, ValueCard, age_text
+
+
+def fmt(value: float | None, digits: int = 1, signed: bool = False) -> str:
+    if value is None:
+        return "--"
+    return f"{value:{'+' if signed else ''}.{digits}f}"
+
+
+class OverviewPage(QWidget):
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.gauge = SocGauge()
+        self.soc = ValueCard("State of charge", "")
+        self.soc.layout().insertWidget(1, self.gauge)  # type: ignore[union-attr]
+        self.power = ValueCard("Active power", "kW")
+        self.setpoint = ValueCard("Setpoint", "kW")
+        self.temp = ValueCard("Battery temperature", "°C")
+        self.voltage = ValueCard("Pack voltage", "V")
+        self.current = ValueCard("Pack current", "A")
+        self.grid = ValueCard("Grid", "kW")
+        self.pv = ValueCard("PV", "kW")
+        self.mode = ValueCard("Mode")
+        self.ids = ValueCard("Intrusion score")
+        self.devices = ValueCard("Devices")
+        self.alarms = ValueCard("Active alarms")
+        self.cards = [
+            self.soc,
+            self.power,
+            self.setpoint,
+            self.temp,
+            self.voltage,
+            self.current,
+            self.grid,
+            self.pv,
+            self.mode,
+            self.ids,
+            self.devices,
+            self.alarms,
+        ]
+        self.grid_layout = QGridLayout()
+        self.grid_layout.setSpacing(10)
+        self.columns = 0
+        self.header = QLabel()
+        self.header.setObjectName("header")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addLayout(self.grid_layout)
+        layout.addStretch(1)
+        self._arrange(4)
+        bridge.frame.connect(self.refresh)
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for card in self.cards:
+            self.grid_layout.removeWidget(card)
+        self.grid_layout.addWidget(self.soc, 0, 0, 2, 1)  # the gauge card takes two rows
+        rows = (len(self.cards) + 1) // columns + 2
+        free = [(r, c) for r in range(rows) for c in range(columns) if not (c == 0 and r < 2)]
+        for card, (row, col) in zip(self.cards[1:], free, strict=False):
+            self.grid_layout.addWidget(card, row, col)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        self._arrange(3 if self.width() < 900 else 4)
+        super().resizeEvent(event)  # type: ignore[arg-type]
+
+    def refresh(self) -> None:
+        now = time.time()
+        gw = self.bridge.gateway
+        self.header.setText(f"{t('Site')} {gw.site_id}")
+        sample = next(iter(self.bridge.latest.values()), None)
+        age = None if sample is None else now - sample.ts
+        stale = age is None or age > STALE_AFTER_S
+        r = sample.roles if sample else {}
+        detail = age_text(age)
+        soc = r.get("soc_pct")
+        self.gauge.set_value(soc, stale)
+        self.soc.show_value("", detail, stale=stale)
+        power = r.get("active_power_kw")
+        direction = (
+            ""
+            if power is None or abs(power) < 0.05
+            else (t("discharging") if power > 0 else t("charging"))
+        )
+        self.power.show_value(
+            fmt(power, signed=True), f"{direction}  {detail}".strip(), stale=stale
+        )
+        state = self.bridge.state()
+        applied = state.applied_kw if state else r.get("setpoint_power_kw")
+        self.setpoint.show_value(
+            fmt(applied, signed=True),
+            t("written by the gateway") if state else detail,
+            stale=state is None and stale,
+        )
+        self.temp.show_value(fmt(r.get("battery_temp_c")), detail, stale=stale)
+        self.voltage.show_value(fmt(r.get("pack_voltage_v")), detail, stale=stale)
+        self.current.show_value(fmt(r.get("pack_current_a")), detail, stale=stale)
+        self.grid.show_value(
+            fmt(r.get("grid_power_kw"), signed=True), t("import +, export -"), stale=stale
+        )
+        self.pv.show_value(fmt(r.get("pv_power_kw")), detail, stale=stale)
+        if state is None:
+            self.mode.show_value("--", t("no controllable device"))
+        else:
+            mode_text = {
+                ControlMode.STANDBY: t("Standby"),
+                ControlMode.MANUAL: t("Manual"),
+                ControlMode.AUTO: t("Auto"),
+            }[state.mode]
+            extra = ""
+            if state.mode is ControlMode.AUTO and state.proposal is not None:
+                extra = f"{t('proposal')} {state.proposal.setpoint_kw:+.1f} kW: {state.proposal.explanation}"
+            elif state.interlocks:
+                extra = t("{0} interlock(s)").format(len(state.interlocks))
+            self.mode.show_value(mode_text, extra)
+        intrusion = gw.intrusion_summary()
+        score = intrusion.get("score")
+        self.ids.show_value(
+            t("unknown") if score is None else f"{score:.2f}",
+            t("no baseline yet") if score is None else "",
+        )
+        lines = []
+        for st in gw.statuses():
+            dev_age = st.last_sample_age_s(now)
+            lines.append(f"{st.name}: {t('up') if st.up else t('DOWN')}, {age_text(dev_age)}")
+        up = sum(1 for st in gw.statuses() if st.up)
+        self.devices.show_value(
+            f"{up}/{len(gw.statuses())}", "\n".join(lines), stale=up < len(gw.statuses())
+        )
+        active = [a for a in gw.alarms.active() if a.active]
+        self.alarms.show_value(
+            str(len(active)),
+            "\n".join(
+                ("★ " if a.first_out else "")
+                + (a.definition.text_es if self.bridge_spanish() else a.definition.text_en)
+                for a in active[:3]
+            ),
+        )
+
+    def bridge_spanish(self) -> bool:
+        return is_spanish(self)
+
+    def retranslate(self) -> None:
+        for card in self.cards:
+            card.retranslate()
+        self.refresh()

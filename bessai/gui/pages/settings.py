@@ -1,0 +1,98 @@
+"""Settings: site and devices, language, theme, users (admin)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bessai.gui.bridge import CoreBridge, Permission, result_text
+from bessai.gui.i18n import LANGUAGES, is_spanish, t
+
+
+class SettingsPage(QWidget):
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.title = QLabel()
+        self.title.setObjectName("header")
+        self.site = QLabel()
+        self.site.setWordWrap(True)
+        self.language = QComboBox()
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.theme = QComboBox()
+        self.theme.addItem("Dark", "dark")
+        self.theme.addItem("Light", "light")
+        self.users = QLabel()
+        self.new_user = QLineEdit()
+        self.new_secret = QLineEdit()
+        self.new_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_role = QComboBox()
+        self.new_role.addItems(["viewer", "operator", "engineer", "admin"])
+        self.add_user = QPushButton()
+        self.add_user.clicked.connect(self._add_user)
+        self.result = QLabel()
+        add_row = QHBoxLayout()
+        for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
+            add_row.addWidget(w)
+        self.form = QFormLayout()
+        self.form.addRow("", self.language)
+        self.form.addRow("", self.theme)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.site)
+        layout.addLayout(self.form)
+        layout.addWidget(self.users)
+        layout.addLayout(add_row)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+        bridge.session_changed.connect(self.refresh)
+        self.retranslate()
+
+    def _add_user(self) -> None:
+        self.bridge.add_user(
+            self.new_user.text().strip(),
+            self.new_role.currentText(),
+            self.new_secret.text(),
+            self._added,
+        )
+        self.new_secret.clear()
+
+    def _added(self, result: object) -> None:
+        self.result.setText(result_text(result, is_spanish(self)))
+        self.refresh()
+
+    def refresh(self) -> None:
+        gw = self.bridge.gateway
+        devices = ", ".join(
+            f"{name} ({d.profile.manufacturer} {d.profile.model}, {d.endpoint})"
+            for name, d in gw.devices.items()
+        )
+        self.site.setText(f"{t('Site')}: {gw.site_id}\n{t('Devices')}: {devices}")
+        admin = self.bridge.may(Permission.ADMIN)
+        self.users.setText(
+            t("Users") + ": " + ", ".join(f"{n} ({r.name.lower()})" for n, r in gw.auth.users())
+        )
+        for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
+            w.setEnabled(admin)
+
+    def retranslate(self) -> None:
+        self.title.setText(t("Settings"))
+        for field, text in ((self.language, "Language"), (self.theme, "Theme")):
+            label = self.form.labelForField(field)
+            if isinstance(label, QLabel):
+                label.setText(t(text))
+        self.theme.setItemText(0, t("Dark"))
+        self.theme.setItemText(1, t("Light"))
+        self.new_user.setPlaceholderText(t("New user"))
+        self.new_secret.setPlaceholderText(t("PIN or password"))
+        self.add_user.setText(t("Add user (admin)"))
+        self.refresh()

@@ -1,0 +1,431 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="es_CL">
+<context>
+    <name>bessai</name>
+    <message>
+        <source>Access</source>
+        <translation>Acceso</translation>
+    </message>
+    <message>
+        <source>Acknowledge</source>
+        <translation>Reconocer</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Acción</translation>
+    </message>
+    <message>
+        <source>Active alarms</source>
+        <translation>Alarmas activas</translation>
+    </message>
+    <message>
+        <source>Active power</source>
+        <translation>Potencia activa</translation>
+    </message>
+    <message>
+        <source>Add user (admin)</source>
+        <translation>Agregar usuario (admin)</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Dirección</translation>
+    </message>
+    <message>
+        <source>After the safety guard: {0:+.1f} kW</source>
+        <translation>Tras la protección: {0:+.1f} kW</translation>
+    </message>
+    <message>
+        <source>Alarm</source>
+        <translation>Alarma</translation>
+    </message>
+    <message>
+        <source>Alarm history</source>
+        <translation>Historial de alarmas</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>Alarmas</translation>
+    </message>
+    <message>
+        <source>Alarms and events</source>
+        <translation>Alarmas y eventos</translation>
+    </message>
+    <message>
+        <source>Allowed now: {0:+.1f} … {1:+.1f} kW (charge … discharge)</source>
+        <translation>Permitido ahora: {0:+.1f} … {1:+.1f} kW (carga … descarga)</translation>
+    </message>
+    <message>
+        <source>Apply…</source>
+        <translation>Aplicar…</translation>
+    </message>
+    <message>
+        <source>Audit trail</source>
+        <translation>Registro de auditoría</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>Automático</translation>
+    </message>
+    <message>
+        <source>Battery temperature</source>
+        <translation>Temperatura de batería</translation>
+    </message>
+    <message>
+        <source>Battery temperature (°C)</source>
+        <translation>Temperatura de batería (°C)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <source>Charts</source>
+        <translation>Gráficos</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Comentario</translation>
+    </message>
+    <message>
+        <source>Comment (optional)</source>
+        <translation>Comentario (opcional)</translation>
+    </message>
+    <message>
+        <source>Confirm setpoint</source>
+        <translation>Confirmar consigna</translation>
+    </message>
+    <message>
+        <source>Control</source>
+        <translation>Control</translation>
+    </message>
+    <message>
+        <source>DOWN</source>
+        <translation>CAÍDO</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>Oscuro</translation>
+    </message>
+    <message>
+        <source>Detail</source>
+        <translation>Detalle</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>Equipos</translation>
+    </message>
+    <message>
+        <source>E-STOP</source>
+        <translation>PARADA</translation>
+    </message>
+    <message>
+        <source>EMERGENCY STOP LATCHED</source>
+        <translation>PARADA DE EMERGENCIA ENCLAVADA</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Evento</translation>
+    </message>
+    <message>
+        <source>First out</source>
+        <translation>Primera</translation>
+    </message>
+    <message>
+        <source>Follow</source>
+        <translation>Seguir</translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation>Red</translation>
+    </message>
+    <message>
+        <source>Hold to confirm</source>
+        <translation>Mantener para confirmar</translation>
+    </message>
+    <message>
+        <source>Intrusion score</source>
+        <translation>Puntaje de intrusión</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Idioma</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>Claro</translation>
+    </message>
+    <message>
+        <source>Log in</source>
+        <translation>Ingresar</translation>
+    </message>
+    <message>
+        <source>Log in as an operator to command the battery</source>
+        <translation>Ingrese como operador para comandar la batería</translation>
+    </message>
+    <message>
+        <source>Log out</source>
+        <translation>Salir</translation>
+    </message>
+    <message>
+        <source>Manual</source>
+        <translation>Manual</translation>
+    </message>
+    <message>
+        <source>Manual lease: {0} left</source>
+        <translation>Consigna manual: quedan {0}</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>Modo</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <source>New user</source>
+        <translation>Nuevo usuario</translation>
+    </message>
+    <message>
+        <source>No communication with: {0}</source>
+        <translation>Sin comunicación con: {0}</translation>
+    </message>
+    <message>
+        <source>No device with a setpoint register: control is not available.</source>
+        <translation>Ningún equipo tiene registro de consigna: el control no está disponible.</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Resultado</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>Resumen</translation>
+    </message>
+    <message>
+        <source>PIN or password</source>
+        <translation>PIN o contraseña</translation>
+    </message>
+    <message>
+        <source>PV</source>
+        <translation>FV</translation>
+    </message>
+    <message>
+        <source>Pack current</source>
+        <translation>Corriente del banco</translation>
+    </message>
+    <message>
+        <source>Pack voltage</source>
+        <translation>Tensión del banco</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Pausa</translation>
+    </message>
+    <message>
+        <source>Power and setpoint (kW)</source>
+        <translation>Potencia y consigna (kW)</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Prioridad</translation>
+    </message>
+    <message>
+        <source>Raised</source>
+        <translation>Activada</translation>
+    </message>
+    <message>
+        <source>Raw words</source>
+        <translation>Palabras</translation>
+    </message>
+    <message>
+        <source>Read only</source>
+        <translation>Solo lectura</translation>
+    </message>
+    <message>
+        <source>Reset E-stop (engineer)</source>
+        <translation>Reponer parada (ingeniero)</translation>
+    </message>
+    <message>
+        <source>Setpoint</source>
+        <translation>Consigna</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Ajustes</translation>
+    </message>
+    <message>
+        <source>Shelve 1 h (engineer)</source>
+        <translation>Suspender 1 h (ingeniero)</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Standby</source>
+        <translation>Reposo</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>Estado de carga</translation>
+    </message>
+    <message>
+        <source>State of charge (%)</source>
+        <translation>Estado de carga (%)</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>Tema</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Hora</translation>
+    </message>
+    <message>
+        <source>Time to SoC limit at this power: {0}</source>
+        <translation>Tiempo hasta el límite de SoC a esta potencia: {0}</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>Unidad</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Usuario</translation>
+    </message>
+    <message>
+        <source>Users</source>
+        <translation>Usuarios</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Valor</translation>
+    </message>
+    <message>
+        <source>Write (engineer)</source>
+        <translation>Escribir (ingeniero)</translation>
+    </message>
+    <message>
+        <source>admin</source>
+        <translation>administrador</translation>
+    </message>
+    <message>
+        <source>charging</source>
+        <translation>cargando</translation>
+    </message>
+    <message>
+        <source>discharging</source>
+        <translation>descargando</translation>
+    </message>
+    <message>
+        <source>engineer</source>
+        <translation>ingeniero</translation>
+    </message>
+    <message>
+        <source>exceptions</source>
+        <translation>excepciones</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fallidas</translation>
+    </message>
+    <message>
+        <source>ids</source>
+        <translation>intrusión</translation>
+    </message>
+    <message>
+        <source>import +, export -</source>
+        <translation>importación +, exportación -</translation>
+    </message>
+    <message>
+        <source>last sample</source>
+        <translation>última muestra</translation>
+    </message>
+    <message>
+        <source>no baseline yet</source>
+        <translation>sin línea base aún</translation>
+    </message>
+    <message>
+        <source>no controllable device</source>
+        <translation>ningún equipo controlable</translation>
+    </message>
+    <message>
+        <source>no data</source>
+        <translation>sin datos</translation>
+    </message>
+    <message>
+        <source>operator</source>
+        <translation>operador</translation>
+    </message>
+    <message>
+        <source>polls</source>
+        <translation>lecturas</translation>
+    </message>
+    <message>
+        <source>power</source>
+        <translation>potencia</translation>
+    </message>
+    <message>
+        <source>proposal</source>
+        <translation>propuesta</translation>
+    </message>
+    <message>
+        <source>reconnects</source>
+        <translation>reconexiones</translation>
+    </message>
+    <message>
+        <source>requests per poll</source>
+        <translation>peticiones por lectura</translation>
+    </message>
+    <message>
+        <source>setpoint</source>
+        <translation>consigna</translation>
+    </message>
+    <message>
+        <source>soc</source>
+        <translation>SoC</translation>
+    </message>
+    <message>
+        <source>temp</source>
+        <translation>temperatura</translation>
+    </message>
+    <message>
+        <source>timeouts</source>
+        <translation>sin respuesta</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>desconocido</translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation>en línea</translation>
+    </message>
+    <message>
+        <source>viewer</source>
+        <translation>observador</translation>
+    </message>
+    <message>
+        <source>written by the gateway</source>
+        <translation>escrita por el gateway</translation>
+    </message>
+    <message>
+        <source>{0:.0f} min ago</source>
+        <translation>hace {0:.0f} min</translation>
+    </message>
+    <message>
+        <source>{0:.0f} s ago</source>
+        <translation>hace {0:.0f} s</translation>
+    </message>
+    <message>
+        <source>{0} interlock(s)</source>
+        <translation>{0} enclavamiento(s)</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,171 @@
+"""The operator app on real widgets (offscreen) over the embedded simulator served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from bessai.core.control import ControlMode
+from bessai.core.gateway import Gateway
+from bessai.gui.charts import RingBuffer
+from bessai.gui.main_window import PAGES, MainWindow
+from tests.gui.conftest import Loop, login
+
+App = tuple[MainWindow, Gateway, Loop]
+
+
+def test_navigation_reaches_every_page_with_touch_sized_targets(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    for index, button in enumerate(window.nav_buttons):
+        assert button.height() >= 48
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert window.stack.currentIndex() == index
+        assert window.stack.currentWidget() is window.pages[index]
+    assert len(window.nav_buttons) == len(PAGES)
+    assert window.estop.isVisible()
+    assert window.estop.height() >= 48
+
+
+def test_setpoint_from_login_through_confirmation_to_the_simulator(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    control = window.pages[2]
+    window.show_page(2)
+    assert not control.mode_buttons[ControlMode.MANUAL].isEnabled()  # read-only until login
+    login(window, qtbot, "olga", "314159")
+    assert window.bridge.current_session() is not None
+    qtbot.waitUntil(lambda: control.mode_buttons[ControlMode.MANUAL].isEnabled(), timeout=3000)
+    qtbot.mouseClick(control.mode_buttons[ControlMode.MANUAL], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: control.apply.isEnabled(), timeout=3000)
+    control.spin.setValue(150.0)  # beyond the 100 kW limit: the slider stops at the window
+    assert control.spin.value() == pytest.approx(150.0)
+    qtbot.mouseClick(control.apply, Qt.MouseButton.LeftButton)
+    dialog = control.dialog
+    assert dialog is not None
+    text = dialog.text.text()
+    assert "+0.0 kW  →  +150.0 kW" in text
+    assert "+100.0 kW" in text  # the value after the guard
+    assert "maximum discharge power" in text  # and why
+    assert "h" in text.split("\n")[-1]  # time to the SoC limit
+    qtbot.mouseClick(dialog.hold, Qt.MouseButton.LeftButton)  # a tap is not a hold
+    assert dialog.isVisible()
+    qtbot.mousePress(dialog.hold, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+    qtbot.mouseRelease(dialog.hold, Qt.MouseButton.LeftButton)
+    sim = gateway.simulators["bess"]
+    qtbot.waitUntil(lambda: sim.model.setpoint_kw == pytest.approx(100.0, abs=0.01), timeout=10000)
+    assert "Clamped" in control.status.text()
+    assert "lease" in control.lease.text()
+
+
+def test_interlocks_disable_controls_with_their_reasons(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    control = window.pages[2]
+    window.show_page(2)
+    login(window, qtbot, "olga", "314159")
+    gateway.simulators["bess"].model.temp_c = 50.0
+    qtbot.waitUntil(lambda: "Protection trip" in control.interlocks.text(), timeout=5000)
+    assert not control.mode_buttons[ControlMode.MANUAL].isEnabled()
+    assert not control.apply.isEnabled()
+    assert "50" in control.interlocks.text()
+
+
+def test_estop_latches_and_only_an_engineer_resets_it(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    control = window.pages[2]
+    qtbot.mouseClick(window.estop, Qt.MouseButton.LeftButton)  # no login needed to stop
+    qtbot.waitUntil(lambda: gateway.controller().estop_latched, timeout=3000)
+    qtbot.waitUntil(
+        lambda: window.banner.isVisible() and "EMERGENCY" in window.banner.text(), timeout=3000
+    )
+    window.show_page(2)
+    login(window, qtbot, "olga", "314159")
+    qtbot.waitUntil(control.reset.isVisible, timeout=3000)
+    assert not control.reset.isEnabled()
+    window.login_or_logout()
+    login(window, qtbot, "enzo", "314159")
+    qtbot.waitUntil(control.reset.isEnabled, timeout=3000)
+    qtbot.mouseClick(control.reset, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not gateway.controller().estop_latched, timeout=3000)
+    assert gateway.controller().mode is ControlMode.STANDBY
+
+
+def test_wrong_pin_is_refused_on_the_pad(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    login(window, qtbot, "olga", "000000")
+    assert window.bridge.current_session() is None
+    assert window.pin is not None
+    assert "wrong PIN" in window.pin.message.text()
+
+
+def test_charts_receive_samples(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    charts = window.pages[1]
+    window.show_page(1)
+    qtbot.waitUntil(lambda: len(charts.buffers["soc"]) >= 5, timeout=5000)
+    frames = charts.frames
+    qtbot.waitUntil(lambda: charts.frames > frames + 3, timeout=3000)
+    x, y = charts.curves["soc"].getData()
+    assert x is not None
+    assert len(x) >= 5
+    assert np.nanmax(y) == pytest.approx(50.0, abs=0.5)
+
+
+def test_language_switch_relabels_the_app(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    assert "Overview" in window.nav_buttons[0].text()
+    window.set_language("es")
+    qtbot.waitUntil(lambda: "Resumen" in window.nav_buttons[0].text(), timeout=3000)
+    assert window.pages[0].soc.title.text() == "Estado de carga"
+    assert window.estop.text() == "PARADA"
+    window.set_language("en")
+    qtbot.waitUntil(lambda: "Overview" in window.nav_buttons[0].text(), timeout=3000)
+
+
+def test_stale_values_look_stale_with_their_age(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    overview = window.pages[0]
+    qtbot.waitUntil(lambda: "s ago" in overview.power.detail.text(), timeout=3000)
+    assert not overview.power.stale
+    gateway.pollers["bess"].stopping = True
+    qtbot.waitUntil(lambda: overview.power.stale, timeout=10000)
+    assert overview.power.value.property("stale") is True
+
+
+def test_kiosk_cannot_be_closed_without_an_engineer(
+    qapp: QApplication, qtbot: QtBot, aio: Loop, app: App
+) -> None:
+    window, _, _ = app
+    window.kiosk = True
+    window.close()
+    assert window.isVisible()
+    assert window.exits == []  # type: ignore[attr-defined]
+    login(window, qtbot, "enzo", "314159")
+    window.close()
+    assert window.exits  # type: ignore[attr-defined]
+
+
+def test_ten_thousand_qt_calls_leave_none_refcount_alone(app: App) -> None:
+    window, _, _ = app
+    label = window.pages[0].soc.title
+    before = sys.getrefcount(None)
+    for i in range(10_000):
+        label.setText(str(i % 7))
+        label.isVisible()
+    QCoreApplication.processEvents()
+    assert sys.getrefcount(None) >= before - 100
+
+
+def test_ring_buffer_keeps_the_newest_in_order() -> None:
+    ring = RingBuffer(5)
+    for i in range(12):
+        ring.append(float(i), float(i) * 10)
+    t, v = ring.view()
+    assert t.tolist() == [7.0, 8.0, 9.0, 10.0, 11.0]
+    assert v.tolist() == [70.0, 80.0, 90.0, 100.0, 110.0]
+    t, _ = ring.view(since=9.5)
+    assert t.tolist() == [10.0, 11.0]
