@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The operator app on the built-in simulator (a window; add --kiosk for full screen, --headless for none).
 run: $(STAMP)
 	$(BIN)/bessai
 
@@ -24,12 +25,18 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/endpoints.py
 	$(BIN)/python bench/outbox.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
+
+# Every page at 1280x800 and 800x480, in Spanish and English, under Xvfb (Debian's xvfb).
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang es
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang en
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,7 @@ class ValueCard(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self.stale = False
 
     def show_value(self, text: str, detail: str = "", *, stale: bool = False) -> None:

@@ -77,6 +77,7 @@ SPANISH = {
     "Reset E-stop (engineer)": "Reponer parada (ingeniero)",
     "Setpoint": "Consigna",
     "Settings": "Ajustes",
+    "Setpoint applied: {0:+.1f} kW": "Consigna aplicada: {0:+.1f} kW",
     "Shelve 1 h (engineer)": "Suspender 1 h (ingeniero)",
     "Site": "Sitio",
     "Standby": "Reposo",

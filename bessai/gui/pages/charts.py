@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -14,6 +16,7 @@ from bessai.gui.i18n import t
 
 RANGES_S = {"5 min": 300, "1 h": 3600, "24 h": 86400, "7 d": 7 * 86400}
 CAPACITY = 86400 * 2  # a day at 2 Hz lives in memory; longer ranges come from history
+REDRAW_MS = {300: 100, 3600: 500, 86400: 2000, 7 * 86400: 5000}
 SERIES = {
     "soc": ("soc_pct", "#2bb673"),
     "power": ("active_power_kw", "#4aa3ff"),
@@ -21,6 +24,30 @@ SERIES = {
     "temp": ("battery_temp_c", "#e5484d"),
     "ids": ("intrusion_score", "#b58cff"),
 }
+
+
+def envelope(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], start: float, end: float, width_px: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """At most two points per pixel (each bucket's min and max), missing values dropped.
+
+    Done here rather than left to pyqtgraph so that a day of samples costs the
+    painter a few thousand points, and a series with no data costs nothing.
+    """
+    finite = np.isfinite(y)
+    if not finite.all():
+        x, y = x[finite], y[finite]
+    if len(x) <= 2 * width_px:
+        return x, y
+    bucket = (end - start) / width_px
+    starts = np.flatnonzero(np.diff(((x - start) // bucket).astype(np.int64), prepend=-1))
+    lows = np.minimum.reduceat(y, starts)
+    highs = np.maximum.reduceat(y, starts)
+    xs = np.repeat(x[starts], 2)
+    xs[1::2] += bucket / 2
+    ys = np.empty(2 * len(starts))
+    ys[0::2], ys[1::2] = lows, highs
+    return xs, ys
 
 
 class ChartsPage(QWidget):
@@ -67,12 +94,11 @@ class ChartsPage(QWidget):
             ("ids", self.ids_plot),
         ):
             curve = plot.plot(pen=pg.mkPen(SERIES[name][1], width=1), name=name)
-            curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
-            curve.setSkipFiniteCheck(True)
+            curve.setSkipFiniteCheck(True)  # envelope() drops missing values first
             self.curves[name] = curve
         for plot in (self.soc_plot, self.power_plot, self.temp_plot, self.ids_plot):
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.showGrid(x=False, y=False)
         self.crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#8a96a3", width=1))
         self.soc_plot.addItem(self.crosshair, ignoreBounds=True)
         self.proxy = pg.SignalProxy(
@@ -85,7 +111,8 @@ class ChartsPage(QWidget):
         self.retranslate()
         bridge.samples_arrived.connect(self.add_samples)
         self.timer = QTimer(self)
-        self.timer.setInterval(round(1000 / redraw_hz))
+        self.base_interval_ms = round(1000 / redraw_hz)
+        self.timer.setInterval(self.base_interval_ms)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         self.frames = 0
@@ -101,6 +128,9 @@ class ChartsPage(QWidget):
 
     def set_range(self, seconds: int) -> None:
         self.range_s = seconds
+        # A pixel of a day-long chart spans a minute: redrawing it 10 times a second buys
+        # nothing and costs the loop the core shares, so long ranges redraw less often.
+        self.timer.setInterval(REDRAW_MS.get(seconds, self.base_interval_ms))
         for label, button in self.range_buttons.items():
             button.setChecked(RANGES_S[label] == seconds)
         if seconds > 86400:
@@ -136,6 +166,7 @@ class ChartsPage(QWidget):
                 x, y = self.history[name]
             else:
                 x, y = self.buffers[name].view(since)
+            x, y = envelope(x, y, since, now, max(100, self.plots.width()))
             curve.setData(x, y)
         self.soc_plot.setXRange(since, now, padding=0)
         self.frames += 1

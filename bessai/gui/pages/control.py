@@ -164,11 +164,10 @@ class ControlPage(QWidget):
         if (self.slider.minimum(), self.slider.maximum()) != (low, high):
             self.slider.setRange(low, high)
         remaining = state.lease_remaining_s(time.time())
-        self.lease.setText(
-            t("Manual lease: {0} left").format(duration_text(remaining))
-            if remaining is not None
-            else ""
-        )
+        parts = [t("Setpoint applied: {0:+.1f} kW").format(state.applied_kw)]
+        if remaining is not None:
+            parts.append(t("Manual lease: {0} left").format(duration_text(remaining)))
+        self.lease.setText("  ·  ".join(parts))
         reasons = [
             f"• {i.message_es if self.spanish() else i.message_en}" for i in state.interlocks
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
 
 from bessai.gui.bridge import ControlMode, CoreBridge
 from bessai.gui.i18n import is_spanish, t
@@ -54,10 +54,22 @@ class OverviewPage(QWidget):
         self.columns = 0
         self.header = QLabel()
         self.header.setObjectName("header")
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(self.grid_layout)
+        inner.addStretch(1)
+        # On the 800×480 panel the cards keep their size and the page scrolls (by touch too).
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        QScroller.grabGesture(
+            scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
-        layout.addLayout(self.grid_layout)
-        layout.addStretch(1)
+        layout.addWidget(scroll, 1)
         self._arrange(4)
         bridge.frame.connect(self.refresh)
 

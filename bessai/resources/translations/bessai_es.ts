@@ -252,6 +252,10 @@
         <translation>Consigna</translation>
     </message>
     <message>
+        <source>Setpoint applied: {0:+.1f} kW</source>
+        <translation>Consigna aplicada: {0:+.1f} kW</translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
