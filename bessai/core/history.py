@@ -11,7 +11,6 @@ is bounded: past the limit the oldest raw rows go first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import logging
 import sqlite3
@@ -27,6 +26,7 @@ from bessai.core.aggregate import QUANTITIES, MinuteAggregate, MinuteAggregator
 from bessai.core.bus import EventBus
 from bessai.core.database import Database
 from bessai.core.events import SampleTaken
+from bessai.core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,13 @@ class History:
         self._raw: list[tuple[object, ...]] = []
         self._minutes: list[MinuteAggregate] = []
         self._aggregators: dict[str, MinuteAggregator] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._writer = Periodic(
+            "history",
+            flush_interval_s,
+            self.flush,
+            errors=(sqlite3.Error,),
+            failure="history write failed",
+        )
         self._last_prune = 0.0
         self.rows_written = 0
         # A bucket this wide is drawn from minute aggregates: the envelope is the same
@@ -158,23 +164,11 @@ class History:
             conn.execute("DELETE FROM raw WHERE ts < ?", (cut,))
             log.warning("history over its size limit: raw samples before %s dropped", cut)
 
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval_s)
-            try:
-                await self.flush()
-            except sqlite3.Error:
-                log.exception("history write failed")
-
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="history")
+        self._writer.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._writer.stop()
         for agg in self._aggregators.values():
             done = agg.flush()
             if done is not None:

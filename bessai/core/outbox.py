@@ -12,7 +12,6 @@ started, so a bad disk block cannot put the gateway in a crash loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -27,6 +26,7 @@ from bessai.core.aggregate import MinuteAggregate, MinuteAggregator
 from bessai.core.bus import EventBus
 from bessai.core.database import Database
 from bessai.core.events import Sample, SampleTaken
+from bessai.core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,13 @@ class Outbox:
             tuple[str, str, str, float, Sample | MinuteAggregate | dict[str, Any]]
         ] = []
         self._aggregators: dict[str, MinuteAggregator] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._committer = Periodic(
+            "outbox",
+            commit_interval_s,
+            self.commit,
+            errors=(sqlite3.Error,),
+            failure="outbox commit failed; samples stay queued in memory",
+        )
         self._committed = asyncio.Event()
         self._depth, self._bytes, self._oldest = self._measure()
 
@@ -338,23 +344,11 @@ class Outbox:
             return None
         return max(0.0, (time.time() if now is None else now) - self._oldest)
 
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.commit_interval_s)
-            try:
-                await self.commit()
-            except sqlite3.Error:
-                log.exception("outbox commit failed; samples stay queued in memory")
-
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="outbox")
+        self._committer.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._committer.stop()
         await self.commit()
         self.db.close()
 
