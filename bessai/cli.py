@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 import time
@@ -256,6 +257,12 @@ def _profile_command(args: argparse.Namespace) -> int:
     return status
 
 
+def _display_available() -> bool:
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def cloud_config(settings: Settings) -> CloudConfig | None:
     if settings.GCP_PROJECT_ID is None or settings.GCP_PUBSUB_TOPIC is None:
         return None
@@ -375,6 +382,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         try:
+            if not args.headless and not _display_available():
+                log.warning(
+                    "no display (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM): running headless"
+                )
+                args.headless = True
             if not args.headless:
                 from bessai.gui.app import main as run_app  # Qt only when the app is wanted
 
