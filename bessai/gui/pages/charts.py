@@ -27,27 +27,66 @@ SERIES = {
 
 
 def envelope(
-    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], start: float, end: float, width_px: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """At most two points per pixel (each bucket's min and max), missing values dropped.
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], bucket: float
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:
+    """Min and max of each time bucket (aligned to multiples of ``bucket``), missing values dropped.
 
-    Done here rather than left to pyqtgraph so that a day of samples costs the
-    painter a few thousand points, and a series with no data costs nothing.
+    Returns the buckets' indices, first times, minima and maxima.
     """
     finite = np.isfinite(y)
     if not finite.all():
         x, y = x[finite], y[finite]
-    if len(x) <= 2 * width_px:
-        return x, y
-    bucket = (end - start) / width_px
-    starts = np.flatnonzero(np.diff(((x - start) // bucket).astype(np.int64), prepend=-1))
-    lows = np.minimum.reduceat(y, starts)
-    highs = np.maximum.reduceat(y, starts)
-    xs = np.repeat(x[starts], 2)
-    xs[1::2] += bucket / 2
-    ys = np.empty(2 * len(starts))
-    ys[0::2], ys[1::2] = lows, highs
-    return xs, ys
+    if not len(x):
+        empty = np.empty(0)
+        return np.empty(0, dtype=np.int64), empty, empty, empty
+    index = (x // bucket).astype(np.int64)
+    starts = np.flatnonzero(np.diff(index, prepend=index[0] - 1))
+    return index[starts], x[starts], np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
+
+
+class EnvelopeCache:
+    """Keeps the min/max of finished buckets, so a redraw only reduces the samples since then."""
+
+    def __init__(self) -> None:
+        self.bucket = 0.0
+        self.index = np.empty(0, dtype=np.int64)
+        self.first = np.empty(0)
+        self.low = np.empty(0)
+        self.high = np.empty(0)
+        self.done_until = -np.inf  # samples before this time are in finished buckets
+
+    def points(
+        self, ring: RingBuffer, start: float, bucket: float
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        if bucket != self.bucket:
+            self.__init__()  # type: ignore[misc]
+            self.bucket = bucket
+        # The bucket that straddles ``start`` is reduced afresh (only its visible part counts);
+        # finished buckets after it come from the cache; newer samples are reduced now.
+        head_end = (start // bucket + 1) * bucket
+        hx, hy = ring.view(start)
+        cut = int(np.searchsorted(hx, head_end))
+        head = envelope(hx[:cut], hy[:cut], bucket)
+        x, y = ring.view(max(head_end, self.done_until, start))
+        idx, first, low, high = envelope(x, y, bucket)
+        keep = (self.index > start // bucket) & (self.index * bucket < max(start, self.done_until))
+        index = np.concatenate([head[0], self.index[keep], idx])
+        firsts = np.concatenate([head[1], self.first[keep], first])
+        lows = np.concatenate([head[2], self.low[keep], low])
+        highs = np.concatenate([head[3], self.high[keep], high])
+        if len(idx):
+            # Everything but the newest bucket is finished: keep it for the next frame.
+            finished = index < idx[-1]
+            self.index, self.first = index[finished], firsts[finished]
+            self.low, self.high = lows[finished], highs[finished]
+            self.done_until = float(idx[-1] * bucket)
+        xs = np.repeat(firsts, 2)
+        xs[1::2] += bucket / 2
+        ys = np.empty(2 * len(lows))
+        ys[0::2], ys[1::2] = lows, highs
+        return xs, ys
 
 
 class ChartsPage(QWidget):
@@ -57,6 +96,8 @@ class ChartsPage(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.buffers = {name: RingBuffer(CAPACITY) for name in SERIES}
+        self.envelopes = {name: EnvelopeCache() for name in SERIES}
+        self.shown_range = (0.0, 0.0)
         self.range_s = 300
         self.follow = True
         self.range_buttons: dict[str, QPushButton] = {}
@@ -158,17 +199,21 @@ class ChartsPage(QWidget):
     def redraw(self) -> None:
         if not self.isVisible() or not self.follow:
             return
-        now = time.time()
-        since = now - self.range_s
+        # The window moves in whole buckets (two points per pixel), so the axes, whose
+        # ticks are costly to lay out, change only when a bucket is finished.
+        bucket = self.range_s / max(100, self.plots.width() // 2)
+        end = (time.time() // bucket + 1) * bucket
+        since = end - self.range_s
         long_range = self.range_s > 86400 and getattr(self, "history", None)
         for name, curve in self.curves.items():
             if long_range and name in self.history:
                 x, y = self.history[name]
             else:
-                x, y = self.buffers[name].view(since)
-            x, y = envelope(x, y, since, now, max(100, self.plots.width()))
+                x, y = self.envelopes[name].points(self.buffers[name], since, bucket)
             curve.setData(x, y)
-        self.soc_plot.setXRange(since, now, padding=0)
+        if (since, end) != self.shown_range:
+            self.shown_range = (since, end)
+            self.soc_plot.setXRange(since, end, padding=0)
         self.frames += 1
 
     def _mouse(self, event: tuple[object]) -> None:
