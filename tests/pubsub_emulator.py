@@ -12,6 +12,8 @@ from typing import Any
 
 from google.cloud import pubsub_v1
 
+from tests.helpers import free_port
+
 CANDIDATES = [
     os.environ.get("PUBSUB_EMULATOR_BIN", ""),
     "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
@@ -25,13 +27,6 @@ def emulator_binary() -> str | None:
         if path and Path(path).is_file():
             return path
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class PubSubEmulator:

@@ -683,45 +683,52 @@ class Controller:
         await self.tick()
         return CommandResult.of(True, Reason.DONE)
 
+    async def _alarm_command(
+        self,
+        session: Session | None,
+        need: Permission,
+        what: str,
+        action: str,
+        change: Callable[[str], object],
+        **detail: Any,
+    ) -> CommandResult:
+        """Check the role, change an alarm, audit the outcome."""
+        user = session.user if session else "anonymous"
+        refused = self._refuse_role(session, need, what)
+        if refused is None:
+            try:
+                change(user)
+            except AlarmError as exc:
+                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
+        await self._record(user, action, "ok" if refused is None else "refused", **detail)
+        await self.alarms.flush()
+        return refused or CommandResult.of(True, Reason.DONE)
+
     async def acknowledge_alarm(
         self, session: Session | None, alarm_id: str, comment: str | None = None
     ) -> CommandResult:
-        user = session.user if session else "anonymous"
-        refused = self._refuse_role(session, Permission.CONTROL, "acknowledge alarms")
-        if refused is None:
-            try:
-                self.alarms.acknowledge(alarm_id, user, comment)
-            except AlarmError as exc:
-                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        await self._record(
-            user,
+        return await self._alarm_command(
+            session,
+            Permission.CONTROL,
+            "acknowledge alarms",
             "alarm_ack",
-            "ok" if refused is None else "refused",
+            lambda user: self.alarms.acknowledge(alarm_id, user, comment),
             alarm=alarm_id,
             comment=comment,
         )
-        await self.alarms.flush()
-        return refused or CommandResult.of(True, Reason.DONE)
 
     async def shelve_alarm(
         self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
     ) -> CommandResult:
-        user = session.user if session else "anonymous"
-        refused = self._refuse_role(session, Permission.ENGINEER, "shelve alarms")
-        if refused is None:
-            try:
-                self.alarms.shelve(alarm_id, user, duration_s, comment)
-            except AlarmError as exc:
-                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        await self._record(
-            user,
+        return await self._alarm_command(
+            session,
+            Permission.ENGINEER,
+            "shelve alarms",
             "alarm_shelve",
-            "ok" if refused is None else "refused",
+            lambda user: self.alarms.shelve(alarm_id, user, duration_s, comment),
             alarm=alarm_id,
             duration_s=duration_s,
         )
-        await self.alarms.flush()
-        return refused or CommandResult.of(True, Reason.DONE)
 
     async def write_register(
         self, session: Session | None, name: str, value: float

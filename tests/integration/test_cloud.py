@@ -9,7 +9,6 @@ import os
 import signal
 import sqlite3
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,13 @@ from bessai.core.config import DeviceConfig
 from bessai.core.events import SampleTaken
 from bessai.core.gateway import CloudConfig, Gateway
 from bessai.drivers.simulator.server import BessSimulator
-from tests.pubsub_emulator import PubSubEmulator, free_port
+from tests.helpers import until
+from tests.pubsub_emulator import PubSubEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads(
     (ROOT / "bessai" / "resources" / "schemas" / "telemetry-v1.json").read_text(encoding="utf-8")
 )
-
-
-async def until(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s} s")
-        await asyncio.sleep(0.05)
 
 
 def samples_of(messages: list[Any]) -> list[Any]:
@@ -297,4 +289,3 @@ def test_missing_cloud_settings_turn_the_outbox_off(tmp_path: Path) -> None:
     )
     assert gw.outbox is None
     assert gw.outbox_summary() is None
-    assert free_port() > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
@@ -14,13 +13,7 @@ from bessai.core.config import DeviceConfig
 from bessai.core.events import CommsGap, DeviceConnected, DeviceDisconnected, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator, Fault
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.helpers import free_port, until
 
 
 def record(bus: EventBus) -> list[Any]:
@@ -28,14 +21,6 @@ def record(bus: EventBus) -> list[Any]:
     for kind in (SampleTaken, DeviceConnected, DeviceDisconnected, CommsGap):
         bus.subscribe(kind, events.append)
     return events
-
-
-async def wait_for(predicate: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
 
 
 async def test_reconnects_within_2_s_records_the_gap_and_never_shows_stale_as_fresh() -> None:
@@ -55,10 +40,10 @@ async def test_reconnects_within_2_s_records_the_gap_and_never_shows_stale_as_fr
     gw = Gateway("test", [cfg], bus=bus)
     await gw.start()
     try:
-        await wait_for(lambda: sum(isinstance(e, SampleTaken) for e in events) >= 3, 3)
+        await until(lambda: sum(isinstance(e, SampleTaken) for e in events) >= 3, 3)
         await sim.stop()
         outage_start = time.time()
-        await wait_for(lambda: any(isinstance(e, DeviceDisconnected) for e in events), 3)
+        await until(lambda: any(isinstance(e, DeviceDisconnected) for e in events), 3)
         samples_before = sum(isinstance(e, SampleTaken) for e in events)
         await asyncio.sleep(3.0)  # long enough for the backoff to reach its ceiling
         status = gw.pollers["bess"].status
@@ -71,7 +56,7 @@ async def test_reconnects_within_2_s_records_the_gap_and_never_shows_stale_as_fr
         sim = BessSimulator(seed=2)
         await sim.start_tcp("127.0.0.1", port)
         back_at = time.monotonic()
-        await wait_for(lambda: gw.pollers["bess"].status.up, 2.5)
+        await until(lambda: gw.pollers["bess"].status.up, 2.5)
         reconnect_s = time.monotonic() - back_at
         assert reconnect_s < 2.0
         (gap,) = [e for e in events if isinstance(e, CommsGap)]
@@ -197,7 +182,7 @@ async def test_embedded_simulator_is_polled_over_loopback_tcp() -> None:
     )
     await gw.start()
     try:
-        await wait_for(lambda: len(samples) >= 2, 3)
+        await until(lambda: len(samples) >= 2, 3)
     finally:
         await gw.stop()
     endpoint = str(gw.devices["bess-sim"].endpoint)
