@@ -209,8 +209,12 @@ class AuthService:
         await self._audit(name, "login", "ok", role=Role(role).name.lower())
         return session
 
-    def session(self, token: str | None) -> Session | None:
-        """The live session for a token, refreshed; None when unknown or idle too long."""
+    def session(self, token: str | None, *, touch: bool = True) -> Session | None:
+        """The live session for a token; None when unknown or idle too long.
+
+        ``touch`` counts the call as the user's activity (a command); a screen
+        that only looks whether someone is logged in passes ``touch=False``.
+        """
         if token is None:
             return None
         session = self._sessions.get(token)
@@ -220,7 +224,8 @@ class AuthService:
         if now - session.last_seen > self.idle_timeout_s:
             del self._sessions[token]
             return None
-        session.last_seen = now
+        if touch:
+            session.last_seen = now
         return session
 
     def active_sessions(self) -> list[Session]:

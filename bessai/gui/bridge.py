@@ -119,9 +119,17 @@ class CoreBridge(QObject):
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def touch(self) -> None:
+        """The operator touched the screen or the keyboard: the session is not idle."""
+        if self.session is not None:
+            self.gateway.auth.session(self.session.token, touch=True)
+
     def current_session(self) -> Session | None:
-        """The logged-in session, or None once it expired for idleness."""
-        if self.session is not None and self.gateway.auth.session(self.session.token) is None:
+        """The logged-in session, or None once it expired for idleness (looking is not activity)."""
+        if (
+            self.session is not None
+            and self.gateway.auth.session(self.session.token, touch=False) is None
+        ):
             self.session = None
             self.session_changed.emit()
         return self.session

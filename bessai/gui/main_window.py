@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QCursor
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFrame,
     QHBoxLayout,
@@ -53,13 +54,14 @@ class MainWindow(QMainWindow):
         self.languages = Languages()
         self.setWindowTitle("BESSAI Edge")
         self.setMinimumSize(800, 480)
-        self.pages = [
+        self.settings = SettingsPage(bridge)
+        self.pages: list[QWidget] = [
             OverviewPage(bridge),
             ChartsPage(bridge),
             ControlPage(bridge),
             AlarmsPage(bridge),
             DevicesPage(bridge),
-            SettingsPage(bridge),
+            self.settings,
         ]
         self.stack = QStackedWidget()
         for page in self.pages:
@@ -121,6 +123,16 @@ class MainWindow(QMainWindow):
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
             if hide_cursor:
                 self.setCursor(QCursor(Qt.CursorShape.BlankCursor))
+        settings = self.settings
+        settings.language.currentIndexChanged.connect(
+            lambda i: self.set_language(settings.language.itemData(i))
+        )
+        settings.theme.currentIndexChanged.connect(
+            lambda i: self.set_theme(settings.theme.itemData(i))
+        )
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
         self._clock = QTimer(self)
         self._clock.timeout.connect(lambda: self.clock.setText(time.strftime("%H:%M:%S")))
         self._clock.start(1000)
@@ -135,10 +147,21 @@ class MainWindow(QMainWindow):
 
     def set_language(self, code: str) -> None:
         self.languages.set(code)  # Qt posts LanguageChange to every widget
+        combo = self.settings.language
+        combo.blockSignals(True)
+        combo.setCurrentIndex(combo.findData(code))
+        combo.blockSignals(False)
+
+    def eventFilter(self, watched: object, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.KeyPress,
+            QEvent.Type.TouchBegin,
+        ):
+            self.bridge.touch()
+        return False
 
     def set_theme(self, name: str) -> None:
-        from PySide6.QtWidgets import QApplication
-
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, name)

@@ -189,3 +189,29 @@ def test_envelope_cache_matches_a_full_recomputation() -> None:
         assert ys[0::2].tolist() == low.tolist(), step
         assert ys[1::2].tolist() == high.tolist(), step
         assert xs[0::2].tolist() == first.tolist(), step
+
+
+def test_idle_session_falls_back_to_read_only_and_input_keeps_it(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    gateway.auth.idle_timeout_s = 1.0
+    login(window, qtbot, "olga", "314159")
+    assert window.bridge.current_session() is not None
+    for _ in range(4):  # typing keeps the session alive past the idle time
+        qtbot.wait(400)
+        qtbot.keyClick(window, Qt.Key.Key_Shift)
+    assert window.bridge.current_session() is not None
+    qtbot.waitUntil(
+        lambda: window.bridge.current_session() is None, timeout=3000
+    )  # the screen refreshing is not activity
+    assert "Read only" in window.user.text() or window.user.text() == "Solo lectura"
+
+
+def test_settings_switch_language_and_theme(app: App, qtbot: QtBot, qapp: QApplication) -> None:
+    window, _, _ = app
+    settings = window.pages[5]
+    settings.language.setCurrentIndex(settings.language.findData("es"))
+    qtbot.waitUntil(lambda: "Resumen" in window.nav_buttons[0].text(), timeout=3000)
+    settings.theme.setCurrentIndex(settings.theme.findData("light"))
+    assert "#eef1f4" in qapp.styleSheet()
+    settings.language.setCurrentIndex(settings.language.findData("en"))
+    qtbot.waitUntil(lambda: "Overview" in window.nav_buttons[0].text(), timeout=3000)
