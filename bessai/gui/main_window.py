@@ -162,6 +162,10 @@ class MainWindow(QMainWindow):
         return False
 
     def set_theme(self, name: str) -> None:
+        combo = self.settings.theme
+        combo.blockSignals(True)
+        combo.setCurrentIndex(combo.findData(name))
+        combo.blockSignals(False)
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, name)

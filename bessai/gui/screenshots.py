@@ -36,6 +36,7 @@ async def shoot(out: Path, language: str, theme: str) -> list[Path]:
         bridge = CoreBridge(gateway)
         window = MainWindow(bridge)
         window.set_language(language)
+        window.set_theme(theme)
         window.show()
         written: list[Path] = []
         try:

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import LANGUAGES, is_spanish, t
 
+ROLES = ["viewer", "operator", "engineer", "admin"]
+
 
 class SettingsPage(QWidget):
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
@@ -36,16 +38,19 @@ class SettingsPage(QWidget):
         self.new_secret = QLineEdit()
         self.new_secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_role = QComboBox()
-        self.new_role.addItems(["viewer", "operator", "engineer", "admin"])
+        for role in ROLES:
+            self.new_role.addItem(t(role), role)
         self.add_user = QPushButton()
         self.add_user.clicked.connect(self._add_user)
         self.result = QLabel()
         add_row = QHBoxLayout()
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
             add_row.addWidget(w)
+        self.language_label = QLabel()
+        self.theme_label = QLabel()
         self.form = QFormLayout()
-        self.form.addRow("", self.language)
-        self.form.addRow("", self.theme)
+        self.form.addRow(self.language_label, self.language)
+        self.form.addRow(self.theme_label, self.theme)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.site)
@@ -60,7 +65,7 @@ class SettingsPage(QWidget):
     def _add_user(self) -> None:
         self.bridge.add_user(
             self.new_user.text().strip(),
-            self.new_role.currentText(),
+            str(self.new_role.currentData()),
             self.new_secret.text(),
             self._added,
         )
@@ -79,17 +84,17 @@ class SettingsPage(QWidget):
         self.site.setText(f"{t('Site')}: {gw.site_id}\n{t('Devices')}: {devices}")
         admin = self.bridge.may(Permission.ADMIN)
         self.users.setText(
-            t("Users") + ": " + ", ".join(f"{n} ({r.name.lower()})" for n, r in gw.auth.users())
+            t("Users") + ": " + ", ".join(f"{n} ({t(r.name.lower())})" for n, r in gw.auth.users())
         )
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
             w.setEnabled(admin)
 
     def retranslate(self) -> None:
         self.title.setText(t("Settings"))
-        for field, text in ((self.language, "Language"), (self.theme, "Theme")):
-            label = self.form.labelForField(field)
-            if isinstance(label, QLabel):
-                label.setText(t(text))
+        self.language_label.setText(t("Language"))
+        self.theme_label.setText(t("Theme"))
+        for i, role in enumerate(ROLES):
+            self.new_role.setItemText(i, t(role))
         self.theme.setItemText(0, t("Dark"))
         self.theme.setItemText(1, t("Light"))
         self.new_user.setPlaceholderText(t("New user"))
