@@ -7,6 +7,7 @@ loopback port and polls it over real Modbus TCP (the embedded default).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bessai.core.config import DeviceConfig
 from bessai.core.control import Controller
 from bessai.core.history import History
 from bessai.core.http import HealthServer
+from bessai.core.ids import IntrusionDetector, Score
 from bessai.core.metrics import GatewayMetrics
 from bessai.core.outbox import Outbox
 from bessai.core.publish.pubsub import PubSubPublisher
@@ -40,6 +42,14 @@ from bessai.drivers.profile import Profile, load_profile
 from bessai.drivers.simulator.server import BessSimulator
 
 log = logging.getLogger(__name__)
+
+INTRUSION_ALERT = AlarmDefinition(
+    "intrusion_alert",
+    AlarmClass.INTRUSION,
+    Priority.HIGH,
+    "Tráfico Modbus anómalo (posible intrusión)",
+    "Anomalous Modbus traffic (possible intrusion)",
+)
 
 OUTBOX_FULL = AlarmDefinition(
     "outbox_full",
@@ -104,6 +114,7 @@ class Gateway:
         cloud: CloudConfig | None = None,
         history_raw_retention_s: float = 7 * 86400.0,
         history_max_bytes: int = 1024 * 1024 * 1024,
+        ids_baseline_s: float = 600.0,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
@@ -131,6 +142,14 @@ class Gateway:
         self.outbox: Outbox | None = None
         self.publisher: PubSubPublisher | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self.alarms.define(INTRUSION_ALERT)
+        self.ids = IntrusionDetector(
+            self.bus,
+            self.data_dir,
+            baseline_s=ids_baseline_s,
+            capacity_kwh=self.limits.capacity_kwh,
+            on_score=self._intrusion_scored,
+        )
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -162,6 +181,7 @@ class Gateway:
                 cfg.name, profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
             )
             self.devices[cfg.name] = device
+            self.ids.attach(device)
             self.pollers[cfg.name] = DevicePoller(
                 device, cfg.poll_interval_s, self.bus, tracer=self.tracer
             )
@@ -174,6 +194,7 @@ class Gateway:
                 control_interval_s=self.control_interval_s,
                 heartbeat_interval_s=self.heartbeat_interval_s,
                 tracer=self.tracer,
+                intrusion_score=functools.partial(self.ids.score, cfg.name),
             )
             if controller.can_control or controller.watchdog_reg is not None:
                 self.controllers[cfg.name] = controller
@@ -187,7 +208,7 @@ class Gateway:
             self._start_cloud(self.cloud)
         else:
             log.info("cloud outbox off: GCP_PROJECT_ID and GCP_PUBSUB_TOPIC are not both set")
-        self.metrics.attach(self)
+        self.metrics.attach(self, intrusion=self.ids.score)
         if self.health_port is not None:
             self.http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
             await self.http.start()
@@ -302,12 +323,13 @@ class Gateway:
         return next(iter(self.controllers.values()))
 
     def intrusion_summary(self) -> dict[str, object]:
-        """Intrusion score per device; 'unknown' until a detector with a baseline exists."""
-        return {
-            "state": "unknown",
-            "score": None,
-            "lockout_threshold": self.limits.intrusion_lockout_score,
-        }
+        """Intrusion score per device: 'learning' while the baseline is collected, then scored."""
+        return self.ids.summary(self.limits.intrusion_lockout_score)
+
+    def _intrusion_scored(self, device: str, score: Score) -> None:
+        self.alarms.update(
+            "intrusion_alert", score.value >= self.ids.alarm_threshold, f"{device}: {score.driver}"
+        )
 
     def outbox_summary(self) -> dict[str, object] | None:
         """The cloud outbox's depth and oldest age; None while there is no outbox."""

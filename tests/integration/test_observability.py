@@ -74,7 +74,7 @@ async def test_health_reports_devices_safety_and_status(
         assert device["poll_latency_p50_ms"] > 0
         assert device["poll_latency_p95_ms"] >= device["poll_latency_p50_ms"]
         assert body["safety"]["bess"]["mode"] == "standby"
-        assert body["intrusion"]["state"] == "unknown"
+        assert body["intrusion"]["state"] == "learning"  # no baseline yet: unknown, not 0
         assert body["intrusion"]["score"] is None
 
         sim.model.temp_c = 50.0  # a trip: degraded, with the reason

@@ -1,0 +1,137 @@
+"""Intrusion scoring: the numpy forest matches scikit-learn, the score is calibrated, features see attacks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+from bessai.core.ids import FEATURES, FastForest, IntrusionModel, WindowFeatures
+
+
+def normal_windows(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.column_stack(
+        [
+            np.full(n, 2.0),
+            np.zeros(n),
+            np.zeros(n),
+            rng.normal(0.6, 0.05, n),
+            np.full(n, 153.0),
+            np.zeros(n),
+            np.abs(rng.normal(0, 0.005, n)),
+            np.zeros(n),
+        ]
+    )
+
+
+def test_numpy_forest_matches_scikit_learn_within_1e6() -> None:
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(700, 8))
+    forest = IsolationForest(n_estimators=64, max_samples=256, random_state=3).fit(train)
+    fast = FastForest.from_sklearn(forest)
+    test = np.vstack([rng.normal(size=(200, 8)), rng.normal(4, 2, size=(50, 8))])
+    expected = -forest.score_samples(test)
+    got = np.array([fast.anomaly(row) for row in test])
+    assert np.max(np.abs(got - expected)) < 1e-6
+
+
+def test_baseline_scores_below_0_3_at_the_99th_percentile() -> None:
+    model = IntrusionModel.fit(normal_windows(600), seed=1)
+    fresh = normal_windows(1000, seed=9)
+    scores = np.array([model.score(row).value for row in fresh])
+    assert np.percentile(scores, 99) <= 0.35
+    assert scores.max() < 0.7  # no alarm on normal traffic
+
+
+@pytest.mark.parametrize(
+    ("feature", "value"),
+    [
+        ("foreign_write", 1.0),
+        ("timeouts", 2.0),
+        ("exceptions", 2.0),
+        ("frozen", 1.0),
+        ("physics_violation", 3.0),
+        ("latency_ms", 12.0),
+    ],
+)
+def test_each_attack_feature_drives_a_high_score(feature: str, value: float) -> None:
+    model = IntrusionModel.fit(normal_windows(600), seed=1)
+    row = normal_windows(1, seed=5)[0]
+    row[FEATURES.index(feature)] = value
+    score = model.score(row)
+    assert score.value >= 0.8
+    assert feature in score.driver
+
+
+def test_saved_model_scores_the_same(tmp_path: Path) -> None:
+    model = IntrusionModel.fit(normal_windows(300), seed=2)
+    model.save(tmp_path / "ids.npz")
+    again = IntrusionModel.load(tmp_path / "ids.npz")
+    row = normal_windows(1, seed=8)[0]
+    assert again.score(row).value == pytest.approx(model.score(row).value, abs=1e-12)
+
+
+def test_too_short_a_baseline_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 30 windows"):
+        IntrusionModel.fit(normal_windows(10))
+
+
+@dataclass
+class Rec:
+    outcome: object
+    latency_s: float = 0.0006
+    bytes_received: int = 76
+
+
+class Outcome:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def test_window_features_see_foreign_writes_physics_and_frozen_values() -> None:
+    feats = WindowFeatures(capacity_kwh=200.0)
+    ok = [Rec(Outcome("ok")), Rec(Outcome("ok"))]
+    roles = {
+        "soc_pct": 50.0,
+        "active_power_kw": 36.0,
+        "setpoint_power_kw": 0.0,
+        "pack_voltage_v": 780.0,
+        "battery_temp_c": 25.0,
+    }
+    v = feats.vector(roles, 0.0, ok)
+    assert v[FEATURES.index("requests")] == 2
+    v = feats.vector(
+        {**roles, "soc_pct": 49.995, "pack_voltage_v": 780.1}, 1.0, ok
+    )  # 36 kW for 1 s
+    assert v[FEATURES.index("physics_violation")] == 0.0
+    v = feats.vector(
+        {**roles, "soc_pct": 45.0, "pack_voltage_v": 780.2}, 2.0, ok
+    )  # 5 % in a second
+    assert v[FEATURES.index("physics_violation")] > 4.0
+    v = feats.vector({**roles, "setpoint_power_kw": 80.0}, 3.0, ok)
+    assert v[FEATURES.index("foreign_write")] == 1.0
+    feats.note_write("setpoint_power_kw", 80.0)
+    assert (
+        feats.vector({**roles, "setpoint_power_kw": 80.0}, 4.0, ok)[FEATURES.index("foreign_write")]
+        == 0.0
+    )
+    frozen = WindowFeatures()
+    for i in range(3):
+        out = frozen.vector(roles, float(i), ok)
+    assert out[FEATURES.index("frozen")] == 1.0
+
+
+def test_scoring_one_window_is_fast_enough_to_share_the_gui_loop() -> None:
+    model = IntrusionModel.fit(normal_windows(600), seed=1)
+    row = normal_windows(1)[0]
+    started = time.perf_counter()
+    for _ in range(200):
+        model.score(row)
+    per_window_s = (time.perf_counter() - started) / 200
+    # The 0.1 ms target is measured by a benchmark; here only a gross regression fails.
+    assert per_window_s < 0.002
