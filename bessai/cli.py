@@ -18,9 +18,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bessai import __version__
 from bessai.core.audit import AuditTrail
@@ -33,6 +34,7 @@ from bessai.core.history import History
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
+from bessai.drivers.simulator.attacks import Attack, flood, rogue_master, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
 
 log = logging.getLogger("bessai")
@@ -123,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--unit-id", type=int, default=None, help="Modbus unit id (default: the profile's)"
+    )
+    sim.add_argument(
+        "--attack",
+        action="append",
+        default=[],
+        choices=[a.value for a in Attack],
+        help="also run a scripted attack against the simulator (IDS demos)",
     )
     sim.add_argument(
         "--fault",
@@ -227,12 +236,29 @@ async def run_simulator(args: argparse.Namespace) -> None:
         sim.inject(Fault(name))
     port = await sim.start_tcp(args.host, args.port)
     print(f"simulator {profile.id} on tcp://{args.host}:{port} unit {sim.unit_id}", flush=True)
+    attacks: list[asyncio.Task[None]] = []
+    for name in args.attack:
+        if name == Attack.REPLAY:
+            sim.inject(Fault.FROZEN)
+            continue
+        runners: dict[Attack, Callable[[str, int, int], Coroutine[Any, Any, None]]] = {
+            Attack.ROGUE_MASTER: rogue_master,
+            Attack.SCAN: scan,
+            Attack.FLOOD: flood,
+        }
+        attacks.append(asyncio.create_task(runners[Attack(name)](args.host, port, sim.unit_id)))
+        print(f"attack {name} running", flush=True)
     if args.serial:
         await sim.start_rtu(args.serial, args.baudrate)
         print(f"simulator {profile.id} on rtu://{args.serial} unit {sim.unit_id}", flush=True)
     try:
         await _wait_for_stop(args.duration)
     finally:
+        for task in attacks:
+            task.cancel()
+        for task in attacks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await sim.stop()
 
 

@@ -116,6 +116,14 @@ class DispatchProposed:
 
 
 @dataclass(frozen=True)
+class SetpointRequested:
+    """Published just before the write, so that a poll racing the write knows it is ours."""
+
+    device: str
+    value_kw: float
+
+
+@dataclass(frozen=True)
 class SetpointApplied:
     device: str
     ts: float
@@ -419,6 +427,7 @@ class Controller:
     async def _write_setpoint(self, now: float, verdict: Verdict) -> None:
         """The one door: write the guard's value, read it back, or fall back to Standby loudly."""
         assert self.setpoint_reg is not None
+        self.bus.publish(SetpointRequested(self.device.name, verdict.value_kw))
         try:
             back = await self.device.write(self.setpoint_reg.name, verdict.value_kw)
         except DeviceError as exc:

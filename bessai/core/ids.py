@@ -209,13 +209,13 @@ class WindowFeatures:
 
     capacity_kwh: float = 200.0
     frozen_window: int = 3
-    last_written: dict[str, float] = field(default_factory=dict)
+    written: list[float] = field(default_factory=list)  # the last setpoints this gateway wrote
     _last: dict[str, float] | None = None
     _last_ts: float | None = None
     _history: list[tuple[float, ...]] = field(default_factory=list)
 
-    def note_write(self, register_role: str, value: float) -> None:
-        self.last_written[register_role] = value
+    def note_write(self, value_kw: float) -> None:
+        self.written = [*self.written[-3:], value_kw]
 
     def vector(
         self,
@@ -230,8 +230,8 @@ class WindowFeatures:
         received = float(sum(r.bytes_received for r in traffic))
         foreign = 0.0
         setpoint = roles.get("setpoint_power_kw")
-        written = self.last_written.get("setpoint_power_kw", 0.0)
-        if setpoint is not None and abs(setpoint - written) > 0.5:
+        ours = self.written or [0.0]
+        if setpoint is not None and all(abs(setpoint - w) > 0.5 for w in ours):
             foreign = 1.0  # the device holds a setpoint this gateway did not write
         physics = 0.0
         soc, power = roles.get("soc_pct"), roles.get("active_power_kw")
@@ -284,7 +284,7 @@ class IntrusionDetector:
         capacity_kwh: float = 200.0,
         on_score: Any = None,
     ) -> None:
-        from bessai.core.control import SetpointApplied
+        from bessai.core.control import SetpointRequested
         from bessai.core.events import SampleTaken
 
         self.bus = bus
@@ -302,10 +302,7 @@ class IntrusionDetector:
         self._fitting: set[str] = set()
         self.tasks: set[Any] = set()
         bus.subscribe(SampleTaken, self._on_sample)
-        bus.subscribe(
-            SetpointApplied,
-            lambda e: self._writer(e.device).note_write("setpoint_power_kw", e.value_kw),
-        )
+        bus.subscribe(SetpointRequested, lambda e: self._writer(e.device).note_write(e.value_kw))
 
     def path(self, device: str) -> Path:
         return self.data_dir / f"ids-{device}.npz"

@@ -115,7 +115,7 @@ def test_window_features_see_foreign_writes_physics_and_frozen_values() -> None:
     assert v[FEATURES.index("physics_violation")] > 4.0
     v = feats.vector({**roles, "setpoint_power_kw": 80.0}, 3.0, ok)
     assert v[FEATURES.index("foreign_write")] == 1.0
-    feats.note_write("setpoint_power_kw", 80.0)
+    feats.note_write(80.0)
     assert (
         feats.vector({**roles, "setpoint_power_kw": 80.0}, 4.0, ok)[FEATURES.index("foreign_write")]
         == 0.0
