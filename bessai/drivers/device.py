@@ -159,6 +159,7 @@ class ModbusDevice:
         self.last_error: str | None = None
         self._connect_lock = asyncio.Lock()
         self.last_words: dict[str, list[int]] = {}
+        self._verifying = False
         self.last_read_at: float | None = None
 
     def __repr__(self) -> str:
@@ -279,6 +280,7 @@ class ModbusDevice:
             exception_code=code,
             bytes_sent=self._bytes_sent - sent0,
             bytes_received=self._bytes_received - recv0,
+            read_back=self._verifying,
         )
         self.stats.requests += 1
         self.traffic.append(rec)
@@ -438,7 +440,11 @@ class ModbusDevice:
             await self._request(
                 16, address, len(words), lambda c: c.write_registers(address, words, device_id=unit)
             )
-        back = await self.read_register(register)
+        self._verifying = True
+        try:
+            back = await self.read_register(register)
+        finally:
+            self._verifying = False
         if back != words:
             raise WriteRejected(f"{self.name}: read-back of {name} gave {back}, wrote {words}")
         return None if register.table.is_bit else codec.decode(back)

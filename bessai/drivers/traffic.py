@@ -28,6 +28,7 @@ class TrafficRecord:
     exception_code: int | None
     bytes_sent: int
     bytes_received: int
+    read_back: bool = False  # the read that verifies a write, not part of a poll
 
     @property
     def is_write(self) -> bool:

@@ -86,6 +86,8 @@ class Rec:
     outcome: object
     latency_s: float = 0.0006
     bytes_received: int = 76
+    is_write: bool = False
+    read_back: bool = False
 
 
 class Outcome:
