@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/endpoints.py
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/ids.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 
 # Every page at 1280x800 and 800x480, in Spanish and English, under Xvfb (Debian's xvfb).
