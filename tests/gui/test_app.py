@@ -215,3 +215,10 @@ def test_settings_switch_language_and_theme(app: App, qtbot: QtBot, qapp: QAppli
     assert "#eef1f4" in qapp.styleSheet()
     settings.language.setCurrentIndex(settings.language.findData("en"))
     qtbot.waitUntil(lambda: "Overview" in window.nav_buttons[0].text(), timeout=3000)
+
+
+def test_overview_shows_the_outbox_state(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    overview = window.pages[0]
+    qtbot.waitUntil(lambda: "Pub/Sub" in overview.outbox.detail.text(), timeout=3000)
+    assert overview.outbox.value.text() == "--"  # this gateway has no cloud topic configured

@@ -35,6 +35,7 @@ class OverviewPage(QWidget):
         self.ids = ValueCard("Intrusion score")
         self.devices = ValueCard("Devices")
         self.alarms = ValueCard("Active alarms")
+        self.outbox = ValueCard("Cloud outbox")
         self.cards = [
             self.soc,
             self.power,
@@ -48,6 +49,7 @@ class OverviewPage(QWidget):
             self.ids,
             self.devices,
             self.alarms,
+            self.outbox,
         ]
         self.grid_layout = QGridLayout()
         self.grid_layout.setSpacing(10)
@@ -152,6 +154,18 @@ class OverviewPage(QWidget):
         self.devices.show_value(
             f"{up}/{len(gw.statuses())}", "\n".join(lines), stale=up < len(gw.statuses())
         )
+        outbox = gw.outbox_summary()
+        if outbox is None:
+            self.outbox.show_value("--", t("off: no Pub/Sub topic configured"))
+        else:
+            oldest_s = outbox["oldest_age_s"]
+            link = t("link up") if outbox["link_up"] else t("link down")
+            oldest = (
+                age_text(oldest_s if isinstance(oldest_s, float) else None)
+                if outbox["depth"]
+                else ""
+            )
+            self.outbox.show_value(str(outbox["depth"]), f"{link}  {t('oldest')} {oldest}".strip())
         active = [a for a in gw.alarms.active() if a.active]
         self.alarms.show_value(
             str(len(active)),

@@ -84,6 +84,10 @@
         <translation>Gráficos</translation>
     </message>
     <message>
+        <source>Cloud outbox</source>
+        <translation>Buzón hacia la nube</translation>
+    </message>
+    <message>
         <source>Comment</source>
         <translation>Comentario</translation>
     </message>
@@ -352,6 +356,14 @@
         <translation>última muestra</translation>
     </message>
     <message>
+        <source>link down</source>
+        <translation>enlace caído</translation>
+    </message>
+    <message>
+        <source>link up</source>
+        <translation>enlace activo</translation>
+    </message>
+    <message>
         <source>no baseline yet</source>
         <translation>sin línea base aún</translation>
     </message>
@@ -362,6 +374,14 @@
     <message>
         <source>no data</source>
         <translation>sin datos</translation>
+    </message>
+    <message>
+        <source>off: no Pub/Sub topic configured</source>
+        <translation>apagado: sin tópico de Pub/Sub</translation>
+    </message>
+    <message>
+        <source>oldest</source>
+        <translation>más antiguo</translation>
     </message>
     <message>
         <source>operator</source>
