@@ -6,6 +6,9 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
+
+from bessai.core.config import DeviceConfig
 
 
 async def until(
@@ -24,3 +27,17 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def sim_device(port: int, **overrides: Any) -> DeviceConfig:
+    """The simulator on 127.0.0.1 as a site device, polled at 10 Hz with a 0.3 s timeout."""
+    fields: dict[str, Any] = {
+        "name": "bess",
+        "profile": "sim_bess",
+        "host": "127.0.0.1",
+        "port": port,
+        "poll_interval_s": 0.1,
+        "timeout_s": 0.3,
+    }
+    fields.update(overrides)
+    return DeviceConfig(**fields)

@@ -214,6 +214,26 @@ class CoreBridge(QObject):
                 ),
             )
 
+    def fetch_history(
+        self,
+        device: str,
+        roles: dict[str, str],
+        start: float,
+        end: float,
+        width_px: int,
+        done: Callable[[Any], None],
+    ) -> None:
+        """Chart series from local history, read off the loop; ``done`` gets {name: (ts, values)}."""
+
+        async def load() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for name, role in roles.items():
+                series = await self.gateway.history.fetch(device, role, start, end, width_px)
+                out[name] = (series.ts, series.values)
+            return out
+
+        self.run("history", load(), done)
+
     def add_user(
         self, name: str, role: str, secret: str, done: Callable[[Any], None] | None = None
     ) -> None:

@@ -222,3 +222,13 @@ def test_overview_shows_the_outbox_state(app: App, qtbot: QtBot) -> None:
     overview = window.pages[0]
     qtbot.waitUntil(lambda: "Pub/Sub" in overview.outbox.detail.text(), timeout=3000)
     assert overview.outbox.value.text() == "--"  # this gateway has no cloud topic configured
+
+
+def test_week_range_is_read_from_history_off_the_loop(app: App, qtbot: QtBot) -> None:
+    window, _, _ = app
+    charts = window.pages[1]
+    window.show_page(1)
+    qtbot.waitUntil(lambda: bool(window.bridge.latest), timeout=3000)
+    charts.set_range(7 * 86400)
+    qtbot.waitUntil(lambda: set(charts.history) == {"soc", "power", "temp", "ids"}, timeout=5000)
+    assert charts.range_buttons["7 d"].isChecked()

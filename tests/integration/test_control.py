@@ -13,12 +13,11 @@ import pytest
 from argon2 import PasswordHasher
 
 from bessai.core.auth import AuthService, Role, Session
-from bessai.core.config import DeviceConfig
 from bessai.core.control import Controller, ControlMode, SetpointApplied
 from bessai.core.gateway import Gateway
 from bessai.core.safety import Reason, SafetyLimits
 from bessai.drivers.simulator.server import BessSimulator, Fault
-from tests.helpers import until
+from tests.helpers import sim_device, until
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
@@ -53,14 +52,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     limits = SafetyLimits(
         max_charge_kw=60, max_discharge_kw=80, max_ramp_kw_per_s=100, max_sample_age_s=1.0
     )
-    cfg = DeviceConfig(
-        name="bess",
-        profile="sim_bess",
-        host="127.0.0.1",
-        port=port,
-        poll_interval_s=0.1,
-        timeout_s=0.3,
-    )
+    cfg = sim_device(port)
     gw = Gateway(
         "test",
         [cfg],

@@ -13,7 +13,7 @@ from bessai.core.config import DeviceConfig
 from bessai.core.events import CommsGap, DeviceConnected, DeviceDisconnected, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator, Fault
-from tests.helpers import free_port, until
+from tests.helpers import free_port, sim_device, until
 
 
 def record(bus: EventBus) -> list[Any]:
@@ -29,14 +29,7 @@ async def test_reconnects_within_2_s_records_the_gap_and_never_shows_stale_as_fr
     await sim.start_tcp("127.0.0.1", port)
     bus = EventBus()
     events = record(bus)
-    cfg = DeviceConfig(
-        name="bess",
-        profile="sim_bess",
-        host="127.0.0.1",
-        port=port,
-        poll_interval_s=0.1,
-        timeout_s=0.3,
-    )
+    cfg = sim_device(port)
     gw = Gateway("test", [cfg], bus=bus)
     await gw.start()
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bessai.core.config import DeviceConfig
 from bessai.core.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator, Fault
+from tests.helpers import sim_device
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "packaging" / "prometheus"
@@ -33,14 +33,7 @@ def promtool() -> str:
 async def running(tmp_path: Path) -> AsyncIterator[tuple[Gateway, BessSimulator, str]]:
     sim = BessSimulator(seed=3)
     port = await sim.start_tcp("127.0.0.1", 0)
-    cfg = DeviceConfig(
-        name="bess",
-        profile="sim_bess",
-        host="127.0.0.1",
-        port=port,
-        poll_interval_s=0.1,
-        timeout_s=0.3,
-    )
+    cfg = sim_device(port)
     gw = Gateway("cl-test-01", [cfg], data_dir=tmp_path, health_port=0, control_interval_s=0.1)
     await gw.start()
     assert gw.http is not None

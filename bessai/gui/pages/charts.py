@@ -97,6 +97,7 @@ class ChartsPage(QWidget):
         self.bridge = bridge
         self.buffers = {name: RingBuffer(CAPACITY) for name in SERIES}
         self.envelopes = {name: EnvelopeCache() for name in SERIES}
+        self.history: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
         self.shown_range = (0.0, 0.0)
         self.range_s = 300
         self.follow = True
@@ -179,18 +180,21 @@ class ChartsPage(QWidget):
         self.redraw()
 
     def _load_history(self, seconds: int) -> None:
-        """Ranges longer than the live buffer are drawn from local history (min/max per pixel)."""
+        """Ranges longer than the live buffer come from local history (min/max per pixel),
+        read in a worker thread; the curves switch over when it arrives."""
         device = next(iter(self.bridge.latest), None)
         if device is None:
             return
         end = time.time()
-        width = max(200, self.plots.width())
-        for name, (role, _) in SERIES.items():
-            if role == "setpoint_power_kw":
-                continue
-            series = self.bridge.gateway.history.query(device, role, end - seconds, end, width)
-            self.history = getattr(self, "history", {})
-            self.history[name] = (series.ts, series.values)
+        roles = {name: role for name, (role, _) in SERIES.items() if role != "setpoint_power_kw"}
+        self.bridge.fetch_history(
+            device, roles, end - seconds, end, max(200, self.plots.width()), self._history_loaded
+        )
+
+    def _history_loaded(self, result: object) -> None:
+        if isinstance(result, dict):
+            self.history = result
+            self.redraw()
 
     def _toggle_follow(self, paused: bool) -> None:
         self.follow = not paused
@@ -204,7 +208,7 @@ class ChartsPage(QWidget):
         bucket = self.range_s / max(100, self.plots.width() // 2)
         end = (time.time() // bucket + 1) * bucket
         since = end - self.range_s
-        long_range = self.range_s > 86400 and getattr(self, "history", None)
+        long_range = self.range_s > 86400 and bool(self.history)
         for name, curve in self.curves.items():
             if long_range and name in self.history:
                 x, y = self.history[name]
