@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_command(args, settings)
         if args.command == "export":
             return _export_command(args, settings)
-        site_id, devices, limits = site_config(settings)
+        site_id, devices, limits, dispatch = site_config(settings)
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
         gateway = Gateway(
             site_id,
@@ -399,6 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulator_seed=args.seed,
             data_dir=settings.DATA_DIR,
             limits=limits,
+            dispatch=dispatch,
             heartbeat_interval_s=min(2.0, settings.WATCHDOG_TIMEOUT / 2),
             health_port=settings.HEALTH_PORT,
             health_bind=settings.HEALTH_BIND,

@@ -1,11 +1,14 @@
-"""Small helpers shared by the integration tests."""
+"""Small helpers shared by the tests."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bessai.core.config import DeviceConfig
@@ -41,3 +44,47 @@ def sim_device(port: int, **overrides: Any) -> DeviceConfig:
     }
     fields.update(overrides)
     return DeviceConfig(**fields)
+
+
+def write_constant_model(directory: Path, value: float, **meta_changes: Any) -> Path:
+    """A dispatch model whose ONNX graph answers ``value`` for any input, with valid metadata.
+
+    Built from the shipped model's metadata (names, shapes, ranges) so that
+    only the output differs; ``meta_changes`` overrides metadata keys.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    from bessai.core.dispatch.model import builtin_model_path
+
+    meta = json.loads(builtin_model_path().with_suffix(".json").read_text())
+    width = meta["input"]["shape"][1]
+    # output = features[:, :1] * 0 + value: keeps the batch dimension, ignores the inputs.
+    graph = helper.make_graph(
+        [
+            helper.make_node("Slice", ["features", "start", "stop", "axis"], ["first"]),
+            helper.make_node("Mul", ["first", "zero"], ["nothing"]),
+            helper.make_node("Add", ["nothing", "value"], ["setpoint_per_rated"]),
+        ],
+        "constant",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, width])],
+        [helper.make_tensor_value_info("setpoint_per_rated", TensorProto.FLOAT, [None, 1])],
+        initializer=[
+            helper.make_tensor("start", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("stop", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("axis", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+            helper.make_tensor("value", TensorProto.FLOAT, [], [value]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    blob = model.SerializeToString()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "dispatch.onnx"
+    path.write_bytes(blob)
+    meta.update(version=f"constant-{value}", sha256=hashlib.sha256(blob).hexdigest())
+    meta.update(meta_changes)
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path

@@ -15,6 +15,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -26,6 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bessai.core.dispatch.profiles import TYPICAL_MARGINAL_COST_USD_MWH
 from bessai.core.safety import SafetyLimits
 
 SIMULATOR_PROFILE = "sim_bess"
@@ -83,6 +85,36 @@ class DeviceConfig(BaseModel):
         return self
 
 
+class DispatchSettings(BaseModel):
+    """Who proposes in Auto, the model to load, and the site's prices (``[dispatch]`` in the site file).
+
+    ``mode``: ``model`` (the ONNX model drives Auto, the rules stand in when it
+    cannot), ``shadow`` (the rules drive Auto; the model proposes beside them
+    and is only recorded) or ``rules``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["model", "shadow", "rules"] = "model"
+    model_path: Path | None = Field(default=None, description="None: the shipped model")
+    marginal_cost_usd_mwh: Annotated[
+        list[Annotated[float, Field(ge=-500, le=5000)]], Field(min_length=24, max_length=24)
+    ] = Field(default_factory=lambda: list(TYPICAL_MARGINAL_COST_USD_MWH))
+    timezone: str = "America/Santiago"
+    peak_import_kw: Annotated[float | None, Field(gt=0)] = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (IANA name, e.g. 'America/Santiago')"
+            ) from None
+        return value
+
+
 class SiteFile(BaseModel):
     """The TOML site file: the site id and its devices."""
 
@@ -91,6 +123,7 @@ class SiteFile(BaseModel):
     site_id: str | None = None
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
     limits: SafetyLimits = Field(default_factory=SafetyLimits)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteFile:
@@ -130,6 +163,8 @@ class Settings(BaseSettings):
     OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     SITE_FILE: Path | None = None
+    DISPATCH_MODE: Literal["model", "shadow", "rules"] | None = None
+    DISPATCH_MODEL_PATH: Path | None = None
     DATA_DIR: Path = Path("data")
 
     @field_validator("INVERTER_IP", "HEALTH_BIND")
@@ -195,17 +230,37 @@ def load_site_file(path: Path) -> SiteFile:
 
 def site_devices(settings: Settings) -> tuple[str, list[DeviceConfig]]:
     """The site id and its devices, from the site file, the single-inverter variables or the simulator."""
-    site_id, devices, _ = site_config(settings)
+    site_id, devices, _, _ = site_config(settings)
     return site_id, devices
 
 
-def site_config(settings: Settings) -> tuple[str, list[DeviceConfig], SafetyLimits]:
-    """The site id, its devices and its safety limits."""
+def site_config(
+    settings: Settings,
+) -> tuple[str, list[DeviceConfig], SafetyLimits, DispatchSettings]:
+    """The site id, its devices, its safety limits and its dispatch settings.
+
+    ``DISPATCH_MODE`` and ``DISPATCH_MODEL_PATH`` override the site file's ``[dispatch]``.
+    """
     if settings.SITE_FILE is not None:
         site = load_site_file(settings.SITE_FILE)
-        return site.site_id or settings.SITE_ID, site.devices, site.limits
-    site_id, devices = _single_device(settings)
-    return site_id, devices, SafetyLimits()
+        site_id, devices, limits, dispatch = (
+            site.site_id or settings.SITE_ID,
+            site.devices,
+            site.limits,
+            site.dispatch,
+        )
+    else:
+        (site_id, devices), limits, dispatch = (
+            _single_device(settings),
+            SafetyLimits(),
+            DispatchSettings(),
+        )
+    overrides = {
+        k: v
+        for k, v in (("mode", settings.DISPATCH_MODE), ("model_path", settings.DISPATCH_MODEL_PATH))
+        if v is not None
+    }
+    return site_id, devices, limits, dispatch.model_copy(update=overrides)
 
 
 def _single_device(settings: Settings) -> tuple[str, list[DeviceConfig]]:

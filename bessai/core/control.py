@@ -25,7 +25,7 @@ from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmMan
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
 from bessai.core.bus import EventBus
-from bessai.core.dispatch.rules import Proposal, RuleDispatcher
+from bessai.core.dispatch import DispatchInputs, PriceCurve, Proposal, RuleDispatcher
 from bessai.core.events import DeviceDisconnected, Sample, SampleTaken
 from bessai.core.safety import (
     Interlock,
@@ -91,6 +91,7 @@ class ControlState:
     last_verdict: Verdict | None
     proposal: Proposal | None
     heartbeat: int
+    shadow_proposal: Proposal | None = None
 
     def lease_remaining_s(self, now: float) -> float | None:
         return None if self.lease_expires_at is None else max(0.0, self.lease_expires_at - now)
@@ -110,9 +111,22 @@ class CommandRefused:
 
 @dataclass(frozen=True)
 class DispatchProposed:
+    """A proposal beside what the guard makes of it and what the battery is doing.
+
+    ``shadow`` proposals are only recorded, never written. ``guarded`` is the
+    guard's verdict on the proposal without the ramp (the window and the
+    interlocks), so that the record says which limit would clamp it.
+    """
+
     device: str
+    ts: float
     proposal: Proposal
     duration_s: float
+    shadow: bool
+    guarded: Verdict
+    mode: ControlMode
+    actual_kw: float | None
+    applied_kw: float | None
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,13 @@ ALARMS = [
     AlarmDefinition(
         "device_alarm", AlarmClass.DEVICE_FAULT, Priority.HIGH, "Alarma del equipo", "Device alarm"
     ),
+    AlarmDefinition(
+        "dispatch_fallback",
+        AlarmClass.SYSTEM,
+        Priority.MEDIUM,
+        "Despacho automático por reglas de respaldo (modelo no disponible)",
+        "Auto dispatch on the fallback rules (model not usable)",
+    ),
 ]
 
 
@@ -222,6 +243,8 @@ class Controller:
     alarms: AlarmManager
     guard: SafetyGuard = field(default_factory=SafetyGuard)
     dispatcher: Any = None
+    shadow_dispatcher: Any = None
+    prices: PriceCurve = field(default_factory=PriceCurve)
     lease_s: float = 8 * 3600.0
     control_interval_s: float = 0.5
     heartbeat_interval_s: float = 2.0
@@ -243,7 +266,7 @@ class Controller:
                 self.setpoint_reg.max if self.setpoint_reg.max is not None else 1e9
             )
         if self.dispatcher is None:
-            self.dispatcher = RuleDispatcher(rated_power_kw=self.guard.limits.max_discharge_kw)
+            self.dispatcher = RuleDispatcher()
         for definition in ALARMS:
             self.alarms.define(definition)
         self.mode = ControlMode.STANDBY
@@ -258,6 +281,8 @@ class Controller:
         self.telemetry = Telemetry()
         self.last_verdict: Verdict | None = None
         self.proposal: Proposal | None = None
+        self.shadow_proposal: Proposal | None = None
+        self._measured: dict[str, tuple[float, float]] = {}
         self._last_state: ControlState | None = None
         self._lock = asyncio.Lock()
         self._unsubscribe = [
@@ -282,16 +307,71 @@ class Controller:
         ]
         return ", ".join(trips) or None
 
-    def _propose(self, now: float) -> None:
+    def dispatch_inputs(self, now: float) -> DispatchInputs:
+        """The dispatcher's view: SoC, PV and site load (grid + PV + battery) with their ages."""
+        measured = self._measured
+
+        def value(role: str) -> float | None:
+            return measured[role][0] if role in measured else None
+
+        def age(role: str) -> float | None:
+            return now - measured[role][1] if role in measured else None
+
+        grid, pv, battery = value("grid_power_kw"), value("pv_power_kw"), value("active_power_kw")
+        load = None if grid is None or battery is None else grid + (pv or 0.0) + battery
+        load_age = max(
+            (a for a in (age("grid_power_kw"), age("active_power_kw")) if a is not None),
+            default=None,
+        )
+        hour = self.prices.local_hour(now)
+        return DispatchInputs(
+            now=now,
+            hour_local=hour,
+            soc_pct=value("soc_pct"),
+            pv_kw=pv,
+            load_kw=load,
+            price_usd_mwh=self.prices.price_at(hour),
+            rated_power_kw=self.guard.limits.max_discharge_kw,
+            ages_s={"soc_pct": age("soc_pct"), "pv_kw": age("pv_power_kw"), "load_kw": load_age},
+        )
+
+    def _propose(self, now: float, shadow: bool = False) -> Proposal:
+        """Ask the (Auto or shadow) dispatcher, time it, and publish it with the guard's verdict."""
+        dispatcher = self.shadow_dispatcher if shadow else self.dispatcher
         with self.tracer.start_as_current_span(
-            "dispatch", attributes={"device": self.device.name}
+            "dispatch", attributes={"device": self.device.name, "dispatch.shadow": shadow}
         ) as span:
+            inputs = self.dispatch_inputs(now)
             started = time.perf_counter()
-            self.proposal = self.dispatcher.propose(self.telemetry.soc_pct, now)
+            proposal: Proposal = dispatcher.propose(inputs)
             elapsed = time.perf_counter() - started
-            span.set_attribute("dispatch.source", self.proposal.source)
-            span.set_attribute("dispatch.setpoint_kw", self.proposal.setpoint_kw)
-        self.bus.publish(DispatchProposed(self.device.name, self.proposal, elapsed))
+            span.set_attribute("dispatch.source", proposal.source)
+            span.set_attribute("dispatch.setpoint_kw", proposal.setpoint_kw)
+        guarded = self.guard.evaluate(
+            proposal.setpoint_kw, self.telemetry, self.current_interlocks(now)
+        )
+        if shadow:
+            self.shadow_proposal = proposal
+        else:
+            self.proposal = proposal
+            fallback = proposal.fallback
+            self.alarms.update(
+                "dispatch_fallback", fallback is not None, fallback.detail if fallback else ""
+            )
+        self.bus.publish(
+            DispatchProposed(
+                self.device.name,
+                now,
+                proposal,
+                elapsed,
+                shadow,
+                guarded,
+                self.mode,
+                self.telemetry.active_power_kw,
+                self.applied_kw,
+            )
+        )
+        return proposal
 
     def _on_sample(self, event: SampleTaken) -> None:
         sample = event.sample
@@ -305,8 +385,14 @@ class Controller:
             span.set_attribute("safety.interlocks", [i.reason.value for i in interlocks])
         if self.mode is ControlMode.AUTO:
             self._propose(sample.ts)
+        if self.shadow_dispatcher is not None:
+            self._propose(sample.ts, shadow=True)
 
     def _evaluate_sample(self, sample: Sample) -> None:
+        for role in ("soc_pct", "pv_power_kw", "grid_power_kw", "active_power_kw"):
+            value = sample.roles.get(role)
+            if value is not None:
+                self._measured[role] = (value, sample.ts)
         self.telemetry = telemetry_from(
             sample.roles, sample.ts, True, self._device_fault(sample.roles)
         )
@@ -350,6 +436,7 @@ class Controller:
             last_verdict=self.last_verdict,
             proposal=self.proposal,
             heartbeat=self.heartbeat,
+            shadow_proposal=self.shadow_proposal,
         )
 
     def _target(self, now: float) -> float:
@@ -397,6 +484,8 @@ class Controller:
                 )
             if self.mode is ControlMode.AUTO:
                 self._propose(now)
+            else:
+                self.alarms.update("dispatch_fallback", False)
             if self.can_control:
                 await self._apply(now, interlocks)
             await self.alarms.flush()

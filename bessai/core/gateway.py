@@ -27,8 +27,10 @@ from bessai.core.alarms import (
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService
 from bessai.core.bus import EventBus
-from bessai.core.config import DeviceConfig
+from bessai.core.config import DeviceConfig, DispatchSettings
 from bessai.core.control import Controller
+from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
+from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.history import History
 from bessai.core.http import HealthServer
 from bessai.core.ids import IntrusionDetector, Score
@@ -57,6 +59,15 @@ OUTBOX_FULL = AlarmDefinition(
     Priority.MEDIUM,
     "Buzón de envío lleno: se descartan muestras antiguas",
     "Outbox full: oldest samples dropped",
+)
+
+
+DISPATCH_MODEL_UNAVAILABLE = AlarmDefinition(
+    "dispatch_model_unavailable",
+    AlarmClass.SYSTEM,
+    Priority.MEDIUM,
+    "Modelo de despacho no utilizable: se usan las reglas",
+    "Dispatch model not usable: rules in use",
 )
 
 
@@ -115,6 +126,7 @@ class Gateway:
         history_raw_retention_s: float = 7 * 86400.0,
         history_max_bytes: int = 1024 * 1024 * 1024,
         ids_baseline_s: float = 600.0,
+        dispatch: DispatchSettings | None = None,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
@@ -150,6 +162,10 @@ class Gateway:
             capacity_kwh=self.limits.capacity_kwh,
             on_score=self._intrusion_scored,
         )
+        self.dispatch_settings = dispatch or DispatchSettings()
+        self.dispatch_record = DispatchRecord(self.data_dir / "dispatch.db")
+        self.model_dispatcher: ModelDispatcher | None = None
+        self.alarms.define(DISPATCH_MODEL_UNAVAILABLE)
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -161,7 +177,28 @@ class Gateway:
             for d in devices
         }
 
+    def _dispatchers(self) -> tuple[RuleDispatcher | ModelDispatcher, ModelDispatcher | None]:
+        """The Auto dispatcher and the shadow one, as the dispatch mode says; alarms a bad model."""
+        settings = self.dispatch_settings
+        rules = RuleDispatcher(peak_import_kw=settings.peak_import_kw)
+        if settings.mode == "rules":
+            return rules, None
+        self.model_dispatcher, error = load_dispatcher(settings.model_path, rules)
+        if error is not None:
+            log.error("dispatch model not usable, rules in use: %s", error)
+        else:
+            log.info(
+                "dispatch model %s loaded (%s mode)", self.model_dispatcher.version, settings.mode
+            )
+        self.alarms.update("dispatch_model_unavailable", error is not None, error or "")
+        if settings.mode == "shadow":
+            return rules, self.model_dispatcher
+        return self.model_dispatcher, None
+
     async def start(self) -> None:
+        dispatcher, shadow = self._dispatchers()
+        settings = self.dispatch_settings
+        prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
         for cfg in self.configs:
             profile = self.profiles[cfg.name]
             endpoint: Endpoint
@@ -195,6 +232,9 @@ class Gateway:
                 heartbeat_interval_s=self.heartbeat_interval_s,
                 tracer=self.tracer,
                 intrusion_score=functools.partial(self.ids.score, cfg.name),
+                dispatcher=dispatcher,
+                shadow_dispatcher=shadow,
+                prices=prices,
             )
             if controller.can_control or controller.watchdog_reg is not None:
                 self.controllers[cfg.name] = controller
@@ -204,6 +244,8 @@ class Gateway:
         self.alarms.define(OUTBOX_FULL)
         self.history.attach(self.bus)
         self.history.start()
+        self.dispatch_record.attach(self.bus)
+        self.dispatch_record.start()
         if self.cloud is not None:
             self._start_cloud(self.cloud)
         else:
@@ -309,6 +351,7 @@ class Gateway:
         if self.outbox is not None:
             await self.outbox.stop()
         await self.history.stop()
+        await self.dispatch_record.stop()
         for sim in self.simulators.values():
             await sim.stop()
         self.alarms.close()
@@ -330,6 +373,15 @@ class Gateway:
         self.alarms.update(
             "intrusion_alert", score.value >= self.ids.alarm_threshold, f"{device}: {score.driver}"
         )
+
+    def dispatch_summary(self) -> dict[str, object]:
+        """For /health and the screens: the dispatch mode and the model in use, or why none is."""
+        model = self.model_dispatcher
+        return {
+            "mode": self.dispatch_settings.mode,
+            "model_version": None if model is None else model.version,
+            "model_error": None if model is None else model.load_error,
+        }
 
     def outbox_summary(self) -> dict[str, object] | None:
         """The cloud outbox's depth and oldest age; None while there is no outbox."""

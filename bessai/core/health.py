@@ -79,6 +79,9 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
     ]
     if critical:
         problems.append(f"critical alarms: {', '.join(critical)}")
+    dispatch = gateway.dispatch_summary()
+    if dispatch["model_error"]:
+        problems.append(f"dispatch model not usable, rules in use: {dispatch['model_error']}")
     if gateway.pollers and up == 0:
         status = "failing"
     elif problems:
@@ -101,4 +104,5 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
         },
         "intrusion": gateway.intrusion_summary(),
         "outbox": gateway.outbox_summary(),
+        "dispatch": gateway.dispatch_summary(),
     }

@@ -15,6 +15,7 @@ the score is unknown (None), never 0.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+log = logging.getLogger(__name__)
 
 FEATURES: tuple[str, ...] = (
     "requests",
@@ -32,14 +35,18 @@ FEATURES: tuple[str, ...] = (
     "foreign_write",
     "physics_violation",
     "frozen",
+    "foreign_requests",
+    "foreign_exceptions",
 )
 EULER_GAMMA = 0.5772156649015329
 CALIBRATED_P99 = 0.3
 # Std floors per feature, in its own units: a feature that never moved in the baseline (an
 # exception, a foreign write) makes one occurrence count as 10 standard deviations.
 # Latency has a 1 ms floor and timeouts and exceptions 0.34 and 0.25, so that one network
-# hiccup is a warning, not an alarm: two in one window, or a latency 6 ms off, are.
-Z_FLOOR = (0.5, 0.25, 0.34, 1.0, 32.0, 0.1, 0.05, 0.1)
+# hiccup is a warning, not an alarm: two in one window, or a latency 6 ms off, are. Another
+# master's requests (seen in the device's counters) alarm from five in a window.
+Z_FLOOR = (0.5, 0.25, 0.34, 1.0, 32.0, 0.1, 0.05, 0.1, 1.0, 0.34)
+COUNTER_MODULO = 2**32
 
 
 def average_path_length(n: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -213,6 +220,8 @@ class WindowFeatures:
     _last: dict[str, float] | None = None
     _last_ts: float | None = None
     _history: list[tuple[float, ...]] = field(default_factory=list)
+    _counters: tuple[float, float] | None = None
+    _balance: tuple[float, float] = (0.0, 0.0)
 
     def note_write(self, value_kw: float) -> None:
         self.written = [*self.written[-3:], value_kw]
@@ -259,12 +268,47 @@ class WindowFeatures:
         if len(self._history) == self.frozen_window:
             # A coarse register (0.1 °C) may sit still; all three at once, noise and all, do not.
             frozen = float(all(len({h[i] for h in self._history}) == 1 for i in range(len(keys))))
+        foreign_requests, foreign_exceptions = self._foreign(roles, len(traffic), exceptions)
         self._last = {k: v for k, v in roles.items() if v is not None}
         self._last_ts = ts
         return np.array(
-            [requests, exceptions, timeouts, latency, received, foreign, physics, frozen],
+            [
+                requests, exceptions, timeouts, latency, received, foreign, physics, frozen,
+                foreign_requests, foreign_exceptions,
+            ],
             dtype=np.float64,
-        )
+        )  # fmt: skip
+
+    def _foreign(
+        self, roles: dict[str, float | None], ours: int, our_exceptions: int
+    ) -> tuple[float, float]:
+        """Requests and exceptions the device counted beyond ours: another master's traffic.
+
+        The counters are read mid-poll, so a write of ours can land on either side
+        of a counter read; a shortfall is carried to the next window (at most 5)
+        instead of being taken as an excess there.
+        """
+        requests, excs = roles.get("request_count"), roles.get("exception_count")
+        if requests is None:
+            return 0.0, 0.0
+        now = (requests, excs if excs is not None else 0.0)
+        last, self._counters = self._counters, now
+        if last is None:
+            return 0.0, 0.0
+        deltas = []
+        for value, before in zip(now, last, strict=True):
+            if value < before and before < COUNTER_MODULO - 1_000_000:
+                self._balance = (0.0, 0.0)
+                return 0.0, 0.0  # the device restarted: its counters began again
+            deltas.append((value - before) % COUNTER_MODULO)
+        out = []
+        balances = []
+        for delta, mine, carried in zip(deltas, (ours, our_exceptions), self._balance, strict=True):
+            balance = carried + delta - mine
+            out.append(max(0.0, balance))
+            balances.append(max(-5.0, min(0.0, balance)))
+        self._balance = (balances[0], balances[1])
+        return out[0], out[1]
 
 
 @dataclass(frozen=True)
@@ -316,7 +360,16 @@ class IntrusionDetector:
         self._traffic[device.name] = []
         device.traffic_listeners.append(lambda rec: self._traffic[device.name].append(rec))
         if self.path(device.name).exists():
-            self.models[device.name] = IntrusionModel.load(self.path(device.name))
+            model = IntrusionModel.load(self.path(device.name))
+            if model.mean.shape == (len(FEATURES),):
+                self.models[device.name] = model
+            else:
+                log.warning(
+                    "intrusion baseline %s has %d features, this version %d: learning a new one",
+                    self.path(device.name),
+                    model.mean.shape[0],
+                    len(FEATURES),
+                )
 
     def _writer(self, device: str) -> WindowFeatures:
         return self._features.setdefault(device, WindowFeatures(capacity_kwh=self.capacity_kwh))

@@ -269,6 +269,8 @@ class GatewayMetrics:
         labels = (self.site, event.device)
         self.inferences.labels(*labels, event.proposal.source).inc()
         self.inference_duration.labels(*labels).observe(event.duration_s)
+        if event.proposal.fallback is not None:
+            self.fallbacks.labels(*labels, event.proposal.fallback.code).inc()
 
     def _on_alarm_raised(self, event: AlarmRaised) -> None:
         self._active_alarms[event.alarm.id] = event.alarm.definition.priority

@@ -9,6 +9,7 @@ is followed by a read-back that must return the same words.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
@@ -36,6 +37,10 @@ _READ_METHOD = {
     Table.HOLDING: "read_holding_registers",
     Table.INPUT: "read_input_registers",
 }
+
+
+# True in the task reading back a write it just made (see ModbusDevice.write).
+_VERIFYING: contextvars.ContextVar[bool] = contextvars.ContextVar("verifying", default=False)
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,9 @@ class ModbusDevice:
         self.last_error: str | None = None
         self._connect_lock = asyncio.Lock()
         self.last_words: dict[str, list[int]] = {}
-        self._verifying = False
+        # One request on the wire at a time (the client would queue them anyway): each
+        # record's latency and byte counts are then its own, not its neighbour's.
+        self._request_lock = asyncio.Lock()
         self.last_read_at: float | None = None
 
     def __repr__(self) -> str:
@@ -280,7 +287,7 @@ class ModbusDevice:
             exception_code=code,
             bytes_sent=self._bytes_sent - sent0,
             bytes_received=self._bytes_received - recv0,
-            read_back=self._verifying,
+            read_back=_VERIFYING.get(),
         )
         self.stats.requests += 1
         self.traffic.append(rec)
@@ -291,6 +298,12 @@ class ModbusDevice:
         self, fc: int, address: int, count: int, call: Callable[[Any], Awaitable[Any]]
     ) -> Any:
         """Run one client call, record it, and translate its failures."""
+        async with self._request_lock:
+            return await self._request_now(fc, address, count, call)
+
+    async def _request_now(
+        self, fc: int, address: int, count: int, call: Callable[[Any], Awaitable[Any]]
+    ) -> Any:
         client = self._client
         if client is None or not self.connected:
             raise DeviceUnavailable(self.last_error or f"{self.name}: not connected")
@@ -440,11 +453,13 @@ class ModbusDevice:
             await self._request(
                 16, address, len(words), lambda c: c.write_registers(address, words, device_id=unit)
             )
-        self._verifying = True
+        # A context variable, not a flag on the device: a poll running meanwhile in its
+        # own task must not have its reads taken for this write's read-back.
+        token = _VERIFYING.set(True)
         try:
             back = await self.read_register(register)
         finally:
-            self._verifying = False
+            _VERIFYING.reset(token)
         if back != words:
             raise WriteRejected(f"{self.name}: read-back of {name} gave {back}, wrote {words}")
         return None if register.table.is_bit else codec.decode(back)

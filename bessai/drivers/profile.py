@@ -88,6 +88,10 @@ class Role(StrEnum):
     MAX_CHARGE_POWER_KW = "max_charge_power_kw"
     MAX_DISCHARGE_POWER_KW = "max_discharge_power_kw"
     DEVICE_STATE = "device_state"
+    # Wrapping counters of the Modbus requests the device answered and the exceptions it
+    # returned, to anyone: the intrusion detector subtracts its own to see other masters.
+    REQUEST_COUNT = "request_count"
+    EXCEPTION_COUNT = "exception_count"
 
 
 class Access(StrEnum):

@@ -161,6 +161,9 @@ class CoreBridge(QObject):
             return None
         return self.gateway.controllers[name].state(time.time())
 
+    def dispatch_summary(self) -> dict[str, object]:
+        return self.gateway.dispatch_summary()
+
     def preview(self, setpoint_kw: float) -> Preview | None:
         name = self.controller_name()
         return None if name is None else self.gateway.controllers[name].preview(setpoint_kw)

@@ -126,6 +126,14 @@ SPANISH = {
     "{0:.0f} min ago": "hace {0:.0f} min",
     "{0:.0f} s ago": "hace {0:.0f} s",
     "{0} interlock(s)": "{0} enclavamiento(s)",
+    "Auto dispatch: rules (time of use, peak shaving)": "Despacho automático: reglas (horario, recorte de punta)",
+    "Auto dispatch: rules — the model is not usable: {0}": "Despacho automático: reglas — el modelo no es utilizable: {0}",
+    "Auto dispatch: rules; model {0} in shadow mode (recorded, never written)": "Despacho automático: reglas; modelo {0} en modo sombra (se registra, nunca se escribe)",
+    "Auto dispatch: model {0}, rules as fallback": "Despacho automático: modelo {0}, reglas de respaldo",
+    "Proposal {0:+.1f} kW": "Propuesta {0:+.1f} kW",
+    "guard {0:+.1f} kW ({1})": "protección {0:+.1f} kW ({1})",
+    "fallback: {0}": "respaldo: {0}",
+    "The model would do {0:+.1f} kW": "El modelo haría {0:+.1f} kW",
 }
 
 ROOT = Path(__file__).resolve().parents[2]

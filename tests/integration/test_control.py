@@ -259,7 +259,7 @@ async def test_limits_change_needs_an_engineer_and_valid_values(rig: Rig) -> Non
 
 async def test_auto_mode_follows_the_dispatcher_through_the_guard(rig: Rig) -> None:
     class Always:
-        def propose(self, soc_pct: float | None, now: float) -> Any:
+        def propose(self, inputs: Any) -> Any:
             from bessai.core.dispatch import Proposal
 
             return Proposal(500.0, "test", "always full discharge")

@@ -50,7 +50,7 @@ class ScriptedDispatcher:
     def __init__(self) -> None:
         self.next_kw = 0.0
 
-    def propose(self, soc_pct: float | None, now: float) -> Proposal:
+    def propose(self, inputs: object) -> Proposal:
         return Proposal(self.next_kw, "test", "scripted")
 
 

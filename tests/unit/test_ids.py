@@ -25,16 +25,18 @@ def normal_windows(n: int, seed: int = 0) -> np.ndarray:
             np.zeros(n),
             np.abs(rng.normal(0, 0.005, n)),
             np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
         ]
     )
 
 
 def test_numpy_forest_matches_scikit_learn_within_1e6() -> None:
     rng = np.random.default_rng(1)
-    train = rng.normal(size=(700, 8))
+    train = rng.normal(size=(700, 10))
     forest = IsolationForest(n_estimators=64, max_samples=256, random_state=3).fit(train)
     fast = FastForest.from_sklearn(forest)
-    test = np.vstack([rng.normal(size=(200, 8)), rng.normal(4, 2, size=(50, 8))])
+    test = np.vstack([rng.normal(size=(200, 10)), rng.normal(4, 2, size=(50, 10))])
     expected = -forest.score_samples(test)
     got = np.array([fast.anomaly(row) for row in test])
     assert np.max(np.abs(got - expected)) < 1e-6
@@ -57,6 +59,8 @@ def test_baseline_scores_below_0_3_at_the_99th_percentile() -> None:
         ("frozen", 1.0),
         ("physics_violation", 3.0),
         ("latency_ms", 12.0),
+        ("foreign_requests", 6.0),
+        ("foreign_exceptions", 2.0),
     ],
 )
 def test_each_attack_feature_drives_a_high_score(feature: str, value: float) -> None:
@@ -137,3 +141,56 @@ def test_scoring_one_window_is_fast_enough_to_share_the_gui_loop() -> None:
     per_window_s = (time.perf_counter() - started) / 200
     # The 0.1 ms target is measured by a benchmark; here only a gross regression fails.
     assert per_window_s < 0.002
+
+
+def test_the_device_counters_reveal_another_masters_requests_and_exceptions() -> None:
+    feats = WindowFeatures()
+    ok = [Rec(Outcome("ok")), Rec(Outcome("ok"))]
+
+    def window(requests: float, exceptions: float, ts: float) -> tuple[float, float]:
+        roles = {"request_count": requests, "exception_count": exceptions}
+        v = feats.vector(roles, ts, ok)
+        return v[FEATURES.index("foreign_requests")], v[FEATURES.index("foreign_exceptions")]
+
+    assert window(100, 0, 0.0) == (0.0, 0.0)  # the first read only sets the reference
+    assert window(102, 0, 1.0) == (0.0, 0.0)  # our two reads
+    assert window(1102, 950, 2.0) == (998.0, 950.0)  # a scan: 998 more, mostly refused
+    # One of our requests counted a window late: a shortfall, then no false excess.
+    assert window(1103, 950, 3.0) == (0.0, 0.0)
+    assert window(1106, 950, 4.0) == (0.0, 0.0)
+    # The counter wraps at 2**32 without a false alarm ...
+    feats2 = WindowFeatures()
+    feats2.vector({"request_count": 2**32 - 1, "exception_count": 0.0}, 0.0, ok)
+    out = feats2.vector({"request_count": 1.0, "exception_count": 0.0}, 1.0, ok)
+    assert out[FEATURES.index("foreign_requests")] == 0.0
+    # ... and a device restart (counters back near zero) is not an attack.
+    assert window(3, 0, 5.0) == (0.0, 0.0)
+    assert window(5, 0, 6.0) == (0.0, 0.0)
+
+
+def test_a_device_without_counters_gives_zero_foreign_traffic() -> None:
+    v = WindowFeatures().vector({"soc_pct": 50.0}, 0.0, [])
+    assert v[FEATURES.index("foreign_requests")] == 0.0
+    assert v[FEATURES.index("foreign_exceptions")] == 0.0
+
+
+def test_a_baseline_of_another_width_is_relearnt(tmp_path: Path) -> None:
+    from bessai.core.ids import IntrusionDetector
+
+    model = IntrusionModel.fit(normal_windows(300), seed=2)
+    model.mean, model.std = model.mean[:8], model.std[:8]  # as saved by the 8-feature version
+    model.save(tmp_path / "ids-bess.npz")
+
+    class Device:
+        name = "bess"
+
+        def __init__(self) -> None:
+            self.traffic_listeners: list[object] = []
+
+    class Bus:
+        def subscribe(self, *_: object) -> None:
+            pass
+
+    detector = IntrusionDetector(Bus(), tmp_path)
+    detector.attach(Device())
+    assert "bess" not in detector.models

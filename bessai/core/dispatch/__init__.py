@@ -1,5 +1,17 @@
 """Dispatch: who proposes the setpoint in Auto mode. The SafetyGuard has the last word."""
 
-from bessai.core.dispatch.rules import Proposal, RuleDispatcher
+from bessai.core.dispatch.inputs import DispatchInputs, Fallback, PriceCurve, Proposal
+from bessai.core.dispatch.model import DispatchModel, ModelDispatcher, ModelError, load_dispatcher
+from bessai.core.dispatch.rules import RuleDispatcher
 
-__all__ = ["Proposal", "RuleDispatcher"]
+__all__ = [
+    "DispatchInputs",
+    "DispatchModel",
+    "Fallback",
+    "ModelDispatcher",
+    "ModelError",
+    "PriceCurve",
+    "Proposal",
+    "RuleDispatcher",
+    "load_dispatcher",
+]

@@ -20,11 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from pymodbus.constants import ExcCodes
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs
-from bessai.drivers.profile import Profile, Register, RegisterType, Table, load_profile
+from bessai.drivers.profile import Profile, Register, RegisterType, Role, Table, load_profile
 from bessai.drivers.simulator.physics import BatteryModel, BatteryParams, Measurements
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class BessSimulator:
         self.faults = FaultState()
         self.writes: list[tuple[str, float | str | None]] = []
         self.requests_served = 0
+        # What the device's diagnostic counters show: every request received, every exception sent.
+        self.requests_received = 0
+        self.exceptions_sent = 0
         self._codecs: dict[str, RegisterCodec] = compile_codecs(
             self.profile.registers, self.profile.connection
         )
@@ -97,6 +101,11 @@ class BessSimulator:
             for a in range(reg.address, reg.end):
                 self._by_addr[(reg.table, a)] = reg
         self._statics: dict[str, float | str] = {r.name: _static_value(r) for r in self._regs}
+        self._counter_regs = {
+            r.role.value: r
+            for r in self._regs
+            if r.role in (Role.REQUEST_COUNT, Role.EXCEPTION_COUNT)
+        }
         self.image: dict[Table, dict[int, int]] = {Table.HOLDING: {}, Table.INPUT: {}}
         self._servers: list[Any] = []
         self._stepper: asyncio.Task[None] | None = None
@@ -127,6 +136,7 @@ class BessSimulator:
             table = self.image[reg.table]
             for i, w in enumerate(words):
                 table[reg.address + i] = w
+        self._encode_counters()
 
     def step(self, dt_s: float) -> None:
         """Advance the physics and refresh the register image."""
@@ -168,6 +178,8 @@ class BessSimulator:
         if table is None:
             return None
         image = self.image[table]
+        if table is Table.INPUT:
+            self._encode_counters()
         if set_values is None:
             for a in range(address, address + count):
                 if a in image:
@@ -279,6 +291,25 @@ class BessSimulator:
             action=self._action,
         )
 
+    def _encode_counters(self) -> None:
+        """Live counter registers: the value read includes the request reading it."""
+        for name, value in (
+            ("request_count", self.requests_received),
+            ("exception_count", self.exceptions_sent),
+        ):
+            reg = self._counter_regs.get(name)
+            if reg is not None:
+                words = self._codecs[reg.name].encode(float(value % 2**32), saturate=True)
+                for i, w in enumerate(words):
+                    self.image[reg.table][reg.address + i] = w
+
+    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        if not sending:
+            self.requests_received += 1
+        elif pdu.function_code & 0x80:
+            self.exceptions_sent += 1
+        return pdu
+
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if sending and Fault.NO_ANSWER in self.faults.active:
             return b""
@@ -287,7 +318,10 @@ class BessSimulator:
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve Modbus TCP; returns the bound port (port 0 picks a free one)."""
         server = ModbusTcpServer(
-            self._sim_device(), address=(host, port), trace_packet=self._trace_packet
+            self._sim_device(),
+            address=(host, port),
+            trace_packet=self._trace_packet,
+            trace_pdu=self._trace_pdu,
         )
         await server.serve_forever(background=True)
         self._servers.append(server)
@@ -305,7 +339,11 @@ class BessSimulator:
     async def start_rtu(self, port: str, baudrate: int = 19200) -> None:
         """Serve Modbus RTU on a serial port (or a pty from socat)."""
         server = ModbusSerialServer(
-            self._sim_device(), port=port, baudrate=baudrate, trace_packet=self._trace_packet
+            self._sim_device(),
+            port=port,
+            baudrate=baudrate,
+            trace_packet=self._trace_packet,
+            trace_pdu=self._trace_pdu,
         )
         await server.serve_forever(background=True)
         self._servers.append(server)

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bessai.gui.bridge import ControlMode, CoreBridge, Permission, Preview, result_text
+from bessai.gui.bridge import (
+    ControlMode,
+    ControlState,
+    CoreBridge,
+    Permission,
+    Preview,
+    result_text,
+)
 from bessai.gui.i18n import is_spanish, t
 
 
@@ -113,6 +120,9 @@ class ControlPage(QWidget):
         self.interlocks = QLabel()
         self.interlocks.setObjectName("interlock")
         self.interlocks.setWordWrap(True)
+        self.dispatch = QLabel()
+        self.dispatch.setObjectName("muted")
+        self.dispatch.setWordWrap(True)
         self.reset = QPushButton()
         self.reset.clicked.connect(lambda: self.bridge.reset_estop(self._show_result))
         layout = QVBoxLayout(self)
@@ -123,6 +133,7 @@ class ControlPage(QWidget):
         layout.addWidget(self.lease)
         layout.addWidget(self.interlocks)
         layout.addWidget(self.status)
+        layout.addWidget(self.dispatch)
         layout.addWidget(self.reset)
         layout.addStretch(1)
         self.dialog: ConfirmDialog | None = None
@@ -176,6 +187,39 @@ class ControlPage(QWidget):
         self.interlocks.setText("\n".join(reasons))
         self.reset.setVisible(state.estop_latched)
         self.reset.setEnabled(self.bridge.may(Permission.ENGINEER))
+        self.dispatch.setText(self._dispatch_text(state))
+
+    def _dispatch_text(self, state: ControlState) -> str:
+        """Who proposes in Auto, and the last proposal with what the guard made of it."""
+        info = self.bridge.dispatch_summary()
+        version, error = info["model_version"], info["model_error"]
+        if info["mode"] == "rules":
+            lines = [t("Auto dispatch: rules (time of use, peak shaving)")]
+        elif error:
+            lines = [t("Auto dispatch: rules — the model is not usable: {0}").format(error)]
+        elif info["mode"] == "shadow":
+            lines = [
+                t(
+                    "Auto dispatch: rules; model {0} in shadow mode (recorded, never written)"
+                ).format(version)
+            ]
+        else:
+            lines = [t("Auto dispatch: model {0}, rules as fallback").format(version)]
+        proposal = state.proposal
+        if state.mode is ControlMode.AUTO and proposal is not None:
+            line = t("Proposal {0:+.1f} kW").format(proposal.setpoint_kw)
+            verdict = state.last_verdict
+            if verdict is not None and verdict.reason.value not in ("ok", "done"):
+                line += " → " + t("guard {0:+.1f} kW ({1})").format(
+                    verdict.value_kw, verdict.message_es if self.spanish() else verdict.message_en
+                )
+            if proposal.fallback is not None:
+                line += " · " + t("fallback: {0}").format(proposal.fallback.detail)
+            lines.append(line)
+        shadow = state.shadow_proposal
+        if shadow is not None:
+            lines.append(t("The model would do {0:+.1f} kW").format(shadow.setpoint_kw))
+        return "\n".join(lines)
 
     def ask_confirmation(self) -> None:
         preview = self.bridge.preview(self.spin.value())

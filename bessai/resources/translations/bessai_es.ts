@@ -68,6 +68,22 @@
         <translation>Automático</translation>
     </message>
     <message>
+        <source>Auto dispatch: model {0}, rules as fallback</source>
+        <translation>Despacho automático: modelo {0}, reglas de respaldo</translation>
+    </message>
+    <message>
+        <source>Auto dispatch: rules (time of use, peak shaving)</source>
+        <translation>Despacho automático: reglas (horario, recorte de punta)</translation>
+    </message>
+    <message>
+        <source>Auto dispatch: rules — the model is not usable: {0}</source>
+        <translation>Despacho automático: reglas — el modelo no es utilizable: {0}</translation>
+    </message>
+    <message>
+        <source>Auto dispatch: rules; model {0} in shadow mode (recorded, never written)</source>
+        <translation>Despacho automático: reglas; modelo {0} en modo sombra (se registra, nunca se escribe)</translation>
+    </message>
+    <message>
         <source>Battery temperature</source>
         <translation>Temperatura de batería</translation>
     </message>
@@ -236,6 +252,10 @@
         <translation>Prioridad</translation>
     </message>
     <message>
+        <source>Proposal {0:+.1f} kW</source>
+        <translation>Propuesta {0:+.1f} kW</translation>
+    </message>
+    <message>
         <source>Raised</source>
         <translation>Activada</translation>
     </message>
@@ -286,6 +306,10 @@
     <message>
         <source>State of charge (%)</source>
         <translation>Estado de carga (%)</translation>
+    </message>
+    <message>
+        <source>The model would do {0:+.1f} kW</source>
+        <translation>El modelo haría {0:+.1f} kW</translation>
     </message>
     <message>
         <source>Theme</source>
@@ -342,6 +366,14 @@
     <message>
         <source>failed</source>
         <translation>fallidas</translation>
+    </message>
+    <message>
+        <source>fallback: {0}</source>
+        <translation>respaldo: {0}</translation>
+    </message>
+    <message>
+        <source>guard {0:+.1f} kW ({1})</source>
+        <translation>protección {0:+.1f} kW ({1})</translation>
     </message>
     <message>
         <source>ids</source>
