@@ -29,6 +29,9 @@ from bessai.core.auth import AuthError, AuthService, Role
 from bessai.core.config import ConfigError, Settings, load_settings, site_config
 from bessai.core.console import print_status
 from bessai.core.control import ControlMode
+from bessai.core.dispatch import DispatchModel, ModelError
+from bessai.core.dispatch.model import builtin_model_path
+from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.gateway import CloudConfig, Gateway
 from bessai.core.history import History
 from bessai.core.logs import setup_logging
@@ -143,6 +146,24 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
     )
+
+    dispatch = sub.add_parser("dispatch", help="the dispatch model and the proposal record")
+    dispatch_sub = dispatch.add_subparsers(dest="dispatch_command", required=True)
+    model = dispatch_sub.add_parser(
+        "check", help="load a dispatch model as the gateway would; exit 1 if it is not usable"
+    )
+    model.add_argument(
+        "model",
+        nargs="?",
+        type=Path,
+        help="ONNX file (default: DISPATCH_MODEL_PATH or the shipped model)",
+    )
+    record = dispatch_sub.add_parser(
+        "export", help="export the proposal record (shadow and active) as CSV"
+    )
+    record.add_argument("--device", help="only this device")
+    record.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
+    record.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
     prof = sub.add_parser("profile", help="device profiles")
     prof_sub = prof.add_subparsers(dest="profile_command", required=True)
@@ -317,6 +338,37 @@ def _export_command(args: argparse.Namespace, settings: Settings) -> int:
         history.db.close()
 
 
+def _dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dispatch_command == "check":
+        path = args.model or settings.DISPATCH_MODEL_PATH or builtin_model_path()
+        try:
+            model = DispatchModel(path)
+        except ModelError as exc:
+            print(f"bessai: {exc}", file=sys.stderr)
+            return 1
+        meta = model.metadata
+        features = ", ".join(f"{f.name} [{f.unit}]" for f in meta.features)
+        print(f"{path}: {meta.name} {meta.version}, sha256 {meta.sha256}")
+        print(f"  inputs: {features}")
+        print(
+            f"  output: {meta.output.name} ({meta.output.meaning}), {meta.output.min}..{meta.output.max}"
+        )
+        print(f"  trained: {meta.training.get('command', '?')}")
+        return 0
+    record = DispatchRecord(settings.DATA_DIR / "dispatch.db")
+    try:
+        since = time.time() - args.hours * 3600
+        if args.out:
+            with args.out.open("w", newline="", encoding="utf-8") as out:
+                n = record.export_csv(out, args.device, since)
+        else:
+            n = record.export_csv(sys.stdout, args.device, since)
+        print(f"{n} proposals exported", file=sys.stderr)
+        return 0
+    finally:
+        record.db.close()
+
+
 def _users_command(args: argparse.Namespace, settings: Settings) -> int:
     auth = AuthService(
         settings.DATA_DIR / "users.db", audit=AuditTrail(settings.DATA_DIR / "audit.db").append
@@ -391,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_command(args, settings)
         if args.command == "export":
             return _export_command(args, settings)
+        if args.command == "dispatch":
+            return _dispatch_command(args, settings)
         site_id, devices, limits, dispatch = site_config(settings)
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
         gateway = Gateway(

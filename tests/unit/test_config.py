@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.config import ConfigError, load_settings, load_site_file, site_devices
+from bessai.core.config import (
+    ConfigError,
+    load_settings,
+    load_site_file,
+    site_config,
+    site_devices,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +32,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "LOG",
             "POLL",
             "DATA",
+            "DISPATCH",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -118,6 +125,18 @@ def test_site_file_with_several_devices(tmp_path: Path) -> None:
             '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\ncolour = "red"\n',
             "devices.0.colour",
         ),
+        (
+            '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[dispatch]\ntimezone = "Mars/Olympus"\n',
+            "unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[dispatch]\nmarginal_cost_usd_mwh = [1, 2]\n',
+            "dispatch.marginal_cost_usd_mwh",
+        ),
+        (
+            '[[devices]]\nname = "a"\nprofile = "p"\nhost = "h"\n[dispatch]\nmode = "ai"\n',
+            "dispatch.mode = 'ai'",
+        ),
     ],
 )
 def test_bad_site_file_names_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
@@ -169,3 +188,20 @@ def test_cli_bad_profile_exits_2_naming_file_and_path(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"{bad}: $.registers[0]: a writable register needs both 'min' and 'max'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_example_site_file_parses_and_dispatch_mode_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "site.example.toml"
+    monkeypatch.setenv("SITE_FILE", str(example))
+    monkeypatch.setenv("DISPATCH_MODE", "shadow")
+    site_id, devices, limits, dispatch = site_config(load_settings())
+    assert site_id == "cl-antofagasta-01"
+    assert len(devices) == 2
+    assert limits.max_charge_kw == 80
+    assert dispatch.mode == "shadow"  # the environment wins over the file's "model"
+    assert dispatch.marginal_cost_usd_mwh[19] == 128
+    monkeypatch.setenv("DISPATCH_MODE", "learned")
+    with pytest.raises(ConfigError, match="DISPATCH_MODE"):
+        load_settings()

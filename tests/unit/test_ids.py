@@ -31,7 +31,7 @@ def normal_windows(n: int, seed: int = 0) -> np.ndarray:
     )
 
 
-def test_numpy_forest_matches_scikit_learn_within_1e6() -> None:
+def test_onnx_forest_matches_scikit_learn_within_1e6() -> None:
     rng = np.random.default_rng(1)
     train = rng.normal(size=(700, 10))
     forest = IsolationForest(n_estimators=64, max_samples=256, random_state=3).fit(train)
