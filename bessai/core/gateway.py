@@ -41,6 +41,7 @@ from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
 from bessai.drivers.profile import Profile, load_profile
+from bessai.drivers.simulator.physics import BatteryParams
 from bessai.drivers.simulator.server import BessSimulator
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,13 @@ class Gateway:
             profile = self.profiles[cfg.name]
             endpoint: Endpoint
             if cfg.simulated:
-                sim = BessSimulator(profile, seed=self.simulator_seed, unit_id=cfg.unit_id)
+                # Its sun follows the site's clock, so that the dispatcher sees PV by day.
+                sim = BessSimulator(
+                    profile,
+                    seed=self.simulator_seed,
+                    unit_id=cfg.unit_id,
+                    params=BatteryParams(start_hour=prices.local_hour(time.time())),
+                )
                 port = await sim.start_tcp("127.0.0.1", cfg.port or 0)
                 self.simulators[cfg.name] = sim
                 endpoint = TcpEndpoint("127.0.0.1", port)

@@ -2,7 +2,7 @@
 
 Runs the real app on the embedded simulator (a throwaway data directory and
 demo accounts), lets it poll for a few seconds with a manual setpoint
-applied, then grabs each page. ``make screenshots`` runs it under Xvfb.
+applied, then grabs each page, and the Control page again in Auto. ``make screenshots`` runs it under Xvfb.
 
     python -m bessai.gui.screenshots --out screenshots [--lang es]
 """
@@ -55,6 +55,17 @@ async def shoot(out: Path, language: str, theme: str) -> list[Path]:
                     path = out / f"{index + 1}-{name.lower()}-{width}x{height}-{language}.png"
                     window.grab().save(str(path))
                     written.append(path)
+            # And the Control page with Auto run by the dispatch model.
+            await controller.set_mode(bridge.current_session(), ControlMode.AUTO)
+            await asyncio.sleep(2.0)
+            control = [p.lower() for p in PAGES].index("control")
+            window.show_page(control)
+            for width, height in SIZES:
+                window.resize(width, height)
+                await asyncio.sleep(0.4)
+                path = out / f"{control + 1}-control-auto-{width}x{height}-{language}.png"
+                window.grab().save(str(path))
+                written.append(path)
         finally:
             bridge.close()
             window.close()

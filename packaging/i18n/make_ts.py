@@ -134,6 +134,9 @@ SPANISH = {
     "guard {0:+.1f} kW ({1})": "protección {0:+.1f} kW ({1})",
     "fallback: {0}": "respaldo: {0}",
     "The model would do {0:+.1f} kW": "El modelo haría {0:+.1f} kW",
+    "model": "modelo",
+    "rules": "reglas",
+    "Inputs: {0} h, SoC {1} %, PV {2} kW, load {3} kW, {4} USD/MWh": "Entradas: {0} h, SoC {1} %, FV {2} kW, consumo {3} kW, costo marginal {4} USD/MWh",
 }
 
 ROOT = Path(__file__).resolve().parents[2]

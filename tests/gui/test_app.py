@@ -232,3 +232,24 @@ def test_week_range_is_read_from_history_off_the_loop(app: App, qtbot: QtBot) ->
     charts.set_range(7 * 86400)
     qtbot.waitUntil(lambda: set(charts.history) == {"soc", "power", "temp", "ids"}, timeout=5000)
     assert charts.range_buttons["7 d"].isChecked()
+
+
+def test_auto_shows_who_dispatches_the_proposal_and_its_inputs(app: App, qtbot: QtBot) -> None:
+    window, gateway, _ = app
+    control = window.pages[2]
+    window.show_page(2)
+    version = gateway.dispatch_summary()["model_version"]
+    assert version is not None
+    qtbot.waitUntil(lambda: f"model {version}" in control.dispatch.text(), timeout=3000)
+    login(window, qtbot, "olga", "314159")
+    qtbot.waitUntil(lambda: control.mode_buttons[ControlMode.AUTO].isEnabled(), timeout=3000)
+    qtbot.mouseClick(control.mode_buttons[ControlMode.AUTO], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gateway.controller().mode is ControlMode.AUTO, timeout=3000)
+    qtbot.waitUntil(lambda: "(model)" in control.dispatch.text(), timeout=3000)
+    proposal = gateway.controller().state().proposal
+    assert proposal is not None
+    assert "Inputs:" in control.dispatch.text()
+    assert "USD/MWh" in control.dispatch.text()
+    window.set_language("es")
+    qtbot.waitUntil(lambda: "(modelo)" in control.dispatch.text(), timeout=3000)
+    assert "Entradas:" in control.dispatch.text()

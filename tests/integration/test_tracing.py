@@ -104,7 +104,7 @@ async def test_a_poll_cycle_arrives_as_a_span_tree(
             assert attrs(poll)["device"] == "bess"
             assert attrs(poll)["outcome"] == "good"
             assert attrs(children["read"])["modbus.requests"] == 2
-            assert attrs(children["dispatch"])["dispatch.source"] == "rules"
+            assert attrs(children["dispatch"])["dispatch.source"] == "model"
             for child in children.values():
                 assert poll.start_time_unix_nano <= child.start_time_unix_nano
                 assert child.end_time_unix_nano <= poll.end_time_unix_nano

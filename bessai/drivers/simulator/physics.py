@@ -51,6 +51,7 @@ class BatteryParams:
     noise_kw: float = 0.05
     noise_c: float = 0.02
     noise_v: float = 0.05
+    start_hour: float = 12.0  # local hour of day at simulated time 0 (the solar clock)
 
 
 # LFP open-circuit voltage per cell against SoC (%), interpolated linearly.
@@ -225,7 +226,7 @@ class BatteryModel:
 
     def solar_kw(self) -> float:
         """A clear-sky PV profile on the simulated clock (peak 80 kW at noon)."""
-        hour = (self.time_s / 3600.0 + 12.0) % 24.0
+        hour = (self.time_s / 3600.0 + self.params.start_hour) % 24.0
         return (
             max(0.0, 80.0 * math.sin(math.pi * (hour - 6.5) / 13.0)) if 6.5 < hour < 19.5 else 0.0
         )

@@ -115,6 +115,8 @@ class BessSimulator:
     def value_for(self, reg: Register, m: Measurements) -> float | str:
         """The engineering value the device shows for a register now."""
         key = reg.role.value if reg.role is not None else reg.name
+        if key in self._counter_regs:
+            return float(self._counters()[key] % 2**32)
         value = m.extras.get(key, getattr(m, key, None))
         if value is None or isinstance(value, str):
             return self._statics[reg.name]
@@ -291,12 +293,12 @@ class BessSimulator:
             action=self._action,
         )
 
+    def _counters(self) -> dict[str, int]:
+        return {"request_count": self.requests_received, "exception_count": self.exceptions_sent}
+
     def _encode_counters(self) -> None:
         """Live counter registers: the value read includes the request reading it."""
-        for name, value in (
-            ("request_count", self.requests_received),
-            ("exception_count", self.exceptions_sent),
-        ):
+        for name, value in self._counters().items():
             reg = self._counter_regs.get(name)
             if reg is not None:
                 words = self._codecs[reg.name].encode(float(value % 2**32), saturate=True)

@@ -208,6 +208,7 @@ class ControlPage(QWidget):
         proposal = state.proposal
         if state.mode is ControlMode.AUTO and proposal is not None:
             line = t("Proposal {0:+.1f} kW").format(proposal.setpoint_kw)
+            line += f" ({t('model') if proposal.source == 'model' else t('rules')})"
             verdict = state.last_verdict
             if verdict is not None and verdict.reason.value not in ("ok", "done"):
                 line += " → " + t("guard {0:+.1f} kW ({1})").format(
@@ -216,10 +217,26 @@ class ControlPage(QWidget):
             if proposal.fallback is not None:
                 line += " · " + t("fallback: {0}").format(proposal.fallback.detail)
             lines.append(line)
+            lines.append(self._inputs_text(proposal.inputs))
         shadow = state.shadow_proposal
         if shadow is not None:
             lines.append(t("The model would do {0:+.1f} kW").format(shadow.setpoint_kw))
+            lines.append(self._inputs_text(shadow.inputs))
         return "\n".join(lines)
+
+    @staticmethod
+    def _inputs_text(inputs: dict[str, float | None]) -> str:
+        def shown(key: str, digits: int) -> str:
+            value = inputs.get(key)
+            return "–" if value is None else f"{value:.{digits}f}"
+
+        return t("Inputs: {0} h, SoC {1} %, PV {2} kW, load {3} kW, {4} USD/MWh").format(
+            shown("hour_local", 1),
+            shown("soc_pct", 0),
+            shown("pv_kw", 0),
+            shown("load_kw", 0),
+            shown("price_usd_mwh", 0),
+        )
 
     def ask_confirmation(self) -> None:
         preview = self.bridge.preview(self.spin.value())

@@ -164,6 +164,10 @@
         <translation>Mantener para confirmar</translation>
     </message>
     <message>
+        <source>Inputs: {0} h, SoC {1} %, PV {2} kW, load {3} kW, {4} USD/MWh</source>
+        <translation>Entradas: {0} h, SoC {1} %, FV {2} kW, consumo {3} kW, costo marginal {4} USD/MWh</translation>
+    </message>
+    <message>
         <source>Intrusion score</source>
         <translation>Puntaje de intrusión</translation>
     </message>
@@ -396,6 +400,10 @@
         <translation>enlace activo</translation>
     </message>
     <message>
+        <source>model</source>
+        <translation>modelo</translation>
+    </message>
+    <message>
         <source>no baseline yet</source>
         <translation>sin línea base aún</translation>
     </message>
@@ -438,6 +446,10 @@
     <message>
         <source>requests per poll</source>
         <translation>peticiones por lectura</translation>
+    </message>
+    <message>
+        <source>rules</source>
+        <translation>reglas</translation>
     </message>
     <message>
         <source>setpoint</source>
