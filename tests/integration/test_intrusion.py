@@ -1,17 +1,20 @@
-"""Intrusion detection end to end: a baseline learnt on the simulator, then a rogue master caught."""
+"""Intrusion detection end to end: a baseline learnt on the simulator, then each attack caught."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
+import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from bessai.core.config import DeviceConfig
 from bessai.core.gateway import Gateway
 from bessai.core.ids import IntrusionScored
 from bessai.core.safety import Reason
+from bessai.drivers.simulator.attacks import Attack, flood, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from tests.helpers import until
 
@@ -71,6 +74,33 @@ async def test_frozen_values_are_caught(tmp_path: Path) -> None:
         assert first <= 3  # the freeze shows once three windows agree to the last digit
         assert any("frozen" in s.driver for s in scores[at:] if s.score >= 0.8)
     finally:
+        await gw.stop()
+        await sim.stop()
+
+
+@pytest.mark.parametrize("attack", [Attack.SCAN, Attack.FLOOD])
+async def test_another_masters_scan_or_flood_shows_in_the_device_counters(
+    tmp_path: Path, attack: Attack
+) -> None:
+    gw, sim, port, scores = await start(tmp_path)
+    task: asyncio.Task[None] | None = None
+    try:
+        await until(lambda: len(scores) >= 10, 15.0, "scoring")
+        assert max(s.score for s in scores) < 0.7
+        at = len(scores)
+        run = scan if attack is Attack.SCAN else flood
+        task = asyncio.create_task(run("127.0.0.1", port, 1))
+        await until(lambda: any(s.score >= 0.8 for s in scores[at:]), 3.0, f"{attack} detected")
+        first = next(i for i, s in enumerate(scores[at:]) if s.score >= 0.8)
+        assert first <= 2  # within three poll cycles
+        # Requests, or the exceptions for the unmapped addresses they hit, beyond the gateway's own.
+        assert scores[at + first].driver.startswith("foreign_")
+        assert gw.alarms.get("intrusion_alert").active
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await gw.stop()
         await sim.stop()
 
