@@ -136,7 +136,8 @@ class OverviewPage(QWidget):
             }[state.mode]
             extra = ""
             if state.mode is ControlMode.AUTO and state.proposal is not None:
-                extra = f"{t('proposal')} {state.proposal.setpoint_kw:+.1f} kW: {state.proposal.explanation}"
+                source = t("model") if state.proposal.source == "model" else t("rules")
+                extra = f"{t('proposal')} {state.proposal.setpoint_kw:+.1f} kW ({source})"
             elif state.interlocks:
                 extra = t("{0} interlock(s)").format(len(state.interlocks))
             self.mode.show_value(mode_text, extra)
