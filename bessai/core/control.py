@@ -25,7 +25,13 @@ from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmMan
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
 from bessai.core.bus import EventBus
-from bessai.core.dispatch import DispatchInputs, PriceCurve, Proposal, RuleDispatcher
+from bessai.core.dispatch import (
+    Dispatcher,
+    DispatchInputs,
+    PriceCurve,
+    Proposal,
+    RuleDispatcher,
+)
 from bessai.core.events import DeviceDisconnected, Sample, SampleTaken
 from bessai.core.safety import (
     Interlock,
@@ -242,8 +248,8 @@ class Controller:
     audit: AuditTrail
     alarms: AlarmManager
     guard: SafetyGuard = field(default_factory=SafetyGuard)
-    dispatcher: Any = None
-    shadow_dispatcher: Any = None
+    dispatcher: Dispatcher | None = None
+    shadow_dispatcher: Dispatcher | None = None
     prices: PriceCurve = field(default_factory=PriceCurve)
     lease_s: float = 8 * 3600.0
     control_interval_s: float = 0.5
@@ -338,12 +344,13 @@ class Controller:
     def _propose(self, now: float, shadow: bool = False) -> Proposal:
         """Ask the (Auto or shadow) dispatcher, time it, and publish it with the guard's verdict."""
         dispatcher = self.shadow_dispatcher if shadow else self.dispatcher
+        assert dispatcher is not None
         with self.tracer.start_as_current_span(
             "dispatch", attributes={"device": self.device.name, "dispatch.shadow": shadow}
         ) as span:
             inputs = self.dispatch_inputs(now)
             started = time.perf_counter()
-            proposal: Proposal = dispatcher.propose(inputs)
+            proposal = dispatcher.propose(inputs)
             elapsed = time.perf_counter() - started
             span.set_attribute("dispatch.source", proposal.source)
             span.set_attribute("dispatch.setpoint_kw", proposal.setpoint_kw)

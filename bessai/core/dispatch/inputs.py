@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bessai.core.dispatch.profiles import TYPICAL_MARGINAL_COST_USD_MWH
@@ -97,3 +98,9 @@ class Proposal:
     raw_output: float | None = None
     model_version: str | None = None
     fallback: Fallback | None = None
+
+
+class Dispatcher(Protocol):
+    """Anything that turns the inputs into a proposal (the model, the rules, a test's script)."""
+
+    def propose(self, inputs: DispatchInputs) -> Proposal: ...
