@@ -132,7 +132,7 @@ class ControlMachine(RuleBasedStateMachine):
     def command(self, kw: float) -> None:
         self.run(self.ctl.command_setpoint(self.operator, kw))
 
-    @rule(kw=st.floats(-500, 500))
+    @rule(kw=st.one_of(st.floats(-500, 500), st.sampled_from([math.nan, math.inf, -math.inf])))
     def dispatcher_proposes(self, kw: float) -> None:
         self.dispatcher.next_kw = kw
         self.run(self.ctl.tick())
