@@ -25,7 +25,7 @@ import numpy as np
 
 from bessai.core.dispatch import DispatchInputs, DispatchModel, ModelDispatcher, RuleDispatcher
 from bessai.core.dispatch.model import builtin_model_path
-from bessai.core.dispatch.train import BatteryModel, fit, make_days
+from bessai.core.dispatch.train import TrainingBattery, fit, make_days
 
 TARGET_MS = 0.5
 
@@ -65,7 +65,7 @@ def main(runs: int) -> int:
         np.asarray([[f[n] for n in (x.name for x in model.metadata.features)]], dtype=np.float32)
         for f in features
     ]
-    regressor = fit(make_days(3, seed=1), BatteryModel(), seed=1)
+    regressor = fit(make_days(3, seed=1), TrainingBattery(), seed=1)
 
     propose = median_ms(lambda i: dispatcher.propose(inputs[i % 256]), runs)
     bare = median_ms(lambda i: session.run(None, {name: vectors[i % 256]}), runs)

@@ -21,7 +21,7 @@ from bessai.core.dispatch import (
     load_dispatcher,
 )
 from bessai.core.dispatch.model import builtin_model_path
-from bessai.core.dispatch.train import BatteryModel, export_onnx, fit, make_days, train
+from bessai.core.dispatch.train import TrainingBattery, export_onnx, fit, make_days, train
 from tests.helpers import write_constant_model
 
 
@@ -92,7 +92,7 @@ def test_every_model_proposal_is_finite_and_within_the_rated_power(
 
 
 def test_the_export_computes_what_scikit_learn_computes(tmp_path: Path) -> None:
-    model = fit(make_days(3, seed=1), BatteryModel(), seed=1)
+    model = fit(make_days(3, seed=1), TrainingBattery(), seed=1)
     blob = export_onnx(model)
     path = tmp_path / "m.onnx"
     path.write_bytes(blob)

@@ -17,7 +17,7 @@ from bessai.core.dispatch.profiles import DayProfile
 
 
 @dataclass(frozen=True)
-class BatteryModel:
+class TrainingBattery:
     """The battery the shipped model was trained for, per unit of rated power."""
 
     capacity_h: float = 2.0
@@ -46,7 +46,7 @@ SOC_GRID = np.arange(10.0, 90.0 + 1e-9, 1.0)
 
 
 def value_function(
-    days: list[DayProfile], battery: BatteryModel, step_h: float = 0.25
+    days: list[DayProfile], battery: TrainingBattery, step_h: float = 0.25
 ) -> np.ndarray:
     """Cost-to-go on SOC_GRID at every step of the concatenated days (last row zero)."""
     price = np.concatenate([d.price_usd_mwh for d in days])
@@ -63,7 +63,7 @@ def q_values(
     price: float,
     net_load: float,
     next_value: np.ndarray,
-    battery: BatteryModel,
+    battery: TrainingBattery,
     step_h: float,
 ) -> np.ndarray:
     """Cost of each action (columns) from each SoC (rows); infeasible actions cost infinity."""
@@ -79,7 +79,7 @@ def best_actions(
     day: DayProfile,
     t: int,
     next_value: np.ndarray,
-    battery: BatteryModel,
+    battery: TrainingBattery,
     step_h: float,
 ) -> np.ndarray:
     """The optimal power (per unit of rated) at step ``t`` of ``day`` from each SoC."""

@@ -30,7 +30,7 @@ from bessai.core.dispatch.inputs import FEATURES, DispatchInputs
 from bessai.core.dispatch.model import METADATA_FILE, MODEL_FILE, builtin_model_path
 from bessai.core.dispatch.profiles import DayProfile, random_day
 from bessai.core.dispatch.rules import RuleDispatcher
-from bessai.core.dispatch.teacher import BatteryModel, best_actions, value_function
+from bessai.core.dispatch.teacher import TrainingBattery, best_actions, value_function
 
 VERSION = "1.0.0"
 STEP_H = 0.25
@@ -51,7 +51,7 @@ def make_days(days: int, seed: int) -> list[DayProfile]:
 
 
 def dataset(
-    days: list[DayProfile], battery: BatteryModel, seed: int
+    days: list[DayProfile], battery: TrainingBattery, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows and the teacher's optimal power at random SoCs through each day."""
     rng = np.random.default_rng(seed + 1)
@@ -76,7 +76,7 @@ def dataset(
     return np.vstack(rows).astype(np.float32), np.concatenate(targets).astype(np.float32)
 
 
-def day_cost(day: DayProfile, battery: BatteryModel, policy: Any, soc0: float = 50.0) -> float:
+def day_cost(day: DayProfile, battery: TrainingBattery, policy: Any, soc0: float = 50.0) -> float:
     """USD per MW of rated power for a day run by ``policy(t, soc) -> power``."""
     soc = soc0
     cost = 0.0
@@ -99,7 +99,7 @@ def day_cost(day: DayProfile, battery: BatteryModel, policy: Any, soc0: float = 
 def evaluate(
     model: GradientBoostingRegressor,
     days: list[DayProfile],
-    battery: BatteryModel,
+    battery: TrainingBattery,
 ) -> dict[str, float]:
     """Share of the optimal saving (against no battery) that the model and the rules capture."""
     rules = RuleDispatcher()
@@ -165,7 +165,7 @@ def export_onnx(model: GradientBoostingRegressor) -> bytes:
     return blob
 
 
-def fit(days: list[DayProfile], battery: BatteryModel, seed: int) -> GradientBoostingRegressor:
+def fit(days: list[DayProfile], battery: TrainingBattery, seed: int) -> GradientBoostingRegressor:
     x, y = dataset(days, battery, seed)
     model = GradientBoostingRegressor(random_state=seed, **REGRESSOR)
     model.fit(x, y)
@@ -174,7 +174,7 @@ def fit(days: list[DayProfile], battery: BatteryModel, seed: int) -> GradientBoo
 
 def train(out_dir: Path, days: int = 365, seed: int = 7, holdout_days: int = 20) -> dict[str, Any]:
     """Train, export and describe the model in ``out_dir``; returns the metadata."""
-    battery = BatteryModel()
+    battery = TrainingBattery()
     all_days = make_days(days + holdout_days, seed)
     train_days, test_days = all_days[: days + 1], all_days[days:]
     model = fit(train_days, battery, seed)
