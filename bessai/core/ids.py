@@ -292,6 +292,7 @@ class WindowFeatures:
     written: list[float] = field(default_factory=list)  # the last setpoints this gateway wrote
     _last: dict[str, float] | None = None
     _last_ts: float | None = None
+    _last_latency: float | None = None
     _history: list[tuple[float, ...]] = field(default_factory=list)
     _counters: tuple[float, float] | None = None
     _balance: tuple[float, float] = (0.0, 0.0)
@@ -312,7 +313,12 @@ class WindowFeatures:
         requests = len(reads)
         exceptions = sum(1 for r in traffic if r.outcome.value == "exception")
         timeouts = sum(1 for r in traffic if r.outcome.value in ("timeout", "error"))
-        latency = float(np.mean([r.latency_s for r in reads])) * 1000 if reads else 0.0
+        mean_latency = float(np.mean([r.latency_s for r in reads])) * 1000 if reads else 0.0
+        # Sustained latency: the lower of this window's and the last one's. A single slow
+        # window is the edge computer busy (a stall of the loop); a device slowed by
+        # someone else's traffic stays slow.
+        previous, self._last_latency = self._last_latency, mean_latency
+        latency = mean_latency if previous is None else min(mean_latency, previous)
         received = float(sum(r.bytes_received for r in reads))
         foreign = 0.0
         setpoint = roles.get("setpoint_power_kw")

@@ -194,3 +194,17 @@ def test_a_baseline_of_another_width_is_relearnt(tmp_path: Path) -> None:
     detector = IntrusionDetector(Bus(), tmp_path)
     detector.attach(Device())
     assert "bess" not in detector.models
+
+
+def test_one_slow_window_is_not_a_latency_anomaly_but_a_sustained_slowdown_is() -> None:
+    feats = WindowFeatures()
+
+    def window(latency_s: float) -> float:
+        recs = [Rec(Outcome("ok"), latency_s=latency_s), Rec(Outcome("ok"), latency_s=latency_s)]
+        return float(feats.vector({}, 0.0, recs)[FEATURES.index("latency_ms")])
+
+    assert window(0.0006) == pytest.approx(0.6)
+    assert window(0.030) == pytest.approx(0.6)  # the edge computer stalled once
+    assert window(0.0006) == pytest.approx(0.6)
+    assert window(0.020) == pytest.approx(0.6)
+    assert window(0.025) == pytest.approx(20.0)  # slow twice in a row: the device is slowed
