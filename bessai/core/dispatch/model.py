@@ -77,12 +77,12 @@ class DispatchModel:
 
     def __init__(self, path: Path, metadata_path: Path | None = None) -> None:
         self.path = path
-        meta_path = metadata_path or path.with_suffix(".json")
-        self.metadata = _read_metadata(meta_path)
+        # The model file first: when nothing is there, that is the error to report.
         try:
             blob = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"dispatch model {path}: cannot read: {exc.strerror}") from None
+        self.metadata = _read_metadata(metadata_path or path.with_suffix(".json"))
         digest = hashlib.sha256(blob).hexdigest()
         if digest != self.metadata.sha256:
             raise ModelError(

@@ -18,6 +18,7 @@ import itertools
 import json
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib import metadata as pkg_metadata
 from pathlib import Path
@@ -76,7 +77,12 @@ def dataset(
     return np.vstack(rows).astype(np.float32), np.concatenate(targets).astype(np.float32)
 
 
-def day_cost(day: DayProfile, battery: TrainingBattery, policy: Any, soc0: float = 50.0) -> float:
+def day_cost(
+    day: DayProfile,
+    battery: TrainingBattery,
+    policy: Callable[[int, float], float],
+    soc0: float = 50.0,
+) -> float:
     """USD per MW of rated power for a day run by ``policy(t, soc) -> power``."""
     soc = soc0
     cost = 0.0
