@@ -17,21 +17,43 @@ from pymodbus.exceptions import ModbusException
 
 
 class Attack(StrEnum):
+    """The scripted attacks, by the name `bessai simulate --attack` takes."""
+
     ROGUE_MASTER = "rogue_master"
     SCAN = "scan"
     REPLAY = "replay"
     FLOOD = "flood"
 
 
+async def _reconnected(client: AsyncModbusTcpClient) -> None:
+    """Wait, yielding to the loop, until the client is connected again.
+
+    pymodbus raises "Not connected" at once, without awaiting anything, once a
+    connection has dropped (after repeated timeouts under load, or when the
+    device restarts): an attack loop that only suppressed that error would spin
+    without ever yielding and freeze the event loop it shares with its target.
+    """
+    while not client.connected:
+        await asyncio.sleep(0.2)
+        await client.connect()
+
+
 async def rogue_master(
-    host: str, port: int, unit: int = 1, *, every_s: float = 2.0, seed: int = 0
+    host: str,
+    port: int,
+    unit: int = 1,
+    *,
+    every_s: float = 2.0,
+    seed: int = 0,
+    timeout_s: float = 1.0,
 ) -> None:
     """Write random setpoints (i32 W at holding 0-1, the simulator's map) until cancelled."""
     rng = random.Random(seed)
-    client = AsyncModbusTcpClient(host, port=port, timeout=1)
+    client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s)
     await client.connect()
     try:
         while True:
+            await _reconnected(client)
             watts = rng.choice([-1, 1]) * rng.randint(20_000, 90_000)
             raw = watts & 0xFFFFFFFF
             with contextlib.suppress(ModbusException):
@@ -41,26 +63,32 @@ async def rogue_master(
         client.close()
 
 
-async def scan(host: str, port: int, unit: int = 1, *, stop_at: int = 65535) -> None:
+async def scan(
+    host: str, port: int, unit: int = 1, *, stop_at: int = 65535, timeout_s: float = 1.0
+) -> None:
     """Read every holding register one by one, as a reconnaissance tool does."""
-    client = AsyncModbusTcpClient(host, port=port, timeout=1)
+    client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s)
     await client.connect()
     try:
         for address in range(stop_at):
+            await _reconnected(client)
             with contextlib.suppress(ModbusException):
                 await client.read_holding_registers(address, count=1, device_id=unit)
     finally:
         client.close()
 
 
-async def flood(host: str, port: int, unit: int = 1, *, connections: int = 4) -> None:
+async def flood(
+    host: str, port: int, unit: int = 1, *, connections: int = 4, timeout_s: float = 1.0
+) -> None:
     """Saturate the device with back-to-back reads on several connections."""
 
     async def one() -> None:
-        client = AsyncModbusTcpClient(host, port=port, timeout=1)
+        client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s)
         await client.connect()
         try:
             while True:
+                await _reconnected(client)
                 with contextlib.suppress(ModbusException):
                     await client.read_input_registers(0, count=125, device_id=unit)
         finally:
