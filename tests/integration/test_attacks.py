@@ -1,4 +1,8 @@
-"""The scripted attacks stay well-behaved guests of the event loop they share with their target."""
+"""The scripted attacks stay well-behaved guests of the event loop they share with their target.
+
+Each scenario runs on a loop of its own in a daemon thread, so that an attack
+that spins or ignores its cancellation fails its test instead of hanging the suite.
+"""
 
 from __future__ import annotations
 
@@ -16,53 +20,24 @@ from bessai.drivers.simulator.server import BessSimulator
 AttackRun = Callable[[str, int], Coroutine[Any, Any, None]]
 
 
-def heartbeat_after_target_vanishes(attack: AttackRun) -> tuple[int, float]:
-    """Run `attack` and a heartbeat on one loop in a thread; stop the target mid-attack.
-
-    Returns the heartbeats counted in the last second of the 2 s after the
-    simulator went away (by then the attack's requests have timed out and its
-    connections have dropped) and how long cancelling the attack took. The loop lives in a daemon thread so that
-    an attack that spins without yielding fails this test rather than hanging it.
-    """
-    beats: list[float] = []
-    result: dict[str, float] = {}
-    vanished = threading.Event()
-
-    async def main() -> None:
-        sim = BessSimulator(seed=3)
-        port = await sim.start_tcp("127.0.0.1", 0)
-
-        async def heartbeat() -> None:
-            while True:
-                beats.append(time.monotonic())
-                await asyncio.sleep(0.05)
-
-        beat = asyncio.create_task(heartbeat())
-        task = asyncio.create_task(attack("127.0.0.1", port))
-        await asyncio.sleep(0.5)
-        await sim.stop()  # the device restarts: every connection drops
-        result["vanished_at"] = time.monotonic()
-        vanished.set()
-        await asyncio.sleep(2.0)
-        started = time.monotonic()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        result["cancel_s"] = time.monotonic() - started
-        beat.cancel()
+def run_in_own_loop(scenario: Callable[[], Coroutine[Any, Any, None]], join_s: float) -> None:
+    errors: list[BaseException] = []
 
     def run() -> None:
         # A plain loop, whatever policy an earlier GUI test left installed (qasync's
         # would build a Qt event loop in this thread).
         with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
-            runner.run(main())
+            try:
+                runner.run(scenario())
+            except BaseException as exc:  # handed to the test's thread below
+                errors.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(10.0)
-    assert vanished.is_set(), "the attack froze the loop before the target went away"
-    assert not thread.is_alive(), "the attack froze the event loop once its target went away"
-    after = [b for b in beats if b > result["vanished_at"] + 1.0]
-    return len(after), result["cancel_s"]
+    thread.join(join_s)
+    assert not thread.is_alive(), "the attack froze its event loop or would not stop"
+    if errors:
+        raise errors[0]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +50,55 @@ def heartbeat_after_target_vanishes(attack: AttackRun) -> tuple[int, float]:
     ids=["flood", "scan", "rogue_master"],
 )
 def test_an_attack_keeps_yielding_and_stops_when_its_target_vanishes(attack: AttackRun) -> None:
-    beats, cancel_s = heartbeat_after_target_vanishes(attack)
-    assert beats >= 10  # ~20 expected at 20 Hz over that second
-    assert cancel_s < 1.0
+    beats: list[float] = []
+    seen: dict[str, float] = {}
+
+    async def scenario() -> None:
+        sim = BessSimulator(seed=3)
+        port = await sim.start_tcp("127.0.0.1", 0)
+
+        async def heartbeat() -> None:
+            while True:
+                beats.append(time.monotonic())
+                await asyncio.sleep(0.05)
+
+        beat = asyncio.create_task(heartbeat())
+        task = asyncio.create_task(attack("127.0.0.1", port))
+        await asyncio.sleep(0.5)
+        await sim.stop()  # the device restarts: every connection drops
+        seen["vanished_at"] = time.monotonic()
+        # By the second second the attack's requests have timed out and its
+        # connections are gone.
+        await asyncio.sleep(2.0)
+        started = time.monotonic()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        seen["cancel_s"] = time.monotonic() - started
+        beat.cancel()
+
+    run_in_own_loop(scenario, 10.0)
+    late = [b for b in beats if b > seen["vanished_at"] + 1.0]
+    assert len(late) >= 10  # ~20 expected at 20 Hz over that second
+    assert seen["cancel_s"] < 1.0
+
+
+def test_a_flood_stops_at_once_however_its_cancellation_lands() -> None:
+    """Python 3.11's wait_for inside pymodbus swallows a cancel that meets an answer (~1 in 3 here)."""
+    stop_s: list[float] = []
+
+    async def scenario() -> None:
+        sim = BessSimulator(seed=4)
+        port = await sim.start_tcp("127.0.0.1", 0)
+        for _ in range(10):
+            task = asyncio.create_task(flood("127.0.0.1", port, 1))
+            await asyncio.sleep(0.15)
+            started = time.monotonic()
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=2.0)
+            assert done, "a flood went on after its cancel"
+            stop_s.append(time.monotonic() - started)
+        await sim.stop()
+
+    run_in_own_loop(scenario, 30.0)
+    assert len(stop_s) == 10
+    assert max(stop_s) < 1.0, stop_s

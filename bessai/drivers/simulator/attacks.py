@@ -25,14 +25,20 @@ class Attack(StrEnum):
     FLOOD = "flood"
 
 
-async def _reconnected(client: AsyncModbusTcpClient) -> None:
-    """Wait, yielding to the loop, until the client is connected again.
+async def _ready(client: AsyncModbusTcpClient) -> None:
+    """Before each request: honour a lost cancellation, wait out a dropped connection.
 
-    pymodbus raises "Not connected" at once, without awaiting anything, once a
-    connection has dropped (after repeated timeouts under load, or when the
-    device restarts): an attack loop that only suppressed that error would spin
+    Python 3.11's ``asyncio.wait_for`` (inside pymodbus' request) swallows a
+    cancellation that lands just as the answer arrives, so a tight request loop
+    may never see its ``cancel()``: the task's ``cancelling()`` count still
+    says it was asked to stop. And once a connection has dropped (timeouts
+    under load, a device restart) pymodbus raises "Not connected" at once,
+    without awaiting: a loop that only suppressed that error would spin
     without ever yielding and freeze the event loop it shares with its target.
     """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
     while not client.connected:
         await asyncio.sleep(0.2)
         await client.connect()
@@ -53,7 +59,7 @@ async def rogue_master(
     await client.connect()
     try:
         while True:
-            await _reconnected(client)
+            await _ready(client)
             watts = rng.choice([-1, 1]) * rng.randint(20_000, 90_000)
             raw = watts & 0xFFFFFFFF
             with contextlib.suppress(ModbusException):
@@ -71,7 +77,7 @@ async def scan(
     await client.connect()
     try:
         for address in range(stop_at):
-            await _reconnected(client)
+            await _ready(client)
             with contextlib.suppress(ModbusException):
                 await client.read_holding_registers(address, count=1, device_id=unit)
     finally:
@@ -88,7 +94,7 @@ async def flood(
         await client.connect()
         try:
             while True:
-                await _reconnected(client)
+                await _ready(client)
                 with contextlib.suppress(ModbusException):
                     await client.read_input_registers(0, count=125, device_id=unit)
         finally:
