@@ -372,6 +372,19 @@ class Gateway:
             return self.controllers[name]
         return next(iter(self.controllers.values()))
 
+    def seconds_to_next_poll(self) -> float | None:
+        """How long until the next device poll is due (0 while one runs), None if none runs.
+
+        The GUI paces its frames by this, so that a redraw does not hold the
+        shared loop just as a poll falls due.
+        """
+        due = [p.next_at for p in self.pollers.values() if p.next_at is not None]
+        if not due:
+            return None
+        if any(p.polling for p in self.pollers.values()):
+            return 0.0
+        return max(0.0, min(due) - asyncio.get_running_loop().time())
+
     def intrusion_summary(self) -> dict[str, object]:
         """Intrusion score per device: 'learning' while the baseline is collected, then scored."""
         return self.ids.summary(self.limits.intrusion_lockout_score)

@@ -112,21 +112,31 @@ class DevicePoller:
             interval_s=interval_s,
         )
         self.stopping = False
+        self.next_at: float | None = None  # loop time of the next poll, while running
+        self.polling = False
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
-        while not self.stopping:
-            delay = next_at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await self.poll_once()
-            next_at += self.interval_s
-            late = loop.time() - next_at
-            if late > 0:
-                missed = math.floor(late / self.interval_s) + 1
-                self.status.overruns += missed
-                next_at += missed * self.interval_s
+        try:
+            while not self.stopping:
+                self.next_at = next_at
+                delay = next_at - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self.polling = True
+                try:
+                    await self.poll_once()
+                finally:
+                    self.polling = False
+                next_at += self.interval_s
+                late = loop.time() - next_at
+                if late > 0:
+                    missed = math.floor(late / self.interval_s) + 1
+                    self.status.overruns += missed
+                    next_at += missed * self.interval_s
+        finally:
+            self.next_at = None
 
     async def poll_once(self) -> Sample | None:
         """One poll cycle, traced: read, decode, then the sample to the bus (or the loss of the link)."""

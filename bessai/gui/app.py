@@ -8,10 +8,10 @@ import sys
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from bessai.gui.bridge import CoreBridge, Gateway
+from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow
 from bessai.gui.theme import apply_theme
 
@@ -45,6 +45,6 @@ def main(gateway: Gateway, *, kiosk: bool = False, language: str = "en") -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("BESSAI Edge")
     # qasync on Python 3.11: asyncio.Runner takes the loop factory (asyncio.run does only from 3.12).
-    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+    with asyncio.Runner(loop_factory=AppEventLoop) as runner:
         runner.run(run_app(gateway, kiosk=kiosk, language=language))
     return 0

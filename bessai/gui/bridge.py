@@ -2,7 +2,11 @@
 
 It subscribes to the core's bus, keeps the latest of everything, and emits
 Qt signals at most at the screen's rate (10 Hz by default), so the screen
-never blocks the core and the core never waits for the screen. Commands go
+never blocks the core and the core never waits for the screen. A frame that
+would fall during a device poll or just before one is put off (by at most
+half a frame) until the poll is done: a redraw and its paint hold the loop
+the core shares for 10-20 ms, and at equal rates a colliding phase would
+delay every poll. Commands go
 the other way as asyncio tasks on the same (qasync) loop; their results come
 back as signals. Chart samples are buffered between frames, not dropped.
 """
@@ -16,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from bessai.core.alarms import AlarmAcknowledged, AlarmCleared, AlarmRaised, AlarmShelved
 from bessai.core.auth import AuthError, Permission, Role, Session
@@ -38,7 +42,13 @@ class CoreBridge(QObject):
     command_done = Signal(str, object)  # action, CommandResult | str (error)
 
     def __init__(
-        self, gateway: Gateway, *, rate_hz: float = 10.0, parent: QObject | None = None
+        self,
+        gateway: Gateway,
+        *,
+        rate_hz: float = 10.0,
+        paint_guard_s: float = 0.025,
+        poll_margin_s: float = 0.005,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.gateway = gateway
@@ -60,10 +70,17 @@ class CoreBridge(QObject):
                 for kind in (AlarmRaised, AlarmCleared, AlarmAcknowledged, AlarmShelved)
             ),
         ]
+        self.period_ms = max(1, round(1000 / rate_hz))
+        self.paint_guard_s = paint_guard_s
+        self.poll_margin_s = poll_margin_s
+        self.frames_put_off = 0
+        self.frames_forced = 0
+        self._put_off_s = 0.0
         self.timer = QTimer(self)
-        self.timer.setInterval(max(1, round(1000 / rate_hz)))
-        self.timer.timeout.connect(self._emit)
-        self.timer.start()
+        self.timer.setSingleShot(True)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(self.period_ms)
 
     def _on_sample(self, event: SampleTaken) -> None:
         self.latest[event.sample.device] = event.sample
@@ -79,6 +96,24 @@ class CoreBridge(QObject):
 
     def _touch(self, _: object) -> None:
         self._dirty = True
+
+    def _tick(self) -> None:
+        """Emit a frame, or put it off while a poll runs or is about to fall due."""
+        due_s = self.gateway.seconds_to_next_poll()
+        in_the_way = due_s is not None and due_s < self.paint_guard_s
+        if in_the_way and self._put_off_s < self.period_ms / 2000:
+            assert due_s is not None
+            wait_s = due_s + self.poll_margin_s
+            if self._put_off_s == 0.0:
+                self.frames_put_off += 1
+            self._put_off_s += wait_s
+            self.timer.start(max(1, round(wait_s * 1000)))
+            return
+        if in_the_way:
+            self.frames_forced += 1  # put off for half a frame already: the screen goes on
+        self._put_off_s = 0.0
+        self._emit()
+        self.timer.start(self.period_ms)
 
     def _emit(self) -> None:
         if self._pending:

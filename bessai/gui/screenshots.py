@@ -17,10 +17,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from bessai.gui.bridge import ControlMode, CoreBridge, demo_gateway
+from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.theme import apply_theme
 
@@ -82,7 +82,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # closing the window must not stop the loop mid-run
-    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+    with asyncio.Runner(loop_factory=AppEventLoop) as runner:
         written = runner.run(shoot(args.out, args.lang, args.theme))
     for path in written:
         print(path)

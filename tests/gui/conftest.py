@@ -1,4 +1,4 @@
-"""GUI fixtures: a qasync loop that qtbot.waitUntil drives, and the app on the embedded simulator."""
+"""GUI fixtures: the app's qasync loop, driven by qtbot.waitUntil, and the app on the embedded simulator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import qasync
 from argon2 import PasswordHasher
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -18,6 +17,7 @@ from bessai.core.auth import AuthService, Role
 from bessai.core.config import DeviceConfig
 from bessai.core.gateway import Gateway
 from bessai.gui.bridge import CoreBridge
+from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ T = TypeVar("T")
 class Loop:
     """Runs coroutines on a qasync loop that lives inside Qt's (already running) event loop."""
 
-    def __init__(self, qtbot: QtBot, loop: qasync.QEventLoop) -> None:
+    def __init__(self, qtbot: QtBot, loop: AppEventLoop) -> None:
         self.qtbot = qtbot
         self.loop = loop
 
@@ -41,7 +41,7 @@ class Loop:
 
 @pytest.fixture
 def aio(qapp: QApplication, qtbot: QtBot) -> Iterator[Loop]:
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = AppEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     try:
         yield Loop(qtbot, loop)

@@ -7,7 +7,6 @@ import time
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from bessai.gui.bridge import CoreBridge, Sample
@@ -152,11 +151,12 @@ class ChartsPage(QWidget):
         layout.addWidget(self.readout)
         self.retranslate()
         bridge.samples_arrived.connect(self.add_samples)
-        self.timer = QTimer(self)
+        # Redraws ride on the bridge's frames (paced clear of the polls), at most
+        # at this page's own rate for the range shown.
         self.base_interval_ms = round(1000 / redraw_hz)
-        self.timer.setInterval(self.base_interval_ms)
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
+        self.redraw_interval_ms = self.base_interval_ms
+        self._last_redraw = 0.0
+        bridge.frame.connect(self._on_frame)
         self.frames = 0
 
     def add_samples(self, samples: list[Sample]) -> None:
@@ -172,7 +172,7 @@ class ChartsPage(QWidget):
         self.range_s = seconds
         # A pixel of a day-long chart spans a minute: redrawing it 10 times a second buys
         # nothing and costs the loop the core shares, so long ranges redraw less often.
-        self.timer.setInterval(REDRAW_MS.get(seconds, self.base_interval_ms))
+        self.redraw_interval_ms = REDRAW_MS.get(seconds, self.base_interval_ms)
         for label, button in self.range_buttons.items():
             button.setChecked(RANGES_S[label] == seconds)
         if seconds > 86400:
@@ -200,9 +200,17 @@ class ChartsPage(QWidget):
         self.follow = not paused
         self.pause.setText(t("Follow") if paused else t("Pause"))
 
+    def _on_frame(self) -> None:
+        # Half a frame of slack, so that a rate equal to the frame rate is not halved by a
+        # frame that lands a little early.
+        slack_ms = self.bridge.period_ms / 2
+        if (time.monotonic() - self._last_redraw) * 1000 >= self.redraw_interval_ms - slack_ms:
+            self.redraw()
+
     def redraw(self) -> None:
         if not self.isVisible() or not self.follow:
             return
+        self._last_redraw = time.monotonic()
         # The window moves in whole buckets (two points per pixel), so the axes, whose
         # ticks are costly to lay out, change only when a bucket is finished.
         bucket = self.range_s / max(100, self.plots.width() // 2)
