@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/ids.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/heap.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 
 # Every page at 1280x800 and 800x480, in Spanish and English, under Xvfb (Debian's xvfb).

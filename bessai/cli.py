@@ -33,6 +33,7 @@ from bessai.core.dispatch import DispatchModel, ModelError
 from bessai.core.dispatch.model import builtin_model_path
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.gateway import CloudConfig, Gateway
+from bessai.core.heap import freeze_startup_heap
 from bessai.core.history import History
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
@@ -236,6 +237,7 @@ async def run_headless(
     secret: str | None = None,
 ) -> None:
     await gateway.start()
+    freeze_startup_heap()
     printer = asyncio.create_task(
         print_status(gateway.statuses, sys.stdout, every_s=status_every_s)
     )

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_API", "pyside6")
 
 from PySide6.QtWidgets import QApplication
 
-from bessai.gui.bridge import CoreBridge, Gateway
+from bessai.gui.bridge import CoreBridge, Gateway, freeze_startup_heap
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow
 from bessai.gui.theme import apply_theme
@@ -34,6 +34,7 @@ async def run_app(
     else:
         window.resize(1280, 800)
         window.show()
+    freeze_startup_heap()
     try:
         await quit_event.wait()
     finally:

@@ -27,6 +27,7 @@ from bessai.core.auth import AuthError, Permission, Role, Session
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import DeviceConnected, DeviceDisconnected, Sample, SampleTaken
 from bessai.core.gateway import Gateway
+from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Preview
 
 log = logging.getLogger(__name__)
@@ -369,6 +370,7 @@ __all__ = [
     "Preview",
     "Sample",
     "demo_gateway",
+    "freeze_startup_heap",
     "register_rows",
     "result_text",
 ]
