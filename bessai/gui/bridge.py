@@ -101,16 +101,14 @@ class CoreBridge(QObject):
     def _tick(self) -> None:
         """Emit a frame, or put it off while a poll runs or is about to fall due."""
         due_s = self.gateway.seconds_to_next_poll()
-        in_the_way = due_s is not None and due_s < self.paint_guard_s
-        if in_the_way and self._put_off_s < self.period_ms / 2000:
-            assert due_s is not None
-            wait_s = due_s + self.poll_margin_s
-            if self._put_off_s == 0.0:
-                self.frames_put_off += 1
-            self._put_off_s += wait_s
-            self.timer.start(max(1, round(wait_s * 1000)))
-            return
-        if in_the_way:
+        if due_s is not None and due_s < self.paint_guard_s:
+            if self._put_off_s < self.period_ms / 2000:
+                wait_s = due_s + self.poll_margin_s
+                if self._put_off_s == 0.0:
+                    self.frames_put_off += 1
+                self._put_off_s += wait_s
+                self.timer.start(max(1, round(wait_s * 1000)))
+                return
             self.frames_forced += 1  # put off for half a frame already: the screen goes on
         self._put_off_s = 0.0
         self._emit()
