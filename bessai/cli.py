@@ -425,6 +425,16 @@ def _audit_command(args: argparse.Namespace, settings: Settings) -> int:
         trail.close()
 
 
+def _gateway_or_config_error(settings: Settings, *args: Any, **kwargs: Any) -> Gateway:
+    """The gateway; a device's limits that do not fit its profile name the site file too."""
+    try:
+        return Gateway(*args, **kwargs)
+    except ConfigError as exc:
+        if settings.SITE_FILE is not None and str(exc).startswith("devices["):
+            raise ConfigError(f"site file {settings.SITE_FILE}: {exc}") from None
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -449,7 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dispatch_command(args, settings)
         site_id, devices, limits, dispatch = site_config(settings)
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
-        gateway = Gateway(
+        gateway = _gateway_or_config_error(
+            settings,
             site_id,
             devices,
             simulator_seed=args.seed,

@@ -148,6 +148,7 @@ class AlarmManager:
     clock: Callable[[], float] = time.time
     flood_window_s: float = 10.0
     max_shelve_s: float = 8 * 3600.0
+    max_pending_rows: int = 100_000
     alarms: dict[str, Alarm] = field(default_factory=dict)
     _pending_since: dict[str, float] = field(default_factory=dict)
     _burst: tuple[str, float] | None = None
@@ -198,7 +199,12 @@ class AlarmManager:
                 rows,
             )
 
-        await self.db.run(write)
+        try:
+            await self.db.run(write)
+        except Exception:
+            # Kept for the next flush (bounded), so a store that fails loses no row.
+            self._rows[0:0] = rows[-self.max_pending_rows :]
+            raise
         return len(rows)
 
     def history(self, limit: int = 200) -> list[tuple[object, ...]]:

@@ -76,9 +76,15 @@ class AuditTrail:
         self.clock = clock
 
     def _append(
-        self, conn: sqlite3.Connection, user: str, action: str, outcome: str, detail: dict[str, Any]
+        self,
+        conn: sqlite3.Connection,
+        user: str,
+        action: str,
+        outcome: str,
+        detail: dict[str, Any],
+        ts: float | None = None,
     ) -> AuditRecord:
-        ts = self.clock()
+        ts = self.clock() if ts is None else ts
         text = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -100,9 +106,11 @@ class AuditTrail:
             raise
         return AuditRecord(seq, ts, user, action, outcome, detail, prev, digest)
 
-    async def append(self, user: str, action: str, outcome: str, **detail: Any) -> AuditRecord:
-        """Append a record (durable when this returns)."""
-        return await self.db.run(lambda c: self._append(c, user, action, outcome, detail))
+    async def append(
+        self, user: str, action: str, outcome: str, _ts: float | None = None, **detail: Any
+    ) -> AuditRecord:
+        """Append a record (durable when this returns); ``_ts`` when it happened, if earlier."""
+        return await self.db.run(lambda c: self._append(c, user, action, outcome, detail, _ts))
 
     def append_now(self, user: str, action: str, outcome: str, **detail: Any) -> AuditRecord:
         """Append from synchronous code (CLI tools)."""

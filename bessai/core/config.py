@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bessai.core.dispatch.profiles import TYPICAL_MARGINAL_COST_USD_MWH
 from bessai.core.safety import SafetyLimits
+from bessai.drivers.profile import Profile
 
 SIMULATOR_PROFILE = "sim_bess"
 
@@ -70,6 +71,10 @@ class DeviceConfig(BaseModel):
     timeout_s: Annotated[float | None, Field(gt=0, le=60)] = None
     role: Literal["inverter", "bms", "meter", "other"] = "inverter"
     simulated: bool = Field(default=False, description="Served by the built-in simulator")
+    limits: dict[str, Any] = Field(
+        default_factory=dict,
+        description="This device's limits over the site's [limits] (e.g. a 48 V pack's voltage window)",
+    )
 
     @field_validator("host")
     @classmethod
@@ -167,10 +172,27 @@ class Settings(BaseSettings):
     DISPATCH_MODEL_PATH: Path | None = None
     DATA_DIR: Path = Path("data")
 
+    @field_validator(
+        "SITE_ID",
+        "INVERTER_IP",
+        "HEALTH_BIND",
+        "DRIVER_PROFILE_PATH",
+        "SITE_FILE",
+        "DATA_DIR",
+        "DISPATCH_MODEL_PATH",
+        mode="before",
+    )
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        # Empty means missing: an empty INVERTER_IP must not silently run the simulator.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is set but empty: give a value, or unset the variable")
+        return value
+
     @field_validator("INVERTER_IP", "HEALTH_BIND")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
-        return None if value is None or value == "" else _check_host(value)
+        return None if value is None else _check_host(value)
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
@@ -226,6 +248,45 @@ def load_site_file(path: Path) -> SiteFile:
         return SiteFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, f"site file {path}: key ")) from None
+
+
+def device_limits(
+    site_limits: SafetyLimits, devices: list[DeviceConfig], profiles: dict[str, Profile]
+) -> dict[str, SafetyLimits]:
+    """Each device's limits: its profile's rated voltage window, then the site's, then its own.
+
+    Only limits written in the site file override; a voltage window that does
+    not overlap what the device's battery is rated for is an error, as is any
+    inconsistent or non-finite set. Raises ConfigError naming the device.
+    """
+    explicit = site_limits.model_dump(include=site_limits.model_fields_set)
+    resolved: dict[str, SafetyLimits] = {}
+    for i, dev in enumerate(devices):
+        profile = profiles[dev.name]
+        where = f"devices[{i}] ({dev.name}, profile {profile.id})"
+        rated = profile.ratings
+        base: dict[str, Any] = {}
+        if rated is not None:
+            base = {
+                "pack_voltage_min_v": rated.pack_voltage_min_v,
+                "pack_voltage_max_v": rated.pack_voltage_max_v,
+            }
+        try:
+            limits = SafetyLimits.model_validate({**base, **explicit, **dev.limits})
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, f"{where}: limits ")) from None
+        if rated is not None and (
+            limits.pack_voltage_max_v < rated.pack_voltage_min_v
+            or limits.pack_voltage_min_v > rated.pack_voltage_max_v
+        ):
+            raise ConfigError(
+                f"{where}: pack voltage window {limits.pack_voltage_min_v:g}..{limits.pack_voltage_max_v:g} V "
+                f"is outside what the battery is rated for ({rated.pack_voltage_min_v:g}.."
+                f"{rated.pack_voltage_max_v:g} V, {rated.source}): a permanent trip; set "
+                f"pack_voltage_min_v/pack_voltage_max_v in this device's [devices.limits]"
+            )
+        resolved[dev.name] = limits
+    return resolved
 
 
 def site_devices(settings: Settings) -> tuple[str, list[DeviceConfig]]:

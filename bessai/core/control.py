@@ -11,9 +11,10 @@ outcome goes to the audit trail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmManager, Priority
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
+from bessai.core.books import Books
 from bessai.core.bus import EventBus
 from bessai.core.dispatch import (
     Dispatcher,
@@ -33,6 +35,7 @@ from bessai.core.dispatch import (
     RuleDispatcher,
 )
 from bessai.core.events import DeviceDisconnected, Sample, SampleTaken
+from bessai.core.latch import EstopLatchStore
 from bessai.core.safety import (
     Interlock,
     Preview,
@@ -44,12 +47,21 @@ from bessai.core.safety import (
     Window,
     message,
 )
+from bessai.core.validity import MeasurementValidator
 from bessai.drivers.device import DeviceError, ModbusDevice
 from bessai.drivers.profile import Role
 
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "system"
+
+# How long an operator's command waits for its audit record before it answers (the
+# device is never kept waiting for it).
+COMMAND_BOOKS_WAIT_S = 2.0
+
+
+def _user(session: Session | None) -> str:
+    return session.user if session else "anonymous"
 
 
 class ControlMode(StrEnum):
@@ -215,6 +227,13 @@ ALARMS = [
         "device_alarm", AlarmClass.DEVICE_FAULT, Priority.HIGH, "Alarma del equipo", "Device alarm"
     ),
     AlarmDefinition(
+        "measurement_invalid",
+        AlarmClass.DEVICE_FAULT,
+        Priority.HIGH,
+        "Medición no válida: potencia en cero",
+        "Measurement not valid: power held at zero",
+    ),
+    AlarmDefinition(
         "dispatch_fallback",
         AlarmClass.SYSTEM,
         Priority.MEDIUM,
@@ -225,9 +244,14 @@ ALARMS = [
 
 
 def telemetry_from(
-    sample_roles: dict[str, float | None], ts: float, comms_up: bool, fault: str | None
+    sample_roles: dict[str, float | None],
+    ts: float,
+    comms_up: bool,
+    fault: str | None,
+    unknown: tuple[tuple[str, str], ...] = (),
 ) -> Telemetry:
     return Telemetry(
+        unknown=unknown,
         ts=ts,
         soc_pct=sample_roles.get("soc_pct"),
         active_power_kw=sample_roles.get("active_power_kw"),
@@ -257,6 +281,8 @@ class Controller:
     clock: Callable[[], float] = time.time
     intrusion_score: Callable[[], float | None] = lambda: None
     tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer("bessai.control"))
+    books: Books | None = None
+    latch_store: EstopLatchStore | None = None
 
     def __post_init__(self) -> None:
         profile = self.device.profile
@@ -273,12 +299,35 @@ class Controller:
             )
         if self.dispatcher is None:
             self.dispatcher = RuleDispatcher()
+        if self.books is None:
+            self.books = Books(self.audit, self.alarms, clock=self.clock)
+        self._books: Books = self.books
+        self.validator = MeasurementValidator(
+            profile,
+            self.guard.limits,
+            device_max_kw=max(abs(self.guard.device_min_kw), abs(self.guard.device_max_kw))
+            if self.setpoint_reg is not None
+            else 0.0,
+        )
         for definition in ALARMS:
             self.alarms.define(definition)
         self.mode = ControlMode.STANDBY
         self.manual_kw = 0.0
         self.lease_expires_at: float | None = None
         self.estop_latched = False
+        self._deferred: list[tuple[float, str, str, str, dict[str, Any]]] = []
+        self._wake = asyncio.Event()
+        self._heartbeat_failures = 0
+        if self.latch_store is not None:
+            restored = self.latch_store.load(self.device.name)
+            if restored.latched:
+                # Before the first write of this run: a latched E-stop survives restarts.
+                self.estop_latched = True
+                self.alarms.update("estop", True, restored.detail)
+                log.warning(
+                    "E-stop restored latched",
+                    extra={"device": self.device.name, "detail": restored.detail},
+                )
         self.maintenance = False
         self.applied_kw: float | None = None
         self.applied_at: float | None = None
@@ -390,6 +439,7 @@ class Controller:
             self._evaluate_sample(sample)
             interlocks = self.current_interlocks(self.clock())
             span.set_attribute("safety.interlocks", [i.reason.value for i in interlocks])
+        self._wake_if_unsafe()
         if self.mode is ControlMode.AUTO:
             self._propose(sample.ts)
         if self.shadow_dispatcher is not None:
@@ -400,8 +450,13 @@ class Controller:
             value = sample.roles.get(role)
             if value is not None:
                 self._measured[role] = (value, sample.ts)
+        unknown = self.validator.check(sample, self.applied_kw)
         self.telemetry = telemetry_from(
-            sample.roles, sample.ts, True, self._device_fault(sample.roles)
+            sample.roles,
+            sample.ts,
+            True,
+            self._device_fault(sample.roles),
+            tuple((u.quantity, u.why) for u in unknown),
         )
         for alarm_id, role in (
             ("battery_temp_high", "battery_temp_c"),
@@ -413,11 +468,19 @@ class Controller:
                 self.alarms.update(alarm_id, value)
         self.alarms.update("comms_lost", False)
 
+    def _wake_if_unsafe(self) -> None:
+        """Run the control tick now, not at its next period, when power must go to zero."""
+        if self.mode is ControlMode.STANDBY and not self.applied_kw:
+            return
+        if self.current_interlocks(self.clock()):
+            self._wake.set()
+
     def _on_disconnect(self, event: DeviceDisconnected) -> None:
         if event.device != self.device.name:
             return
         self.telemetry = replace(self.telemetry, comms_up=False)
         self.alarms.update("comms_lost", True, event.reason)
+        self._wake_if_unsafe()
 
     def current_interlocks(self, now: float) -> list[Interlock]:
         return self.guard.interlocks(
@@ -462,28 +525,43 @@ class Controller:
         )
 
     async def run(self) -> None:
-        """Tick until stopped: lease, interlocks, dispatch, ramp, write, heartbeat."""
+        """Tick until stopped (lease, interlocks, dispatch, ramp, write, heartbeat); at once on danger."""
         while not self.stopping:
             try:
                 await self.tick()
-            except Exception:
-                log.exception("control tick failed", extra={"device": self.device.name})
-            await asyncio.sleep(self.control_interval_s)
+            except Exception as exc:
+                log.error(
+                    "control tick failed",
+                    extra={"device": self.device.name, "error": f"{type(exc).__name__}: {exc}"},
+                )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.control_interval_s):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        """The controller's lock; the books queued inside are released when it is let go,
+        so that a device write made inside always comes before them."""
+        async with self._lock:
+            try:
+                yield
+            finally:
+                self._release_books()
 
     async def tick(self) -> ControlState:
-        async with self._lock:
+        async with self._locked():
             now = self.clock()
-            await self._heartbeat(now)
             if (
                 self.mode is ControlMode.MANUAL
                 and self.lease_expires_at is not None
                 and now >= self.lease_expires_at
             ):
-                await self._enter_standby(now, Reason.LEASE_EXPIRED, SYSTEM_USER)
+                self._enter_standby(now, Reason.LEASE_EXPIRED, SYSTEM_USER)
             interlocks = self.current_interlocks(now)
             self._update_interlock_alarms(interlocks)
             if interlocks and self.mode is not ControlMode.STANDBY:
-                await self._enter_standby(
+                self._enter_standby(
                     now,
                     interlocks[0].reason,
                     SYSTEM_USER,
@@ -495,7 +573,7 @@ class Controller:
                 self.alarms.update("dispatch_fallback", False)
             if self.can_control:
                 await self._apply(now, interlocks)
-            await self.alarms.flush()
+            await self._heartbeat(now)
             return self._publish_state(now)
 
     def _update_interlock_alarms(self, interlocks: list[Interlock]) -> None:
@@ -504,6 +582,10 @@ class Controller:
         self.alarms.update("safety_trip", trip is not None, trip.message_en if trip else "")
         self.alarms.update("data_stale", Reason.INTERLOCK_STALE in reasons)
         self.alarms.update("intrusion_lockout", Reason.INTERLOCK_INTRUSION in reasons)
+        unknown = reasons.get(Reason.INTERLOCK_MEASUREMENT)
+        self.alarms.update(
+            "measurement_invalid", unknown is not None, unknown.message_en if unknown else ""
+        )
         self.alarms.update(
             "device_alarm", bool(self.telemetry.device_fault), self.telemetry.device_fault or ""
         )
@@ -528,11 +610,11 @@ class Controller:
             back = await self.device.write(self.setpoint_reg.name, verdict.value_kw)
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
-            await self._record(
+            self._record(
                 SYSTEM_USER, "setpoint_write", "failed", value_kw=verdict.value_kw, error=str(exc)
             )
             if self.mode is not ControlMode.STANDBY:
-                await self._enter_standby(now, Reason.WRITE_FAILED, SYSTEM_USER, error=str(exc))
+                self._enter_standby(now, Reason.WRITE_FAILED, SYSTEM_USER, error=str(exc))
             self.applied_kw = None  # unknown: the next tick writes again
             return
         self.alarms.update("write_failed", False)
@@ -549,12 +631,21 @@ class Controller:
         try:
             await self.device.write(self.watchdog_reg.name, self.heartbeat)
             self.heartbeat_at = now
+            if self._heartbeat_failures:
+                log.info(
+                    "heartbeat writes again",
+                    extra={"device": self.device.name, "failed": self._heartbeat_failures},
+                )
+                self._heartbeat_failures = 0
         except DeviceError as exc:
-            log.warning(
-                "heartbeat write failed", extra={"device": self.device.name, "error": str(exc)}
-            )
+            # Once per outage, then counted: a dead link must not fill the log twice a second.
+            if self._heartbeat_failures == 0:
+                log.warning(
+                    "heartbeat write failed", extra={"device": self.device.name, "error": str(exc)}
+                )
+            self._heartbeat_failures += 1
 
-    async def _enter_standby(self, now: float, reason: Reason, user: str, **detail: Any) -> None:
+    def _enter_standby(self, now: float, reason: Reason, user: str, **detail: Any) -> None:
         old = self.mode
         self.mode = ControlMode.STANDBY
         self.manual_kw = 0.0
@@ -566,7 +657,7 @@ class Controller:
                 "standby",
                 extra={"device": self.device.name, "reason": reason.value, "from": old.value},
             )
-            await self._record(
+            self._record(
                 user,
                 "mode",
                 "forced",
@@ -598,9 +689,9 @@ class Controller:
 
     async def set_mode(self, session: Session | None, mode: ControlMode) -> CommandResult:
         """Change the control mode; leaving Standby needs an operator and no interlock."""
-        async with self._lock:
+        async with self._locked():
             now = self.clock()
-            user = session.user if session else "anonymous"
+            user = _user(session)
             refused = self._refuse_role(session, Permission.CONTROL, "change the mode")
             if refused is None and mode is not ControlMode.STANDBY:
                 if not self.can_control:
@@ -617,7 +708,7 @@ class Controller:
                     False, Reason.REFUSED_TRANSITION, old=self.mode.value, new=mode.value
                 )
             if refused is not None:
-                await self._record(
+                self._record(
                     user,
                     "mode",
                     "refused",
@@ -625,19 +716,21 @@ class Controller:
                     new=mode.value,
                     reason=refused.reason.value,
                 )
-                return refused
-            old = self.mode
-            self.mode = mode
-            if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
-                self.manual_kw = 0.0
-                self.lease_expires_at = now + self.lease_s
-            if mode is ControlMode.STANDBY:
-                self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
             else:
-                await self._write_run_mode(True)
-            await self._record(user, "mode", "ok", old=old.value, new=mode.value)
-        await self.tick()
-        return CommandResult.of(True, Reason.DONE)
+                old = self.mode
+                self.mode = mode
+                if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
+                    self.manual_kw = 0.0
+                    self.lease_expires_at = now + self.lease_s
+                if mode is ControlMode.STANDBY:
+                    self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
+                else:
+                    await self._write_run_mode(True)
+                self._record(user, "mode", "ok", old=old.value, new=mode.value)
+        if refused is None:
+            await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
     def _run_mode_value(self, run: bool) -> int | None:
         """The run-mode register's value for run or standby, found by its enum names."""
@@ -661,23 +754,20 @@ class Controller:
             )
 
     async def shutdown(self) -> None:
-        """On a clean stop, leave the battery at zero power."""
+        """On a clean stop, leave the battery at zero power first, then write the books."""
         self.stopping = True
-        async with self._lock:
+        async with self._locked():
             if self.can_control and self.applied_kw:
-                await self._enter_standby(
-                    self.clock(), Reason.ZERO, SYSTEM_USER, why="gateway stopping"
-                )
+                self._enter_standby(self.clock(), Reason.ZERO, SYSTEM_USER, why="gateway stopping")
                 await self._write_setpoint(
                     self.clock(), self.guard.evaluate(0.0, self.telemetry, [])
                 )
-            await self.alarms.flush()
 
     async def command_setpoint(self, session: Session | None, setpoint_kw: float) -> CommandResult:
         """An operator's manual setpoint: clamped by the guard, held for the lease."""
-        async with self._lock:
+        async with self._locked():
             now = self.clock()
-            user = session.user if session else "anonymous"
+            user = _user(session)
             refused = self._refuse_role(session, Permission.CONTROL, "command a setpoint")
             if refused is None and self.mode is not ControlMode.MANUAL:
                 refused = CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value)
@@ -687,7 +777,7 @@ class Controller:
                     False, verdict.reason, verdict.message_es, verdict.message_en, verdict
                 )
             if refused is not None:
-                await self._record(
+                self._record(
                     user,
                     "setpoint",
                     "refused",
@@ -695,73 +785,95 @@ class Controller:
                     reason=refused.reason.value,
                     message=refused.message_en,
                 )
-                return refused
-            self.manual_kw = verdict.value_kw
-            self.lease_expires_at = now + self.lease_s
-            await self._record(
-                user,
-                "setpoint",
-                "clamped" if verdict.clamped else "ok",
-                requested_kw=setpoint_kw,
-                applied_kw=verdict.value_kw,
-                reason=verdict.reason.value,
-                message=verdict.message_en,
-            )
-        await self.tick()
-        return CommandResult(True, verdict.reason, verdict.message_es, verdict.message_en, verdict)
+            else:
+                self.manual_kw = verdict.value_kw
+                self.lease_expires_at = now + self.lease_s
+                self._record(
+                    user,
+                    "setpoint",
+                    "clamped" if verdict.clamped else "ok",
+                    requested_kw=setpoint_kw,
+                    applied_kw=verdict.value_kw,
+                    reason=verdict.reason.value,
+                    message=verdict.message_en,
+                )
+        if refused is None:
+            await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult(
+            True, verdict.reason, verdict.message_es, verdict.message_en, verdict
+        )
 
     async def estop(self, session: Session | None, source: str = "screen") -> CommandResult:
-        """Latch the emergency stop: Standby and zero power at once. Anyone may press it."""
-        async with self._lock:
+        """Latch the emergency stop: Standby and zero power at once. Anyone may press it.
+
+        The zero write goes first; the latch file, the alarm and the audit follow.
+        """
+        user = session.user if session else source
+        async with self._locked():
             now = self.clock()
             self.estop_latched = True
-            await self._enter_standby(
-                now, Reason.INTERLOCK_ESTOP, session.user if session else source
-            )
-            self.alarms.update("estop", True, source)
+            self._enter_standby(now, Reason.INTERLOCK_ESTOP, user)
             if self.can_control:
                 verdict = self.guard.evaluate(0.0, self.telemetry, [])
                 await self._write_setpoint(now, verdict)
             await self._write_run_mode(False)
-            await self._record(
-                session.user if session else source, "estop", "latched", source=source
-            )
+            self.alarms.update("estop", True, source)
+            self._record(user, "estop", "latched", source=source)
+        await self._save_latch(True, user)
         await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
         return CommandResult.of(True, Reason.INTERLOCK_ESTOP)
 
+    async def _save_latch(self, latched: bool, user: str) -> None:
+        if self.latch_store is None:
+            return
+        try:
+            await asyncio.to_thread(self.latch_store.save, self.device.name, latched, user)
+        except OSError as exc:
+            log.error(
+                "E-stop state not saved",
+                extra={"device": self.device.name, "latched": latched, "error": str(exc)},
+            )
+            if self._books.on_failure is not None:
+                self._books.on_failure("estop_state", f"{type(exc).__name__}: {exc}")
+
     async def reset_estop(self, session: Session | None) -> CommandResult:
-        async with self._lock:
-            user = session.user if session else "anonymous"
+        async with self._locked():
+            user = _user(session)
             refused = self._refuse_role(session, Permission.ENGINEER, "reset the emergency stop")
             if refused is not None:
-                await self._record(user, "estop_reset", "refused", reason=refused.reason.value)
-                return refused
-            self.estop_latched = False
-            self.alarms.update("estop", False)
-            await self._record(user, "estop_reset", "ok")
-        await self.tick()
-        return CommandResult.of(True, Reason.DONE)
+                self._record(user, "estop_reset", "refused", reason=refused.reason.value)
+            else:
+                self.estop_latched = False
+                self.alarms.update("estop", False)
+                self._record(user, "estop_reset", "ok")
+        if refused is None:
+            await self._save_latch(False, user)
+            await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
     async def set_maintenance(self, session: Session | None, on: bool) -> CommandResult:
-        async with self._lock:
-            user = session.user if session else "anonymous"
+        async with self._locked():
+            user = _user(session)
             refused = self._refuse_role(
                 session, Permission.ENGINEER, "change the maintenance lockout"
             )
             if refused is not None:
-                await self._record(
-                    user, "maintenance", "refused", on=on, reason=refused.reason.value
-                )
-                return refused
-            self.maintenance = on
-            await self._record(user, "maintenance", "ok", on=on)
-        await self.tick()
-        return CommandResult.of(True, Reason.DONE)
+                self._record(user, "maintenance", "refused", on=on, reason=refused.reason.value)
+            else:
+                self.maintenance = on
+                self._record(user, "maintenance", "ok", on=on)
+        if refused is None:
+            await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
     async def set_limits(self, session: Session | None, **changes: Any) -> CommandResult:
         """Change safety limits (engineer); the new set is validated as a whole."""
-        async with self._lock:
-            user = session.user if session else "anonymous"
+        async with self._locked():
+            user = _user(session)
             refused = self._refuse_role(session, Permission.ENGINEER, "change limits")
             if refused is None:
                 try:
@@ -771,7 +883,7 @@ class Controller:
                     detail = f"{'.'.join(str(p) for p in first['loc']) or 'limits'}: {first['msg']}"
                     refused = CommandResult.of(False, Reason.REFUSED_LIMITS, detail=detail)
             if refused is not None:
-                await self._record(
+                self._record(
                     user,
                     "limits",
                     "refused",
@@ -779,14 +891,17 @@ class Controller:
                     reason=refused.reason.value,
                     message=refused.message_en,
                 )
-                return refused
-            old = self.guard.limits
-            self.guard.limits = new
-            await self._record(
-                user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
-            )
-        await self.tick()
-        return CommandResult.of(True, Reason.DONE)
+            else:
+                old = self.guard.limits
+                self.guard.limits = new
+                self.validator.limits = new
+                self._record(
+                    user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
+                )
+        if refused is None:
+            await self.tick()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
     async def _alarm_command(
         self,
@@ -798,15 +913,16 @@ class Controller:
         **detail: Any,
     ) -> CommandResult:
         """Check the role, change an alarm, audit the outcome."""
-        user = session.user if session else "anonymous"
+        user = _user(session)
         refused = self._refuse_role(session, need, what)
         if refused is None:
             try:
                 change(user)
             except AlarmError as exc:
                 refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        await self._record(user, action, "ok" if refused is None else "refused", **detail)
-        await self.alarms.flush()
+        self._record(user, action, "ok" if refused is None else "refused", **detail)
+        self._release_books()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
         return refused or CommandResult.of(True, Reason.DONE)
 
     async def acknowledge_alarm(
@@ -839,7 +955,7 @@ class Controller:
         self, session: Session | None, name: str, value: float
     ) -> CommandResult:
         """A commissioning write by an engineer; control registers go through the modes instead."""
-        user = session.user if session else "anonymous"
+        user = _user(session)
         refused = self._refuse_role(session, Permission.ENGINEER, "write registers")
         controlled = {
             r.name
@@ -856,29 +972,37 @@ class Controller:
             except DeviceError as exc:
                 refused = CommandResult.of(False, Reason.WRITE_FAILED, detail=str(exc))
             else:
-                await self._record(
+                self._record(
                     user, "register_write", "ok", register=name, value=value, read_back=back
                 )
-                return CommandResult.of(True, Reason.DONE)
-        assert refused is not None
-        await self._record(
-            user,
-            "register_write",
-            "refused",
-            register=name,
-            value=value,
-            reason=refused.reason.value,
-            message=refused.message_en,
-        )
-        return refused
+        if refused is not None:
+            self._record(
+                user,
+                "register_write",
+                "refused",
+                register=name,
+                value=value,
+                reason=refused.reason.value,
+                message=refused.message_en,
+            )
+        self._release_books()
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
-    async def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
-        """Audit a command's outcome; a refusal is also an event (for metrics)."""
-        await self.audit.append(user, action, outcome, **detail)
+    def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
+        """Queue an audit record for after the device writes; a refusal is also an event."""
+        self._deferred.append((self.clock(), user, action, outcome, detail))
         if outcome == "refused":
             self.bus.publish(
                 CommandRefused(self.device.name, action, str(detail.get("reason", "unknown")))
             )
+
+    def _release_books(self) -> None:
+        """Hand the queued records and alarm rows to the books' writer."""
+        deferred, self._deferred = self._deferred, []
+        for ts, user, action, outcome, detail in deferred:
+            self._books.record(user, action, outcome, _ts=ts, **detail)
+        self._books.flush_alarms()
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:

@@ -19,7 +19,9 @@ class Sample:
     """One poll of one device: decoded values at a wall-clock time.
 
     ``values`` maps register names to engineering values (None where the
-    device had no data); ``roles`` maps semantic roles to the same values.
+    device had no data); ``roles`` maps semantic roles to the same values;
+    ``refused`` names the registers whose read the device answered with an
+    exception (their value is None too).
     """
 
     device: str
@@ -31,6 +33,7 @@ class Sample:
     poll_duration_s: float = 0.0
     requests: int = 0
     errors: tuple[str, ...] = ()
+    refused: frozenset[str] = frozenset()
 
     def age_s(self, now: float) -> float:
         return max(0.0, now - self.ts)

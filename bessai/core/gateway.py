@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +27,16 @@ from bessai.core.alarms import (
 )
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService
+from bessai.core.books import Books
 from bessai.core.bus import EventBus
-from bessai.core.config import DeviceConfig, DispatchSettings
+from bessai.core.config import DeviceConfig, DispatchSettings, device_limits
 from bessai.core.control import Controller
 from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.history import History
 from bessai.core.http import HealthServer
 from bessai.core.ids import IntrusionDetector, Score
+from bessai.core.latch import EstopLatchStore
 from bessai.core.metrics import GatewayMetrics
 from bessai.core.outbox import Outbox
 from bessai.core.publish.pubsub import PubSubPublisher
@@ -60,6 +63,15 @@ OUTBOX_FULL = AlarmDefinition(
     Priority.MEDIUM,
     "Buzón de envío lleno: se descartan muestras antiguas",
     "Outbox full: oldest samples dropped",
+)
+
+
+STORE_FAILED = AlarmDefinition(
+    "store_failed",
+    AlarmClass.SYSTEM,
+    Priority.HIGH,
+    "Falla de escritura en disco (DATA_DIR): registros retenidos en memoria",
+    "Disk store write failing (DATA_DIR): records held in memory",
 )
 
 
@@ -140,6 +152,10 @@ class Gateway:
         self.audit = AuditTrail(self.data_dir / "audit.db")
         self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
         self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
+        self.alarms.define(STORE_FAILED)
+        self.store_failures: dict[str, str] = {}
+        self.books = Books(self.audit, self.alarms, on_failure=self._store_failure)
+        self.latches = EstopLatchStore(self.data_dir / "estop.json")
         self.controllers: dict[str, Controller] = {}
         self.tracer = tracer or trace.get_tracer("bessai")
         self.metrics = GatewayMetrics(site_id)
@@ -177,6 +193,7 @@ class Gateway:
             d.name: load_profile(Path(d.profile) if d.profile.endswith(".json") else d.profile)
             for d in devices
         }
+        self.device_limits = device_limits(self.limits, devices, self.profiles)
 
     def _dispatchers(self) -> tuple[RuleDispatcher | ModelDispatcher, ModelDispatcher | None]:
         """The Auto dispatcher and the shadow one, as the dispatch mode says; alarms a bad model."""
@@ -234,7 +251,7 @@ class Gateway:
                 self.bus,
                 self.audit,
                 self.alarms,
-                guard=SafetyGuard(self.limits),
+                guard=SafetyGuard(self.device_limits[cfg.name]),
                 control_interval_s=self.control_interval_s,
                 heartbeat_interval_s=self.heartbeat_interval_s,
                 tracer=self.tracer,
@@ -242,6 +259,8 @@ class Gateway:
                 dispatcher=dispatcher,
                 shadow_dispatcher=shadow,
                 prices=prices,
+                books=self.books,
+                latch_store=self.latches,
             )
             if controller.can_control or controller.watchdog_reg is not None:
                 self.controllers[cfg.name] = controller
@@ -343,28 +362,53 @@ class Gateway:
         for controller in self.controllers.values():
             try:
                 await asyncio.wait_for(controller.shutdown(), 5.0)
-            except Exception:
-                log.exception(
+            except Exception as exc:
+                log.error(
                     "could not leave the battery at zero power",
-                    extra={"device": controller.device.name},
+                    extra={
+                        "device": controller.device.name,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    },
                 )
             controller.close()
+        await self.books.stop()
         for device in self.devices.values():
             await device.close()
         if self._housekeeping is not None:
             await cancel_and_wait([self._housekeeping])
+        # The battery is safe by now; a store that fails from here on is logged, not raised.
+        steps: list[tuple[str, Callable[[], Awaitable[None] | None]]] = []
         if self.publisher is not None:
-            await self.publisher.stop()
+            steps.append(("publisher", self.publisher.stop))
         if self.outbox is not None:
-            await self.outbox.stop()
-        await self.history.stop()
-        await self.dispatch_record.stop()
-        for sim in self.simulators.values():
-            await sim.stop()
-        self.alarms.close()
-        self.audit.close()
-        self.auth.close()
+            steps.append(("outbox", self.outbox.stop))
+        steps += [("history", self.history.stop), ("dispatch record", self.dispatch_record.stop)]
+        steps += [(f"simulator {n}", sim.stop) for n, sim in self.simulators.items()]
+        steps += [
+            ("alarms", self.alarms.close),
+            ("audit", self.audit.close),
+            ("users", self.auth.close),
+        ]
+        for what, step in steps:
+            try:
+                pending = step()
+                if pending is not None:
+                    await pending
+            except Exception as exc:
+                log.error(
+                    "could not close cleanly",
+                    extra={"part": what, "error": f"{type(exc).__name__}: {exc}"},
+                )
         log.info("gateway stopped", extra={"site": self.site_id})
+
+    def _store_failure(self, store: str, error: str | None) -> None:
+        """A store started (error) or stopped (None) failing: an alarm and a /health problem."""
+        if error is None:
+            self.store_failures.pop(store, None)
+        else:
+            self.store_failures[store] = error
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_failures.items()))
+        self.alarms.update("store_failed", bool(self.store_failures), detail)
 
     def controller(self, name: str | None = None) -> Controller:
         """The named controller, or the only/first one."""

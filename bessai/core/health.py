@@ -59,7 +59,9 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
         state = ctl.state(now)
         if state.interlocks:
             problems.append(
-                f"{name}: interlocked ({', '.join(i.reason.value for i in state.interlocks)})"
+                f"{name}: interlocked ("
+                + "; ".join(f"{i.reason.value}: {i.message_en}" for i in state.interlocks)
+                + ")"
             )
         safety[name] = {
             "mode": state.mode.value,
@@ -79,6 +81,8 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
     ]
     if critical:
         problems.append(f"critical alarms: {', '.join(critical)}")
+    for store, error in sorted(gateway.store_failures.items()):
+        problems.append(f"store {store} failing: {error}")
     dispatch = gateway.dispatch_summary()
     if dispatch["model_error"]:
         problems.append(f"dispatch model not usable, rules in use: {dispatch['model_error']}")
@@ -104,5 +108,6 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
         },
         "intrusion": gateway.intrusion_summary(),
         "outbox": gateway.outbox_summary(),
+        "stores": {"failing": dict(gateway.store_failures)},
         "dispatch": gateway.dispatch_summary(),
     }

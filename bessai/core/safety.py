@@ -27,11 +27,13 @@ class Reason(StrEnum):
     CLAMP_SOC_FLOOR = "clamp_soc_floor"
     CLAMP_SOC_CEILING = "clamp_soc_ceiling"
     CLAMP_TEMPERATURE = "clamp_temperature"
+    CLAMP_COLD = "clamp_cold"
     CLAMP_RAMP = "clamp_ramp"
     REFUSED_NOT_FINITE = "refused_not_finite"
     INTERLOCK_COMMS = "interlock_comms"
     INTERLOCK_STALE = "interlock_stale"
     INTERLOCK_TRIP = "interlock_trip"
+    INTERLOCK_MEASUREMENT = "interlock_measurement"
     INTERLOCK_INTRUSION = "interlock_intrusion"
     INTERLOCK_ESTOP = "interlock_estop"
     INTERLOCK_MAINTENANCE = "interlock_maintenance"
@@ -68,6 +70,10 @@ MESSAGES: dict[Reason, tuple[str, str]] = {
         "Potencia reducida a {limit:.1f} kW por temperatura de batería",
         "Power derated to {limit:.1f} kW for battery temperature",
     ),
+    Reason.CLAMP_COLD: (
+        "Carga reducida a {limit:.1f} kW: batería fría",
+        "Charge derated to {limit:.1f} kW: battery cold",
+    ),
     Reason.CLAMP_RAMP: (
         "Rampa limitada a {limit:.1f} kW/s",
         "Ramp limited to {limit:.1f} kW/s",
@@ -82,6 +88,10 @@ MESSAGES: dict[Reason, tuple[str, str]] = {
         "Data {age:.1f} s old (limit {limit:.1f} s)",
     ),
     Reason.INTERLOCK_TRIP: ("Disparo de protección: {detail}", "Protection trip: {detail}"),
+    Reason.INTERLOCK_MEASUREMENT: (
+        "Medición no válida: {detail}",
+        "Measurement not valid: {detail}",
+    ),
     Reason.INTERLOCK_INTRUSION: (
         "Puntaje de intrusión {score:.2f} sobre el umbral de bloqueo {limit:.2f}",
         "Intrusion score {score:.2f} above the lockout threshold {limit:.2f}",
@@ -132,9 +142,13 @@ def message(reason: Reason, **values: object) -> tuple[str, str]:
 
 
 class SafetyLimits(BaseModel):
-    """The site's limits; the guard also applies the device profile's own."""
+    """The site's limits; the guard also applies the device profile's own.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers are numbers: strings, booleans, NaN and infinities are refused, and
+    the set must be consistent (floor below ceiling, warning below trip ...).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     soc_floor_pct: Annotated[float, Field(ge=0, le=50)] = 5.0
     soc_ceiling_pct: Annotated[float, Field(ge=50, le=100)] = 95.0
@@ -142,13 +156,22 @@ class SafetyLimits(BaseModel):
     max_charge_kw: Annotated[float, Field(ge=0)] = 100.0
     max_discharge_kw: Annotated[float, Field(ge=0)] = 100.0
     max_ramp_kw_per_s: Annotated[float, Field(gt=0)] = 20.0
-    temp_warning_c: float = 40.0
-    temp_trip_c: float = 45.0
+    temp_warning_c: Annotated[float, Field(ge=-40, le=100)] = 40.0
+    temp_trip_c: Annotated[float, Field(ge=-40, le=100)] = 45.0
     temp_derate_band_c: Annotated[float, Field(ge=0, le=30)] = 5.0
-    pack_voltage_min_v: float = 600.0
-    pack_voltage_max_v: float = 900.0
+    temp_charge_min_c: Annotated[float, Field(ge=-40, le=40)] = Field(
+        default=0.0, description="Charging is derated to 0 at this battery temperature (plating)."
+    )
+    temp_cold_derate_band_c: Annotated[float, Field(ge=0, le=30)] = 5.0
+    temp_cold_trip_c: Annotated[float, Field(ge=-40, le=40)] = -20.0
+    pack_voltage_min_v: Annotated[float, Field(gt=0)] = 600.0
+    pack_voltage_max_v: Annotated[float, Field(gt=0)] = 900.0
     pack_current_max_a: Annotated[float, Field(gt=0)] = 250.0
     max_sample_age_s: Annotated[float, Field(gt=0)] = 5.0
+    frozen_after_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30.0,
+        description="Every guarded value unchanged this long while power is commanded: frozen.",
+    )
     intrusion_lockout_score: Annotated[float, Field(gt=0, le=1)] = 0.8
     capacity_kwh: Annotated[float, Field(gt=0)] = 200.0
     efficiency: Annotated[float, Field(gt=0, le=1)] = 0.96
@@ -156,17 +179,39 @@ class SafetyLimits(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> SafetyLimits:
         if self.soc_floor_pct + 2 * self.soc_derate_band_pct >= self.soc_ceiling_pct:
-            raise ValueError("SoC floor and ceiling (with their derating bands) overlap")
+            raise ValueError(
+                f"soc_floor_pct {self.soc_floor_pct} and soc_ceiling_pct {self.soc_ceiling_pct} "
+                f"overlap with their derating bands ({self.soc_derate_band_pct} % each)"
+            )
         if self.temp_warning_c >= self.temp_trip_c:
-            raise ValueError("temperature warning must be below the trip")
+            raise ValueError(
+                f"temp_warning_c {self.temp_warning_c} must be below temp_trip_c {self.temp_trip_c}"
+            )
+        if self.temp_cold_trip_c >= self.temp_charge_min_c:
+            raise ValueError(
+                f"temp_cold_trip_c {self.temp_cold_trip_c} must be below "
+                f"temp_charge_min_c {self.temp_charge_min_c}"
+            )
+        if self.temp_charge_min_c + self.temp_cold_derate_band_c >= self.temp_warning_c:
+            raise ValueError(
+                f"the cold derating band ({self.temp_charge_min_c} + {self.temp_cold_derate_band_c} °C) "
+                f"must end below temp_warning_c {self.temp_warning_c}"
+            )
         if self.pack_voltage_min_v >= self.pack_voltage_max_v:
-            raise ValueError("pack voltage window is empty")
+            raise ValueError(
+                f"pack_voltage_min_v {self.pack_voltage_min_v} must be below "
+                f"pack_voltage_max_v {self.pack_voltage_max_v}"
+            )
         return self
 
 
 @dataclass(frozen=True)
 class Telemetry:
-    """What the guard needs to know of the battery now."""
+    """What the guard needs to know of the battery now.
+
+    ``unknown`` lists the guarded quantities that are missing, a sentinel,
+    implausible, frozen or refused, each with why: unknown is unsafe.
+    """
 
     ts: float | None = None
     soc_pct: float | None = None
@@ -176,6 +221,7 @@ class Telemetry:
     pack_current_a: float | None = None
     device_fault: str | None = None
     comms_up: bool = False
+    unknown: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,6 +309,9 @@ class SafetyGuard:
                 charge, charge_reason = charge * factor, Reason.CLAMP_TEMPERATURE
             if discharge * factor < discharge:
                 discharge, discharge_reason = discharge * factor, Reason.CLAMP_TEMPERATURE
+            cold = _taper(t.battery_temp_c - lim.temp_charge_min_c, lim.temp_cold_derate_band_c)
+            if charge * cold < charge:
+                charge, charge_reason = charge * cold, Reason.CLAMP_COLD
         return Window(-max(0.0, charge), max(0.0, discharge), charge_reason, discharge_reason)
 
     def interlocks(
@@ -289,6 +338,9 @@ class SafetyGuard:
         trip = self.trip_cause(t)
         if trip is not None:
             found.append(Interlock.of(Reason.INTERLOCK_TRIP, detail=trip))
+        if t.unknown:
+            detail = "; ".join(f"{quantity} {why}" for quantity, why in t.unknown)
+            found.append(Interlock.of(Reason.INTERLOCK_MEASUREMENT, detail=detail))
         if intrusion_score is not None and intrusion_score >= lim.intrusion_lockout_score:
             found.append(
                 Interlock.of(
@@ -307,6 +359,8 @@ class SafetyGuard:
         lim = self.limits
         if t.battery_temp_c is not None and t.battery_temp_c >= lim.temp_trip_c:
             return f"battery {t.battery_temp_c:.1f} °C >= {lim.temp_trip_c:.1f} °C"
+        if t.battery_temp_c is not None and t.battery_temp_c <= lim.temp_cold_trip_c:
+            return f"battery {t.battery_temp_c:.1f} °C <= {lim.temp_cold_trip_c:.1f} °C (cold)"
         if t.pack_voltage_v is not None and not (
             lim.pack_voltage_min_v <= t.pack_voltage_v <= lim.pack_voltage_max_v
         ):

@@ -85,6 +85,7 @@ def sample_from(device: ModbusDevice, result: PollResult, ts: float) -> Sample:
         poll_duration_s=result.duration_s,
         requests=result.requests,
         errors=tuple(result.errors),
+        refused=frozenset(result.refused),
     )
 
 
@@ -162,6 +163,14 @@ class DevicePoller:
             with self.tracer.start_as_current_span("decode", attributes={"device": name}):
                 self.device.decode_all(result, read)
             result.duration_s = time.perf_counter() - started
+            if result.empty:
+                # A device that answers every read with an exception (or only "no data")
+                # is not a live device: its link counts as down and its age keeps growing.
+                reason = result.errors[0] if result.errors else "no value decoded"
+                span.set_attribute("outcome", "empty")
+                span.set_status(trace.StatusCode.ERROR, reason)
+                self._went_down(f"every read refused or empty: {reason}")
+                return None
             sample = self._publish(result)
             span.set_attribute("modbus.requests", result.requests)
             span.set_attribute("outcome", sample.quality.value)

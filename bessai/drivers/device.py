@@ -107,12 +107,18 @@ class PollResult:
     texts: dict[str, str] = field(default_factory=dict)
     words: dict[str, list[int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)
     requests: int = 0
     duration_s: float = 0.0
 
     @property
     def complete(self) -> bool:
         return not self.errors
+
+    @property
+    def empty(self) -> bool:
+        """Nothing usable was decoded: every read was refused or every value is missing."""
+        return not self.texts and all(v is None for v in self.values.values())
 
 
 @dataclass
@@ -387,6 +393,7 @@ class ModbusDevice:
                     result.errors.append(str(exc))
                     for reg in block.registers:
                         result.values.setdefault(reg.name, None)
+                        result.refused.add(reg.name)
         result.duration_s = time.perf_counter() - started
         return result, read
 
@@ -398,6 +405,7 @@ class ModbusDevice:
         self.last_read_at = time.time()
         for name in self.plan.unsupported:
             result.values.setdefault(name, None)
+            result.refused.add(name)
         return result
 
     async def poll(self) -> PollResult:

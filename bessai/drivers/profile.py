@@ -100,7 +100,7 @@ class Access(StrEnum):
 
 
 class ProfileModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Register(ProfileModel):
@@ -170,6 +170,18 @@ class Connection(ProfileModel):
     watchdog_timeout_s: Annotated[float | None, Field(gt=0)] = None
 
 
+class Ratings(ProfileModel):
+    """What the device's battery can do, from its datasheet: the guard's defaults and bounds.
+
+    A site's voltage window must overlap the rated range; with no window set
+    for the device, the rated range is the window.
+    """
+
+    pack_voltage_min_v: Annotated[float, Field(gt=0)]
+    pack_voltage_max_v: Annotated[float, Field(gt=0)]
+    source: str = Field(description="The datasheet the ratings come from.")
+
+
 class Profile(ProfileModel):
     """A device model's Modbus map and its provenance."""
 
@@ -183,6 +195,7 @@ class Profile(ProfileModel):
     protocol: list[Literal["tcp", "rtu"]] = Field(default_factory=lambda: ["tcp"])  # type: ignore[arg-type]
     description: str = ""
     connection: Connection = Connection()
+    ratings: Ratings | None = None
     registers: list[Register]
 
     def by_name(self, name: str) -> Register:
@@ -218,6 +231,14 @@ def _json_path(loc: tuple[int | str, ...]) -> str:
 def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
     """Checks a schema cannot express: returns (json path, reason) pairs."""
     problems: list[tuple[str, str]] = []
+    rated = profile.ratings
+    if rated is not None and rated.pack_voltage_min_v >= rated.pack_voltage_max_v:
+        problems.append(
+            (
+                "$.ratings.pack_voltage_min_v",
+                f"{rated.pack_voltage_min_v} must be below pack_voltage_max_v {rated.pack_voltage_max_v}",
+            )
+        )
     names: dict[str, int] = {}
     roles: dict[Role, int] = {}
     occupied: dict[tuple[Table, int], int] = {}

@@ -246,7 +246,7 @@ async def test_limits_change_needs_an_engineer_and_valid_values(rig: Rig) -> Non
     ).reason is Reason.REFUSED_ROLE
     bad = await rig.ctl.set_limits(rig.engineer, temp_warning_c=60)
     assert bad.reason is Reason.REFUSED_LIMITS
-    assert "warning must be below the trip" in bad.message_en
+    assert "temp_warning_c 60.0 must be below temp_trip_c 45.0" in bad.message_en
     assert (await rig.ctl.set_limits(rig.engineer, max_discharge_kw=10)).ok
     assert rig.ctl.preview(50).verdict.value_kw == 10.0
     limit_rows = [r for r in rig.gw.audit.records() if r.action == "limits"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -66,6 +67,15 @@ def _static_value(reg: Register) -> float | str:
     return reg.offset if reg.scale > 0 else 0.0
 
 
+def _rated(profile: Profile, params: BatteryParams) -> BatteryParams:
+    """The simulated pack sized to the profile's rated voltage (a 48 V unit gets a 48 V pack)."""
+    if profile.ratings is None:
+        return params
+    cells = max(1, int(profile.ratings.pack_voltage_max_v // 3.6))
+    resistance = params.internal_resistance_ohm * cells / params.cells_in_series
+    return dataclasses.replace(params, cells_in_series=cells, internal_resistance_ohm=resistance)
+
+
 class BessSimulator:
     """A simulated battery served over Modbus TCP (and/or RTU) for one device profile."""
 
@@ -81,7 +91,7 @@ class BessSimulator:
         strict_gaps: bool = False,
     ) -> None:
         self.profile = profile or load_profile(SIMULATOR_PROFILE)
-        self.model = BatteryModel(params=params or BatteryParams(), seed=seed)
+        self.model = BatteryModel(params=_rated(self.profile, params or BatteryParams()), seed=seed)
         self.unit_id = self.profile.connection.unit_id if unit_id is None else unit_id
         self.step_hz = step_hz
         self.clock = clock
