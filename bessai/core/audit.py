@@ -102,7 +102,8 @@ class AuditTrail:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT has already rolled back
+                conn.execute("ROLLBACK")
             raise
         return AuditRecord(seq, ts, user, action, outcome, detail, prev, digest)
 

@@ -269,9 +269,9 @@ class Gateway:
         self.started_at = time.time()
         self.alarms.define(OUTBOX_FULL)
         self.history.attach(self.bus)
-        self.history.start()
+        self.history.start(self._store_failure)
         self.dispatch_record.attach(self.bus)
-        self.dispatch_record.start()
+        self.dispatch_record.start(self._store_failure)
         if self.cloud is not None:
             self._start_cloud(self.cloud)
         else:
@@ -303,7 +303,7 @@ class Gateway:
         if cloud.events_topic:
             self.bus.subscribe(AlarmRaised, lambda e: self._event_to_cloud("alarm", e.alarm))
             self.bus.subscribe(AlarmCleared, lambda e: self._event_to_cloud("alarm", e.alarm))
-        self.outbox.start()
+        self.outbox.start(self._store_failure)
         self.publisher = PubSubPublisher(
             self.outbox,
             cloud.project_id,

@@ -15,6 +15,7 @@ import csv
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -31,6 +32,8 @@ from bessai.core.periodic import Periodic
 log = logging.getLogger(__name__)
 
 _COLUMNS = ", ".join(QUANTITIES)
+# Raw rows kept in memory while the file refuses them (about ten minutes of 10 devices at 10 Hz).
+MAX_PENDING_ROWS = 60_000
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS raw (
     device TEXT NOT NULL,
@@ -131,7 +134,8 @@ class History:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT has already rolled back
+                conn.execute("ROLLBACK")
             raise
 
     async def flush(self) -> int:
@@ -139,7 +143,13 @@ class History:
         raw, self._raw = self._raw, []
         minutes, self._minutes = self._minutes, []
         if raw or minutes:
-            await self.db.run(lambda c: self._write(c, raw, minutes))
+            try:
+                await self.db.run(lambda c: self._write(c, raw, minutes))
+            except sqlite3.Error:
+                # Kept for the next try (bounded: the newest rows win).
+                self._raw[0:0] = raw[-MAX_PENDING_ROWS:]
+                self._minutes[0:0] = minutes
+                raise
             self.rows_written += len(raw)
         now = time.time()
         if now - self._last_prune > 3600:
@@ -164,7 +174,9 @@ class History:
             conn.execute("DELETE FROM raw WHERE ts < ?", (cut,))
             log.warning("history over its size limit: raw samples before %s dropped", cut)
 
-    def start(self) -> None:
+    def start(self, on_failure: Callable[[str, str | None], None] | None = None) -> None:
+        """Start the periodic writer; ``on_failure`` hears when writing fails and recovers."""
+        self._writer.on_failure = on_failure
         self._writer.start()
 
     async def stop(self) -> None:
@@ -173,8 +185,10 @@ class History:
             done = agg.flush()
             if done is not None:
                 self._minutes.append(done)
-        await self.flush()
-        self.db.close()
+        try:
+            await self.flush()
+        finally:
+            self.db.close()
 
     def query(self, device: str, quantity: str, start: float, end: float, width_px: int) -> Series:
         """Min/max per pixel bucket over [start, end): at most 2 * width_px points, in time order."""

@@ -222,7 +222,8 @@ class Outbox:
             oldest = conn.execute("SELECT created FROM outbox ORDER BY id LIMIT 1").fetchone()
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT has already rolled back
+                conn.execute("ROLLBACK")
             raise
         return added, dropped, dropped_bytes, oldest[0] if oldest else time.time()
 
@@ -344,13 +345,17 @@ class Outbox:
             return None
         return max(0.0, (time.time() if now is None else now) - self._oldest)
 
-    def start(self) -> None:
+    def start(self, on_failure: Callable[[str, str | None], None] | None = None) -> None:
+        """Start the periodic writer; ``on_failure`` hears when writing fails and recovers."""
+        self._committer.on_failure = on_failure
         self._committer.start()
 
     async def stop(self) -> None:
         await self._committer.stop()
-        await self.commit()
-        self.db.close()
+        try:
+            await self.commit()
+        finally:
+            self.db.close()
 
 
 def _nan_safe(obj: object) -> object:

@@ -1,4 +1,4 @@
-"""A coroutine run every N seconds as a task, whose failures are logged, not fatal."""
+"""A coroutine run every N seconds as a task, whose failures are logged once and counted, not fatal."""
 
 from __future__ import annotations
 
@@ -28,15 +28,32 @@ class Periodic:
         self.job = job
         self.errors = errors
         self.failure = failure
+        self.failures = 0
+        # Told when the job starts failing (with the error) and when it works again (None).
+        self.on_failure: Callable[[str, str | None], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            try:
-                await self.job()
-            except self.errors:
-                log.exception(self.failure, extra={"job": self.name})
+            await self.run_once()
+
+    async def run_once(self) -> None:
+        try:
+            await self.job()
+        except self.errors as exc:
+            self.failures += 1
+            if self.failures == 1:
+                error = f"{type(exc).__name__}: {exc}"
+                log.error(self.failure, extra={"job": self.name, "error": error})
+                if self.on_failure is not None:
+                    self.on_failure(self.name, error)
+            return
+        if self.failures:
+            log.info("works again", extra={"job": self.name, "failed_runs": self.failures})
+            self.failures = 0
+            if self.on_failure is not None:
+                self.on_failure(self.name, None)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)

@@ -113,8 +113,11 @@ class MeasurementValidator:
             return None
         soc, soc0 = sample.roles.get("soc_pct"), prev.roles.get("soc_pct")
         dt = sample.ts - prev.ts
+        low, high = SOC_RANGE_PCT
         if soc is None or soc0 is None or dt <= 0:
             return None
+        if not (low <= soc <= high and low <= soc0 <= high):
+            return None  # already flagged as implausible by its range
         powers = [
             abs(p)
             for p in (sample.roles.get("active_power_kw"), prev.roles.get("active_power_kw"))

@@ -173,7 +173,7 @@ def test_time_to_soc_limit(guard: SafetyGuard) -> None:
 def test_limits_refuse_overlapping_bands() -> None:
     with pytest.raises(ValueError, match="overlap"):
         SafetyLimits(soc_floor_pct=40, soc_ceiling_pct=60, soc_derate_band_pct=15)
-    with pytest.raises(ValueError, match="temp_warning_c 50.0 must be below temp_trip_c 45.0"):
+    with pytest.raises(ValueError, match=r"temp_warning_c 50\.0 must be below temp_trip_c 45\.0"):
         SafetyLimits(temp_warning_c=50, temp_trip_c=45)
 
 

@@ -15,6 +15,7 @@ import csv
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -129,13 +130,17 @@ class DispatchRecord:
             )
         return len(rows)
 
-    def start(self) -> None:
+    def start(self, on_failure: Callable[[str, str | None], None] | None = None) -> None:
+        """Start the periodic writer; ``on_failure`` hears when writing fails and recovers."""
+        self._writer.on_failure = on_failure
         self._writer.start()
 
     async def stop(self) -> None:
         await self._writer.stop()
-        await self.flush()
-        self.db.close()
+        try:
+            await self.flush()
+        finally:
+            self.db.close()
 
     def rows(
         self, device: str | None = None, since: float = 0.0, shadow: bool | None = None
