@@ -60,6 +60,15 @@ SYSTEM_USER = "system"
 COMMAND_BOOKS_WAIT_S = 2.0
 
 
+def toward_zero(value_kw: float, step: float) -> float:
+    """The value on the register's resolution, rounded toward zero: a limit is never
+    exceeded by the rounding of the encoding (62.1327 kW on a 1 W register is 62.132)."""
+    steps = round(value_kw / step)
+    if abs(steps * step) > abs(value_kw) + 1e-9:
+        steps -= 1 if steps > 0 else -1
+    return float(steps * step)
+
+
 def _user(session: Session | None) -> str:
     return session.user if session else "anonymous"
 
@@ -607,7 +616,9 @@ class Controller:
         assert self.setpoint_reg is not None
         self.bus.publish(SetpointRequested(self.device.name, verdict.value_kw))
         try:
-            back = await self.device.write(self.setpoint_reg.name, verdict.value_kw)
+            back = await self.device.write(
+                self.setpoint_reg.name, toward_zero(verdict.value_kw, self.setpoint_reg.scale)
+            )
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
             self._record(

@@ -3,18 +3,24 @@
 A hypothesis state machine drives a Controller against the simulator served
 on 127.0.0.1 (its own event loop per example, a fake clock) and checks every
 setpoint the simulator received: inside the limits, inside the ramp (or
-moving toward zero), never non-zero while an interlock holds, never charging
-at the SoC ceiling nor discharging at the floor.
+moving toward zero), never non-zero while an interlock holds or a guarded
+measurement is unknown (missing, a sentinel, implausible, refused), never
+non-zero after an interlock until an operator commands again, never charging
+at the SoC ceiling nor discharging at the floor; and the zero write of a
+forced standby or an E-stop always reaches the device before its audit
+record, even while the audit store fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+import pytest
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,8 +35,12 @@ from bessai.core.dispatch import Proposal
 from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
+from bessai.drivers.profile import Role as RegisterRole
 from bessai.drivers.profile import load_profile
-from bessai.drivers.simulator.server import BessSimulator
+from bessai.drivers.simulator.server import BessSimulator, Fault
+
+# Forty examples of thirty steps against a real server take about a minute here.
+pytestmark = pytest.mark.timeout(300)
 
 LIMITS = SafetyLimits(
     max_charge_kw=60, max_discharge_kw=80, max_ramp_kw_per_s=20, max_sample_age_s=5, temp_trip_c=45
@@ -44,6 +54,38 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class FlakyAudit(AuditTrail):
+    """An audit trail that can be made to fail (a locked or full store), and that notes,
+    for each record, the last setpoint the device had received when it was written."""
+
+    def __init__(self, path: Path, sim: BessSimulator) -> None:
+        super().__init__(path)
+        self.sim = sim
+        self.failing = False
+        self.written: list[tuple[str, str, float | None]] = []
+
+    async def append(
+        self, user: str, action: str, outcome: str, _ts: float | None = None, **detail: Any
+    ) -> Any:
+        if self.failing:
+            raise sqlite3.OperationalError("database is locked")
+        writes = [v for name, v in self.sim.writes if name == "setpoint_power_kw"]
+        last = writes[-1] if writes and isinstance(writes[-1], float) else None
+        self.written.append((action, outcome, last))
+        return await super().append(user, action, outcome, _ts, **detail)
+
+
+MEASUREMENT_FAULTS = [
+    "none",
+    "temp_sentinel",
+    "voltage_sentinel",
+    "soc_implausible",
+    "temp_implausible",
+    "refused",
+    "frozen",
+]
 
 
 class ScriptedDispatcher:
@@ -72,7 +114,7 @@ class ControlMachine(RuleBasedStateMachine):
         port = await self.sim.start_tcp("127.0.0.1", 0)
         self.bus = EventBus()
         data = Path(self.tmp.name)
-        self.audit = AuditTrail(data / "audit.db")
+        self.audit = FlakyAudit(data / "audit.db", self.sim)
         self.auth = AuthService(
             data / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
         )
@@ -106,13 +148,20 @@ class ControlMachine(RuleBasedStateMachine):
         self.last_temp = 25.0
         self.last_soc = 50.0
         self.prev: tuple[float, float] | None = None
+        self.fault = "none"
+        self.unknown_seen = False
+        self.need_command = False
+        self.checked_audit = 0
         await self._poll()
 
     async def _poll(self) -> None:
-        await self.poller.poll_once()
+        sample = await self.poller.poll_once()
+        if sample is None:
+            return
         self.last_poll = self.clock.now
         m = self.sim.model.measure()
         self.last_temp, self.last_soc = m.battery_temp_c, m.soc_pct
+        self.unknown_seen = self.fault not in ("none", "frozen")
 
     def interlocked(self) -> bool:
         stale = self.last_poll is None or self.clock.now - self.last_poll > LIMITS.max_sample_age_s
@@ -124,13 +173,58 @@ class ControlMachine(RuleBasedStateMachine):
             or self.intrusion >= LIMITS.intrusion_lockout_score
         )
 
+    def _operator_command(self, coro: Any) -> None:
+        """A new operator command may resume power (only if it is accepted)."""
+        waiting, self.need_command = self.need_command, False
+        if not self.run(coro).ok:
+            self.need_command = waiting
+
     @rule(mode=st.sampled_from(list(ControlMode)))
     def set_mode(self, mode: ControlMode) -> None:
-        self.run(self.ctl.set_mode(self.operator, mode))
+        self._operator_command(self.ctl.set_mode(self.operator, mode))
 
     @rule(kw=st.one_of(st.floats(-300, 300), st.sampled_from([math.nan, math.inf, -math.inf, 0.0])))
     def command(self, kw: float) -> None:
-        self.run(self.ctl.command_setpoint(self.operator, kw))
+        self._operator_command(self.ctl.command_setpoint(self.operator, kw))
+
+    @rule(kw=st.floats(-300, 300))
+    def manual_command(self, kw: float) -> None:
+        """The common operator action: Manual, then a setpoint."""
+        self._operator_command(self.ctl.set_mode(self.operator, ControlMode.MANUAL))
+        self._operator_command(self.ctl.command_setpoint(self.operator, kw))
+
+    @rule(fault=st.sampled_from(MEASUREMENT_FAULTS))
+    def measurement_fault(self, fault: str) -> None:
+        sim = self.sim
+        for f in (Fault.EXCEPTION, Fault.FROZEN):
+            sim.inject(f, False)
+        sim.override(RegisterRole.BATTERY_TEMP_C, None)
+        sim.override(RegisterRole.PACK_VOLTAGE_V, None)
+        sim.override(RegisterRole.SOC_PCT, None)
+        if fault == "temp_sentinel":
+            sim.override(
+                RegisterRole.BATTERY_TEMP_C, sim.sentinel_words(RegisterRole.BATTERY_TEMP_C)
+            )
+        elif fault == "voltage_sentinel":
+            sim.override(
+                RegisterRole.PACK_VOLTAGE_V, sim.sentinel_words(RegisterRole.PACK_VOLTAGE_V)
+            )
+        elif fault == "soc_implausible":
+            sim.override(RegisterRole.SOC_PCT, [0xFFFE])
+        elif fault == "temp_implausible":
+            sim.override(RegisterRole.BATTERY_TEMP_C, [0x8000])
+        elif fault == "refused":
+            sim.inject(Fault.EXCEPTION)
+        elif fault == "frozen":
+            sim.inject(Fault.FROZEN)
+        self.fault = fault
+        self.run(self._poll())
+        self.run(self.ctl.tick())
+
+    @rule(failing=st.booleans())
+    def audit_store_fails(self, failing: bool) -> None:
+        self.audit.failing = failing
+        self.run(self.ctl.tick())
 
     @rule(kw=st.one_of(st.floats(-500, 500), st.sampled_from([math.nan, math.inf, -math.inf])))
     def dispatcher_proposes(self, kw: float) -> None:
@@ -175,6 +269,15 @@ class ControlMachine(RuleBasedStateMachine):
         self.run(self.ctl.tick())
 
     @invariant()
+    def zero_before_the_books(self) -> None:
+        """A forced standby or an E-stop is on record only after the device got its zero."""
+        for action, outcome, last in self.audit.written[self.checked_audit :]:
+            forced = (action, outcome) in (("mode", "forced"), ("estop", "latched"))
+            if forced and self.fault != "refused":
+                assert last in (None, 0.0), f"{action} {outcome} recorded with {last} kW applied"
+        self.checked_audit = len(self.audit.written)
+
+    @invariant()
     def nothing_unsafe_was_written(self) -> None:
         writes = [v for name, v in self.sim.writes if name == "setpoint_power_kw"]
         assert len(writes) == len(self.applied)
@@ -184,6 +287,10 @@ class ControlMachine(RuleBasedStateMachine):
             assert -LIMITS.max_charge_kw - EPS <= value <= LIMITS.max_discharge_kw + EPS
             if self.interlocked():
                 assert value == 0.0, f"{value} kW written under an interlock"
+            if self.unknown_seen:
+                assert value == 0.0, f"{value} kW written with a {self.fault} measurement"
+            if self.need_command:
+                assert value == 0.0, f"{value} kW resumed without a new operator command"
             if self.last_soc >= LIMITS.soc_ceiling_pct:
                 assert value >= -EPS
             if self.last_soc <= LIMITS.soc_floor_pct:
@@ -197,9 +304,14 @@ class ControlMachine(RuleBasedStateMachine):
                 assert within or toward_zero, (prev_kw, value, event.ts - prev_ts)
             self.prev = (value, event.ts)
         self.checked = len(writes)
+        if self.ctl.current_interlocks(self.clock.now):
+            self.need_command = True
 
     def teardown(self) -> None:
         async def close() -> None:
+            self.audit.failing = False
+            assert self.ctl.books is not None
+            await self.ctl.books.stop(2.0)
             self.ctl.close()
             await self.device.close()
             await self.sim.stop()

@@ -11,11 +11,13 @@ import pytest
 
 from bessai.core.config import (
     ConfigError,
+    device_limits,
     load_settings,
     load_site_file,
     site_config,
     site_devices,
 )
+from bessai.drivers.profile import load_profile
 
 
 @pytest.fixture(autouse=True)
@@ -205,3 +207,118 @@ def test_the_example_site_file_parses_and_dispatch_mode_comes_from_the_environme
     monkeypatch.setenv("DISPATCH_MODE", "learned")
     with pytest.raises(ConfigError, match="DISPATCH_MODE"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["INVERTER_IP", "SITE_FILE", "DRIVER_PROFILE_PATH", "DATA_DIR", "HEALTH_BIND", "SITE_ID"],
+)
+def test_an_empty_setting_is_an_error_not_a_default(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "")
+    with pytest.raises(ConfigError, match=f"environment variable {name} = '': .*is set but empty"):
+        load_settings()
+
+
+def test_example_site_file_limits_fit_the_profiles_it_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "site.example.toml"
+    monkeypatch.setenv("SITE_FILE", str(example))
+    _, devices, limits, _ = site_config(load_settings())
+    profiles = {d.name: load_profile(d.profile) for d in devices}
+    resolved = device_limits(limits, devices, profiles)
+    assert (resolved["inverter"].pack_voltage_min_v, resolved["inverter"].pack_voltage_max_v) == (
+        44,
+        58,
+    )
+    assert resolved["inverter"].max_charge_kw == 80  # the site's value, not overridden
+    assert resolved["bms"].pack_voltage_min_v == 680
+
+
+def _one_device(tmp_path: Path, limits: str, device_limits_toml: str = "") -> Path:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'site_id = "s"\n[[devices]]\nname = "inv"\nprofile = "sma_sunny_island"\n'
+        f'host = "127.0.0.1"\n{device_limits_toml}\n[limits]\n{limits}\n',
+        encoding="utf-8",
+    )
+    return site
+
+
+@pytest.mark.parametrize(
+    ("limits", "device", "expected"),
+    [
+        ("temp_trip_c = nan", "", "limits.temp_trip_c = nan: Input should be a finite number"),
+        ("max_discharge_kw = inf", "", "Input should be a finite number"),
+        ('max_charge_kw = "12"', "", "limits.max_charge_kw = '12': Input should be a valid number"),
+        ("max_charge_kw = true", "", "Input should be a valid number"),
+        ("temp_warning_c = 50", "", "temp_warning_c 50.0 must be below temp_trip_c 45.0"),
+        ("temp_cold_trip_c = 5", "", "temp_cold_trip_c 5.0 must be below temp_charge_min_c 0.0"),
+        (
+            "pack_voltage_min_v = 650\npack_voltage_max_v = 880",
+            "",
+            "devices[0] (inv, profile sma_sunny_island): pack voltage window 650..880 V is outside "
+            "what the battery is rated for (41..63 V",
+        ),
+        ("", "[devices.limits]\nsoc_floor_pct = -5", "devices[0] (inv, profile sma_sunny_island)"),
+    ],
+)
+def test_limits_are_checked_like_any_input(
+    tmp_path: Path, limits: str, device: str, expected: str
+) -> None:
+    site = _one_device(tmp_path, limits, device)
+
+    def load() -> None:
+        loaded = load_site_file(site)
+        device_limits(loaded.limits, loaded.devices, {"inv": load_profile("sma_sunny_island")})
+
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_device_without_a_voltage_window_takes_its_rated_one(tmp_path: Path) -> None:
+    loaded = load_site_file(_one_device(tmp_path, "max_charge_kw = 5"))
+    limits = device_limits(loaded.limits, loaded.devices, {"inv": load_profile("sma_sunny_island")})
+    assert (limits["inv"].pack_voltage_min_v, limits["inv"].pack_voltage_max_v) == (41, 63)
+    assert limits["inv"].max_charge_kw == 5
+
+
+def test_cli_empty_inverter_ip_exits_2_instead_of_the_simulator(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
+    env["INVERTER_IP"] = ""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "bessai: configuration error: environment variable INVERTER_IP = '': "
+        "Value error, is set but empty: give a value, or unset the variable"
+    ]
+
+
+def test_cli_nan_limit_exits_2(tmp_path: Path) -> None:
+    site = _one_device(tmp_path, "temp_trip_c = nan")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
+    env["SITE_FILE"] = str(site)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "limits.temp_trip_c = nan: Input should be a finite number" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -51,6 +51,8 @@ class Fault(StrEnum):
     NO_ANSWER = "no_answer"
     EXCEPTION = "exception"
     NOISY = "noisy"
+    NOT_AVAILABLE = "not_available"
+    IMPLAUSIBLE = "implausible"
 
 
 @dataclass
@@ -117,6 +119,8 @@ class BessSimulator:
             if r.role in (Role.REQUEST_COUNT, Role.EXCEPTION_COUNT)
         }
         self.image: dict[Table, dict[int, int]] = {Table.HOLDING: {}, Table.INPUT: {}}
+        # Words shown instead of the physics for some registers (sentinels, implausible values).
+        self.overrides: dict[str, list[int]] = {}
         self._servers: list[Any] = []
         self._stepper: asyncio.Task[None] | None = None
         self._last_step = clock()
@@ -146,9 +150,30 @@ class BessSimulator:
             except CodecError:
                 words = [0] * reg.words
             table = self.image[reg.table]
-            for i, w in enumerate(words):
+            for i, w in enumerate(self.overrides.get(reg.name, words)):
                 table[reg.address + i] = w
         self._encode_counters()
+
+    def override(self, role: Role, words: list[int] | None) -> None:
+        """Show these raw words for the register of a role (None: the physics again)."""
+        reg = self.profile.by_role(role)
+        if reg is None:
+            return
+        if words is None:
+            self.overrides.pop(reg.name, None)
+        else:
+            if len(words) != reg.words:
+                raise ValueError(f"{reg.name} takes {reg.words} words, not {len(words)}")
+            self.overrides[reg.name] = list(words)
+        self.refresh_image()
+
+    def sentinel_words(self, role: Role) -> list[int] | None:
+        """The raw words of the register's declared 'not available' value, if it has one."""
+        reg = self.profile.by_role(role)
+        if reg is None or not reg.not_available:
+            return None
+        raw = reg.not_available[0]
+        return [(raw >> (16 * (reg.words - 1 - i))) & 0xFFFF for i in range(reg.words)]
 
     def step(self, dt_s: float) -> None:
         """Advance the physics and refresh the register image."""
@@ -167,6 +192,16 @@ class BessSimulator:
         elif fault is Fault.DROP_CONNECTION and active:
             self.drop_connections()
             self.faults.active.discard(fault)
+        elif fault is Fault.NOT_AVAILABLE:
+            # The battery temperature reads its "not available" sentinel.
+            self.override(
+                Role.BATTERY_TEMP_C, self.sentinel_words(Role.BATTERY_TEMP_C) if active else None
+            )
+        elif fault is Fault.IMPLAUSIBLE:
+            # The SoC reads a value no battery can have (0xFFFE: 655.34 % on a 0.01 % scale).
+            soc = self.profile.by_role(Role.SOC_PCT)
+            words = [0xFFFE] + [0xFFFF] * (soc.words - 1) if soc is not None else None
+            self.override(Role.SOC_PCT, words if active else None)
         log.info("fault %s %s", fault.value, "on" if active else "off")
 
     def drop_connections(self) -> None:
