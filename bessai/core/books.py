@@ -57,6 +57,7 @@ class Books:
         self.failing: dict[str, str] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._alarm_rows_due = False
 
@@ -87,20 +88,34 @@ class Books:
                 return
             self._task = loop.create_task(self._run(), name="books")
 
-    async def settled(self, timeout_s: float = 10.0) -> bool:
-        """Wait (bounded) until everything queued is written; False if a store still fails."""
+    async def settled(self, timeout_s: float = 10.0, *, even_if_failing: bool = False) -> bool:
+        """Wait (bounded) until everything queued is written; False if a store still fails.
+
+        Unless ``even_if_failing``, it stops waiting as soon as a store fails:
+        an operator's command is not held up by a disk that said no.
+        """
         if self.pending or self._alarm_rows_due:
             self._kick()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                await self._idle.wait()
-        return self._idle.is_set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not self._idle.is_set():
+            if self.failing and not even_if_failing:
+                return False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+        return True
 
     async def _run(self) -> None:
         while self.pending or self._alarm_rows_due:
             if not await self._write_one():
                 await asyncio.sleep(self.retry_s)
         self._idle.set()
+        self._changed.set()
 
     async def _write_one(self) -> bool:
         if self.pending:
@@ -133,6 +148,7 @@ class Books:
                 extra={"store": store, "error": detail, "pending": len(self.pending)},
             )
             self.failing[store] = detail
+            self._changed.set()
             if self.on_failure is not None:
                 self.on_failure(store, detail)
 
@@ -144,7 +160,7 @@ class Books:
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Write what is queued (bounded wait), then end the writer."""
-        if not await self.settled(timeout_s):
+        if not await self.settled(timeout_s, even_if_failing=True):
             log.error(
                 "books not written at stop",
                 extra={"pending": len(self.pending), "failing": dict(self.failing)},

@@ -221,6 +221,13 @@ class ControlMachine(RuleBasedStateMachine):
         self.run(self._poll())
         self.run(self.ctl.tick())
 
+    @rule(fault=st.sampled_from(MEASUREMENT_FAULTS[1:6]))
+    def fault_comes_and_goes(self, fault: str) -> None:
+        """A glitch: one poll with a bad value, then good values again."""
+        self.measurement_fault(fault)
+        self.nothing_unsafe_was_written()
+        self.measurement_fault("none")
+
     @rule(failing=st.booleans())
     def audit_store_fails(self, failing: bool) -> None:
         self.audit.failing = failing
