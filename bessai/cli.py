@@ -26,15 +26,24 @@ from typing import Any
 from bessai import __version__
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthError, AuthService, Role
-from bessai.core.config import ConfigError, Settings, load_settings, site_config
+from bessai.core.config import (
+    ConfigError,
+    Settings,
+    device_limits,
+    load_settings,
+    load_site_file,
+    site_config,
+)
 from bessai.core.console import print_status
 from bessai.core.control import ControlMode
+from bessai.core.database import StoreUnusable
 from bessai.core.dispatch import DispatchModel, ModelError
 from bessai.core.dispatch.model import builtin_model_path
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.gateway import CloudConfig, Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.history import History
+from bessai.core.instance import StartError, prepare_data_dir
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
@@ -83,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
 
+    site = sub.add_parser("site", help="site files")
+    site_sub = site.add_subparsers(dest="site_command", required=True)
+    site_check = site_sub.add_parser(
+        "check", help="validate site files with their profiles and limits (exit 2 naming the fault)"
+    )
+    site_check.add_argument("files", nargs="+", type=Path)
+
     users = sub.add_parser("users", help="operator accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user (the first one must be an admin)")
@@ -92,6 +108,22 @@ def _parser() -> argparse.ArgumentParser:
         "--as", dest="admin", metavar="ADMIN", help="an admin who authorises the change"
     )
     users_sub.add_parser("list", help="list users and roles")
+    for command, text in (
+        ("remove", "remove a user (admin)"),
+        ("reset", "give a user a new PIN or password, and unlock it (admin)"),
+        ("unlock", "clear a user's failed logins and lockout (admin)"),
+    ):
+        managed = users_sub.add_parser(command, help=text)
+        managed.add_argument("name")
+        managed.add_argument(
+            "--as", dest="admin", metavar="ADMIN", required=True, help="the admin who does it"
+        )
+    recover = users_sub.add_parser(
+        "recover-admin",
+        help="local recovery of a forgotten or locked-out administrator (needs write access "
+        "to DATA_DIR; audited)",
+    )
+    recover.add_argument("name")
 
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -299,10 +331,35 @@ def _profile_command(args: argparse.Namespace) -> int:
         try:
             p = load_profile(path)
         except ProfileError as exc:
-            print(f"INVALID {exc}", file=sys.stderr)
+            print(f"INVALID {' '.join(str(exc).split())}", file=sys.stderr)
             status = EXIT_CONFIG
         else:
-            print(f"ok      {path}: {p.manufacturer} {p.model}, {len(p.registers)} registers")
+            shown = " ".join(f"{path}: {p.manufacturer} {p.model}".split())
+            print(f"ok      {shown}, {len(p.registers)} registers")
+    return status
+
+
+def _site_command(args: argparse.Namespace) -> int:
+    """``bessai site check``: the site file, every profile it names and every device's limits."""
+    status = 0
+    for path in args.files:
+        shown = " ".join(repr(str(path))[1:-1].split())
+        try:
+            site = load_site_file(path)
+            profiles = {d.name: load_profile(d.profile) for d in site.devices}
+            try:
+                device_limits(site.limits, site.devices, profiles)
+            except ConfigError as exc:
+                raise ConfigError(f"site file {shown}: {exc}") from None
+        except ConfigError as exc:
+            print(f"INVALID {' '.join(str(exc).split())}", file=sys.stderr)
+            status = EXIT_CONFIG
+        except ProfileError as exc:
+            print(f"INVALID site file {shown}: {' '.join(str(exc).split())}", file=sys.stderr)
+            status = EXIT_CONFIG
+        else:
+            names = ", ".join(f"{d.name} ({profiles[d.name].id})" for d in site.devices)
+            print(f"ok      {shown}: {len(site.devices)} devices: {names}")
     return status
 
 
@@ -394,6 +451,26 @@ def _users_command(args: argparse.Namespace, settings: Settings) -> int:
             secret = read_secret(f"new PIN or password for {args.name}: ")
             await auth.add_user(args.name, Role[args.role.upper()], secret, by=admin)
 
+        async def manage() -> str:
+            if args.users_command == "recover-admin":
+                secret = read_secret(f"new PIN or password for administrator {args.name}: ")
+                await auth.recover_admin(args.name, secret)
+                return f"administrator {args.name} recovered (audited as a local recovery)"
+            admin = await auth.login(args.admin, read_secret(f"{args.admin}'s PIN or password: "))
+            if args.users_command == "remove":
+                await auth.remove_user(args.name, by=admin)
+                return f"user {args.name} removed"
+            if args.users_command == "unlock":
+                await auth.unlock(args.name, by=admin)
+                return f"user {args.name} unlocked"
+            await auth.reset_secret(
+                args.name, read_secret(f"new PIN or password for {args.name}: "), by=admin
+            )
+            return f"user {args.name} has a new PIN or password"
+
+        if args.users_command != "add":
+            print(asyncio.run(manage()))
+            return 0
         asyncio.run(add())
         print(f"user {args.name} added as {args.role}")
         return 0
@@ -437,6 +514,7 @@ def _gateway_or_config_error(settings: Settings, *args: Any, **kwargs: Any) -> G
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)  # stores, exports and the lock are private to the service user
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -446,6 +524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "profile":
             return _profile_command(args)
+        if args.command == "site":
+            return _site_command(args)
         if args.command == "simulate":
             asyncio.run(run_simulator(args))
             return 0
@@ -458,6 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dispatch":
             return _dispatch_command(args, settings)
         site_id, devices, limits, dispatch = site_config(settings)
+        lock = prepare_data_dir(settings.DATA_DIR)
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
         gateway = _gateway_or_config_error(
             settings,
@@ -489,9 +570,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if provider is not None:
                 provider.shutdown()
+            lock.release()
         return 0
     except (ConfigError, ProfileError) as exc:
         print(f"bessai: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (StartError, StoreUnusable) as exc:
+        print(f"bessai: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

@@ -18,7 +18,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 
 from bessai.core.bus import EventBus
-from bessai.core.database import Database
+from bessai.core.database import Database, open_store
 
 
 class AlarmClass(StrEnum):
@@ -154,7 +154,10 @@ class AlarmManager:
     _burst: tuple[str, float] | None = None
 
     def __post_init__(self) -> None:
-        self.db = Database(self.db_path, _SCHEMA) if self.db_path is not None else None
+        self.db: Database | None = None
+        self.open_problem: str | None = None
+        if self.db_path is not None:
+            self.db, self.open_problem = open_store(Path(self.db_path), _SCHEMA, what="alarm log")
         self._rows: list[tuple[object, ...]] = []
 
     def define(self, definition: AlarmDefinition) -> None:

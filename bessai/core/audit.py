@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bessai.core.database import Database
+from bessai.core.database import open_store
 
 GENESIS = "0" * 64
+
+AUDIT_RECOVERY = (
+    "keep it for the auditors, then move it aside by hand (mv audit.db audit.db.bad) to start "
+    "a new chain; the anchor file still says where the old chain ended"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -72,7 +77,12 @@ class AuditTrail:
     """Append-only, hash-chained record of what was asked, done and refused."""
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
-        self.db = Database(path, _SCHEMA)
+        self.db, self.open_problem = open_store(
+            Path(path),
+            _SCHEMA,
+            what="audit trail",
+            recovery=AUDIT_RECOVERY,
+        )
         self.clock = clock
 
     def _append(

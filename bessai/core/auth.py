@@ -25,7 +25,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bessai.core.database import Database
+from bessai.core.database import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -93,6 +93,12 @@ def check_secret(secret: str) -> None:
 AuditHook = Callable[..., Awaitable[Any]]
 
 
+USERS_RECOVERY = (
+    "restore it from a backup, or move it aside (mv users.db users.db.bad) and add a new "
+    "administrator locally with 'bessai users add NAME --role admin'"
+)
+
+
 class AuthService:
     """Accounts in SQLite, login with lockout, and idle-expiring sessions."""
 
@@ -107,7 +113,9 @@ class AuthService:
         clock: Callable[[], float] = time.time,
         audit: AuditHook | None = None,
     ) -> None:
-        self.db = Database(path, _SCHEMA)
+        self.db, self.open_problem = open_store(
+            Path(path), _SCHEMA, what="user accounts", recovery=USERS_RECOVERY
+        )
         self.hasher = hasher or PasswordHasher()
         self.idle_timeout_s = idle_timeout_s
         self.max_failures = max_failures
@@ -115,6 +123,7 @@ class AuthService:
         self.clock = clock
         self.audit = audit
         self._sessions: dict[str, Session] = {}
+        self._dummy_hash: str | None = None
 
     def has_users(self) -> bool:
         return bool(self.db.query("SELECT 1 FROM users LIMIT 1"))
@@ -162,35 +171,37 @@ class AuthService:
             by.user if by else name, "user_add", "ok", name=name, role=role.name.lower()
         )
 
+    def _dummy(self) -> str:
+        """A hash to verify unknown names against, so that timing does not reveal which exist."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
+        return self._dummy_hash
+
     async def login(self, name: str, secret: str) -> Session:
-        """A new session, or AuthError (unknown user and wrong secret are the same answer)."""
+        """A new session, or AuthError (unknown user and wrong secret are the same answer).
+
+        Failures are counted by one SQL statement each, so parallel attempts (from
+        several processes too) all count; success is granted by a statement that
+        also checks the lock, so an attempt racing a lockout does not get in.
+        """
         now = self.clock()
-        row = self.db.query(
-            "SELECT role, hash, failures, lockouts, locked_until FROM users WHERE name = ?", (name,)
+        row = await self.db.run(
+            lambda c: c.execute(
+                "SELECT role, hash, locked_until FROM users WHERE name = ?", (name,)
+            ).fetchall()
         )
         if not row:
+            await asyncio.to_thread(self._verify, self._dummy(), secret)
             await self._audit(name, "login", "refused", why="bad_credentials")
             raise AuthError("bad_credentials", "unknown user or wrong PIN/password")
-        role, hashed, failures, lockouts, locked_until = row[0]
+        role, hashed, locked_until = row[0]
         if locked_until > now:
             await self._audit(name, "login", "refused", why="locked")
             raise AuthError(
                 "locked", f"account locked for {locked_until - now:.0f} s", locked_until - now
             )
-        try:
-            await asyncio.to_thread(self.hasher.verify, hashed, secret)
-        except (VerificationError, InvalidHashError):
-            failures += 1
-            if failures >= self.max_failures:
-                lockouts += 1
-                locked_until = now + self.lockout_base_s * 2 ** (lockouts - 1)
-                failures = 0
-            self.db.call(
-                lambda c: c.execute(
-                    "UPDATE users SET failures = ?, lockouts = ?, locked_until = ? WHERE name = ?",
-                    (failures, lockouts, locked_until, name),
-                )
-            )
+        if not await asyncio.to_thread(self._verify, hashed, secret):
+            lockouts, locked_until = await self.db.run(lambda c: self._count_failure(c, name, now))
             await self._audit(name, "login", "refused", why="bad_credentials", lockouts=lockouts)
             if locked_until > now:
                 raise AuthError(
@@ -199,15 +210,116 @@ class AuthService:
                     locked_until - now,
                 ) from None
             raise AuthError("bad_credentials", "unknown user or wrong PIN/password") from None
-        self.db.call(
-            lambda c: c.execute(
-                "UPDATE users SET failures = 0, lockouts = 0 WHERE name = ?", (name,)
+        granted = await self.db.run(
+            lambda c: (
+                c.execute(
+                    "UPDATE users SET failures = 0, lockouts = 0 WHERE name = ? AND locked_until <= ?",
+                    (name, now),
+                ).rowcount
             )
         )
+        if not granted:
+            await self._audit(name, "login", "refused", why="locked")
+            raise AuthError("locked", "account locked while the PIN was checked")
         session = Session(secrets.token_urlsafe(24), name, Role(role), now, now)
         self._sessions[session.token] = session
         await self._audit(name, "login", "ok", role=Role(role).name.lower())
         return session
+
+    def _verify(self, hashed: str, secret: str) -> bool:
+        try:
+            return bool(self.hasher.verify(hashed, secret))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _count_failure(self, conn: sqlite3.Connection, name: str, now: float) -> tuple[int, float]:
+        """One more failure, atomically; the attempt that reaches the limit locks the account."""
+        (failures,) = conn.execute(
+            "UPDATE users SET failures = failures + 1 WHERE name = ? RETURNING failures", (name,)
+        ).fetchone()
+        if failures >= self.max_failures:
+            conn.execute(
+                "UPDATE users SET failures = 0, lockouts = lockouts + 1, "
+                "locked_until = ? * (1 << lockouts) + ? WHERE name = ? AND failures >= ?",
+                (self.lockout_base_s, now, name, self.max_failures),
+            )
+        lockouts, locked_until = conn.execute(
+            "SELECT lockouts, locked_until FROM users WHERE name = ?", (name,)
+        ).fetchone()
+        return int(lockouts), float(locked_until)
+
+    def _need_admin(self, by: Session | None) -> None:
+        if by is None or not by.may(Permission.ADMIN):
+            raise AuthError("forbidden", "only an admin may manage users")
+
+    def _exists(self, name: str) -> None:
+        if not self.db.query("SELECT 1 FROM users WHERE name = ?", (name,)):
+            raise AuthError("unknown", f"no user {name!r}")
+
+    async def remove_user(self, name: str, *, by: Session | None) -> None:
+        """Remove an account (admin); the last administrator cannot be removed."""
+        self._need_admin(by)
+        assert by is not None
+        self._exists(name)
+        admins = [n for n, r in self.users() if r is Role.ADMIN]
+        if admins == [name]:
+            raise AuthError("last_admin", f"{name} is the last administrator")
+        await self.db.run(lambda c: c.execute("DELETE FROM users WHERE name = ?", (name,)))
+        for token in [t for t, s in self._sessions.items() if s.user == name]:
+            del self._sessions[token]
+        await self._audit(by.user, "user_remove", "ok", name=name)
+
+    async def reset_secret(self, name: str, secret: str, *, by: Session | None) -> None:
+        """Give an account a new PIN or password (admin); it is unlocked too."""
+        self._need_admin(by)
+        assert by is not None
+        self._exists(name)
+        check_secret(secret)
+        await self._set_secret(name, secret)
+        await self._audit(by.user, "user_reset", "ok", name=name)
+
+    async def unlock(self, name: str, *, by: Session | None) -> None:
+        """Clear an account's failures and lockout (admin)."""
+        self._need_admin(by)
+        assert by is not None
+        self._exists(name)
+        await self.db.run(
+            lambda c: c.execute(
+                "UPDATE users SET failures = 0, lockouts = 0, locked_until = 0 WHERE name = ?",
+                (name,),
+            )
+        )
+        await self._audit(by.user, "user_unlock", "ok", name=name)
+
+    async def recover_admin(self, name: str, secret: str) -> None:
+        """Local recovery (whoever can write DATA_DIR): an admin with this PIN, new or reset.
+
+        For a forgotten or locked-out administrator; audited as a local recovery.
+        """
+        check_secret(secret)
+        if not _NAME.match(name):
+            raise AuthError("bad_name", "a user name is 2-32 characters: a-z, 0-9, '_', '.', '-'")
+        if self.db.query("SELECT 1 FROM users WHERE name = ?", (name,)):
+            await self._set_secret(name, secret)
+            await self.db.run(
+                lambda c: c.execute(
+                    "UPDATE users SET role = ? WHERE name = ?", (int(Role.ADMIN), name)
+                )
+            )
+        else:
+            hashed = await asyncio.to_thread(self.hasher.hash, secret)
+            self._insert(name, Role.ADMIN, hashed)
+        await self._audit(name, "admin_recovery", "ok", name=name, local=True)
+
+    async def _set_secret(self, name: str, secret: str) -> None:
+        hashed = await asyncio.to_thread(self.hasher.hash, secret)
+        await self.db.run(
+            lambda c: c.execute(
+                "UPDATE users SET hash = ?, failures = 0, lockouts = 0, locked_until = 0 "
+                "WHERE name = ?",
+                (hashed, name),
+            )
+        )
 
     def session(self, token: str | None, *, touch: bool = True) -> Session | None:
         """The live session for a token; None when unknown or idle too long.

@@ -32,6 +32,8 @@ from bessai.core.safety import SafetyLimits
 from bessai.drivers.profile import Profile
 
 SIMULATOR_PROFILE = "sim_bess"
+MAX_SITE_FILE_BYTES = 1024 * 1024
+SITE_ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$"
@@ -48,13 +50,16 @@ def _check_host(value: str) -> str:
     except ValueError:
         if not _HOSTNAME.match(value):
             raise ValueError("expected an IPv4/IPv6 address or a hostname") from None
+        if all(label.isdigit() for label in value.split(".")):
+            # 999.1.1.1 is not a host name: numeric labels only make an IPv4 address.
+            raise ValueError("not a valid IPv4 address (each part 0..255)") from None
     return value
 
 
 class DeviceConfig(BaseModel):
     """One Modbus device of the site."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=40)]
     profile: str = Field(
@@ -98,10 +103,12 @@ class DispatchSettings(BaseModel):
     and is only recorded) or ``rules``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     mode: Literal["model", "shadow", "rules"] = "model"
-    model_path: Path | None = Field(default=None, description="None: the shipped model")
+    model_path: Annotated[Path | None, Field(strict=False)] = Field(
+        default=None, description="None: the shipped model"
+    )
     marginal_cost_usd_mwh: Annotated[
         list[Annotated[float, Field(ge=-500, le=5000)]], Field(min_length=24, max_length=24)
     ] = Field(default_factory=lambda: list(TYPICAL_MARGINAL_COST_USD_MWH))
@@ -123,9 +130,11 @@ class DispatchSettings(BaseModel):
 class SiteFile(BaseModel):
     """The TOML site file: the site id and its devices."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    site_id: str | None = None
+    site_id: Annotated[str | None, Field(min_length=1, max_length=64, pattern=SITE_ID_PATTERN)] = (
+        None
+    )
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
     limits: SafetyLimits = Field(default_factory=SafetyLimits)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
@@ -147,7 +156,7 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
     )
 
-    SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = (
+    SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=SITE_ID_PATTERN)] = (
         "site-sim"
     )
     INVERTER_IP: str | None = None
@@ -221,11 +230,16 @@ class Settings(BaseSettings):
 
 
 def _describe(exc: ValidationError, where: str) -> str:
+    """One line: where (variable, or file and key), the value, and what was expected."""
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     value = first.get("input")
-    shown = "" if isinstance(value, dict | list) else f" = {value!r}"
-    return f"{where}{loc}{shown}: {first['msg']}"
+    shown = "" if isinstance(value, dict | list) else f" = {_short(repr(value))}"
+    return " ".join(f"{where}{loc}{shown}: {first['msg']}".split())
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -238,16 +252,29 @@ def load_settings(**overrides: Any) -> Settings:
 
 def load_site_file(path: Path) -> SiteFile:
     """Parse and validate a TOML site file; raises ConfigError naming file and key."""
+    shown = " ".join(repr(str(path))[1:-1].split())
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"site file {path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"site file {shown}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_SITE_FILE_BYTES:
+        raise ConfigError(f"site file {shown}: {len(raw)} bytes, more than a site file can be")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"site file {shown}: byte {exc.start}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"site file {path}: not valid TOML: {exc}") from None
+        raise ConfigError(
+            f"site file {shown}: not valid TOML: {' '.join(str(exc).split())}"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"site file {shown}: not valid TOML: nested too deeply") from None
     try:
         return SiteFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, f"site file {path}: key ")) from None
+        raise ConfigError(_describe(exc, f"site file {shown}: key ")) from None
 
 
 def device_limits(

@@ -1,15 +1,31 @@
-"""SQLite for the core: one connection per file, used from a worker thread so the loop never blocks."""
+"""SQLite for the core: one connection per file, used from a worker thread so the loop never blocks.
+
+``open_store`` opens a store the way the gateway needs at start: a corrupt
+file of a store that can be rebuilt (history, outbox, dispatch record,
+alarm log) is moved aside and replaced; one that cannot (users, audit) is
+never silently replaced but refused with the file and the way to recover;
+a file that cannot be opened at all is refused with its reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnusable(RuntimeError):
+    """A store the gateway cannot open: one line naming the file, the problem and the way out."""
 
 
 class Database:
@@ -18,7 +34,10 @@ class Database:
     def __init__(self, path: Path | str, schema: str) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Private from birth: users.db holds PIN hashes, the others site data.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:
@@ -41,3 +60,42 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _move_aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            src.rename(Path(str(aside) + suffix))
+    return aside
+
+
+def open_store(
+    path: Path, schema: str, *, what: str, recovery: str | None = None
+) -> tuple[Database, str | None]:
+    """Open a store, checking it; returns the database and what was wrong with it, if anything.
+
+    With ``recovery`` (users, audit) a corrupt file is refused, naming that
+    command; without, it is moved aside and a fresh file takes its place.
+    """
+    problem: str | None = None
+    try:
+        db = Database(path, schema)
+        verdict = db.query("PRAGMA quick_check")
+        if verdict and verdict[0][0] == "ok":
+            return db, None
+        db.close()
+        problem = str(verdict[0][0]) if verdict else "no answer to an integrity check"
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            raise StoreUnusable(f"{what} {path}: cannot be opened: {exc}") from None
+        problem = str(exc)
+    if recovery is not None:
+        raise StoreUnusable(f"{what} {path} is corrupt ({problem}): it is not replaced; {recovery}")
+    aside = _move_aside(path)
+    log.error("%s %s is corrupt (%s): moved to %s, a fresh one started", what, path, problem, aside)
+    try:
+        return Database(path, schema), f"{path} was corrupt ({problem}); kept as {aside.name}"
+    except sqlite3.Error as exc:
+        raise StoreUnusable(f"{what} {path}: cannot be opened: {exc}") from None

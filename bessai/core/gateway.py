@@ -36,6 +36,7 @@ from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.history import History
 from bessai.core.http import HealthServer
 from bessai.core.ids import IntrusionDetector, Score
+from bessai.core.instance import StartError
 from bessai.core.latch import EstopLatchStore
 from bessai.core.metrics import GatewayMetrics
 from bessai.core.outbox import Outbox
@@ -72,6 +73,15 @@ STORE_FAILED = AlarmDefinition(
     Priority.HIGH,
     "Falla de escritura en disco (DATA_DIR): registros retenidos en memoria",
     "Disk store write failing (DATA_DIR): records held in memory",
+)
+
+
+STORE_REPLACED = AlarmDefinition(
+    "store_replaced",
+    AlarmClass.SYSTEM,
+    Priority.MEDIUM,
+    "Archivo de datos dañado: apartado y reemplazado por uno nuevo",
+    "Corrupt data file moved aside and replaced by a fresh one",
 )
 
 
@@ -194,6 +204,14 @@ class Gateway:
             for d in devices
         }
         self.device_limits = device_limits(self.limits, devices, self.profiles)
+        self.alarms.define(STORE_REPLACED)
+        self.stores_replaced: dict[str, str] = {}
+        for what, store in (
+            ("alarms", self.alarms),
+            ("history", self.history),
+            ("dispatch record", self.dispatch_record),
+        ):
+            self._store_replaced(what, store.open_problem)
 
     def _dispatchers(self) -> tuple[RuleDispatcher | ModelDispatcher, ModelDispatcher | None]:
         """The Auto dispatcher and the shadow one, as the dispatch mode says; alarms a bad model."""
@@ -278,8 +296,17 @@ class Gateway:
             log.info("cloud outbox off: GCP_PROJECT_ID and GCP_PUBSUB_TOPIC are not both set")
         self.metrics.attach(self, intrusion=self.ids.score)
         if self.health_port is not None:
-            self.http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
-            await self.http.start()
+            http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
+            try:
+                await http.start()
+            except OSError as exc:
+                await http.stop()
+                await self.stop()
+                raise StartError(
+                    f"HEALTH_PORT {self.health_port} on HEALTH_BIND {self.health_bind}: "
+                    f"{exc.strerror or exc} (another bessai, or an address not of this machine?)"
+                ) from None
+            self.http = http
         for name, poller in self.pollers.items():
             self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{name}"))
         for name, controller in self.controllers.items():
@@ -299,6 +326,7 @@ class Gateway:
             max_bytes=cloud.max_bytes,
             on_drop=self._outbox_dropped,
         )
+        self._store_replaced("outbox", self.outbox.open_problem)
         self.outbox.attach(self.bus)
         if cloud.events_topic:
             self.bus.subscribe(AlarmRaised, lambda e: self._event_to_cloud("alarm", e.alarm))
@@ -400,6 +428,14 @@ class Gateway:
                     extra={"part": what, "error": f"{type(exc).__name__}: {exc}"},
                 )
         log.info("gateway stopped", extra={"site": self.site_id})
+
+    def _store_replaced(self, what: str, problem: str | None) -> None:
+        """A corrupt store was moved aside and started afresh: said until the next start."""
+        if problem is None:
+            return
+        self.stores_replaced[what] = problem
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.stores_replaced.items()))
+        self.alarms.update("store_replaced", True, detail)
 
     def _store_failure(self, store: str, error: str | None) -> None:
         """A store started (error) or stopped (None) failing: an alarm and a /health problem."""

@@ -83,6 +83,8 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
         problems.append(f"critical alarms: {', '.join(critical)}")
     for store, error in sorted(gateway.store_failures.items()):
         problems.append(f"store {store} failing: {error}")
+    for store, problem in sorted(gateway.stores_replaced.items()):
+        problems.append(f"store {store} replaced: {problem}")
     dispatch = gateway.dispatch_summary()
     if dispatch["model_error"]:
         problems.append(f"dispatch model not usable, rules in use: {dispatch['model_error']}")
@@ -108,6 +110,9 @@ def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
         },
         "intrusion": gateway.intrusion_summary(),
         "outbox": gateway.outbox_summary(),
-        "stores": {"failing": dict(gateway.store_failures)},
+        "stores": {
+            "failing": dict(gateway.store_failures),
+            "replaced": dict(gateway.stores_replaced),
+        },
         "dispatch": gateway.dispatch_summary(),
     }

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bessai.core.aggregate import QUANTITIES, MinuteAggregate, MinuteAggregator
 from bessai.core.bus import EventBus
-from bessai.core.database import Database
+from bessai.core.database import open_store
 from bessai.core.events import SampleTaken
 from bessai.core.periodic import Periodic
 
@@ -76,7 +76,7 @@ class History:
         max_bytes: int = 512 * 1024 * 1024,
         flush_interval_s: float = 1.0,
     ) -> None:
-        self.db = Database(path, _SCHEMA)
+        self.db, self.open_problem = open_store(Path(path), _SCHEMA, what="history")
         self.raw_retention_s = raw_retention_s
         self.minute_retention_s = minute_retention_s
         self.max_bytes = max_bytes

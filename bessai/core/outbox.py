@@ -24,7 +24,7 @@ from typing import Any
 
 from bessai.core.aggregate import MinuteAggregate, MinuteAggregator
 from bessai.core.bus import EventBus
-from bessai.core.database import Database
+from bessai.core.database import open_store
 from bessai.core.events import Sample, SampleTaken
 from bessai.core.periodic import Periodic
 
@@ -101,28 +101,6 @@ def aggregate_message(site_id: str, agg: MinuteAggregate) -> tuple[str, dict[str
     return message_id, body
 
 
-def _open(path: Path) -> tuple[Database, bool]:
-    """Open the outbox file; a corrupt one is moved aside and replaced."""
-    try:
-        db = Database(path, _SCHEMA)
-        verdict = db.query("PRAGMA quick_check")
-        if verdict and verdict[0][0] == "ok":
-            return db, False
-        db.close()
-        problem = verdict[0][0] if verdict else "no answer"
-    except sqlite3.DatabaseError as exc:
-        problem = str(exc)
-    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(path) + suffix)
-        if src.exists():
-            src.rename(Path(str(aside) + suffix))
-    log.error(
-        "outbox file %s is corrupt (%s): moved to %s, starting a fresh outbox", path, problem, aside
-    )
-    return Database(path, _SCHEMA), True
-
-
 class Outbox:
     """Durable, bounded queue of cloud messages."""
 
@@ -147,8 +125,8 @@ class Outbox:
         self.commit_interval_s = commit_interval_s
         self.on_drop = on_drop
         self.stats = OutboxStats()
-        self.db, corrupt = _open(self.path)
-        if corrupt:
+        self.db, self.open_problem = open_store(self.path, _SCHEMA, what="outbox")
+        if self.open_problem is not None:
             self.stats.corrupt_files += 1
         self._pending: list[
             tuple[str, str, str, float, Sample | MinuteAggregate | dict[str, Any]]

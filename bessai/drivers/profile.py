@@ -8,7 +8,6 @@ profile with the file, the JSON path and the reason.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -211,6 +210,9 @@ class Profile(ProfileModel):
         return None
 
 
+MAX_PROFILE_BYTES = 4 * 1024 * 1024
+
+
 class ProfileError(ValueError):
     """A profile that cannot be used, with where and why."""
 
@@ -311,48 +313,84 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
     return problems
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _checked(profile: Profile, source: str) -> Profile:
+    problems = semantic_problems(profile)
+    if problems:
+        path, reason = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ProfileError(source, path, _one_line(reason) + more)
+    return profile
+
+
+def _first_error(exc: ValidationError, source: str) -> ProfileError:
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        # "Invalid JSON: <what> at line L column C" from the parser: keep where and what.
+        reason = str(first["msg"]).removeprefix("Invalid JSON: ")
+        where = "$"
+        if " at line " in reason:
+            reason, _, position = reason.rpartition(" at ")
+            where = position
+        return ProfileError(source, where, f"not valid JSON: {_one_line(reason)}")
+    return ProfileError(source, _json_path(tuple(first["loc"])), _one_line(str(first["msg"])))
+
+
 def parse_profile(data: Any, source: str) -> Profile:
     """Validate parsed JSON as a profile; raises ProfileError naming the first problem."""
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ProfileError(source, _json_path(tuple(first["loc"])), first["msg"]) from None
-    problems = semantic_problems(profile)
-    if problems:
-        path, reason = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ProfileError(source, path, reason + more)
-    return profile
+        raise _first_error(exc, source) from None
+    return _checked(profile, source)
+
+
+def parse_profile_json(raw: bytes | str, source: str) -> Profile:
+    """Validate a profile file's bytes strictly: JSON numbers are numbers (no "12", no true,
+    no NaN or Infinity), text is UTF-8 without lone surrogates, nesting is bounded."""
+    try:
+        profile = Profile.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+    return _checked(profile, source)
 
 
 def load_profile(path: Path | str) -> Profile:
     """Load a profile from a file path, or from the registry by id (``sim_bess``)."""
-    text: str
+    raw: bytes
     source: str
     candidate = Path(path)
     if candidate.suffix != ".json" and not candidate.exists():
         entry = resources.files("bessai.registry").joinpath(f"{path}.json")
-        if not entry.is_file():
+        if not _is_registry_id(str(path)) or not entry.is_file():
             raise ProfileError(
-                str(path),
+                _one_line(repr(str(path))[1:-1]),
                 "$",
                 f"no such file, nor a registry profile id (known: {', '.join(registry_ids())})",
             )
-        text, source = entry.read_text(encoding="utf-8"), f"registry/{path}.json"
+        raw, source = entry.read_bytes(), f"registry/{path}.json"
     else:
+        source = _one_line(repr(str(candidate))[1:-1])
         try:
-            text = candidate.read_text(encoding="utf-8")
+            raw = candidate.read_bytes()
         except OSError as exc:
-            raise ProfileError(str(candidate), "$", f"cannot read: {exc.strerror}") from None
-        source = str(candidate)
+            raise ProfileError(source, "$", f"cannot read: {exc.strerror}") from None
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(
+                source, "$", f"{len(raw)} bytes: larger than a profile can be ({MAX_PROFILE_BYTES})"
+            )
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(
-            source, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}"
-        ) from None
-    return parse_profile(data, source)
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(source, f"byte {exc.start}", "not UTF-8 text") from None
+    return parse_profile_json(raw, source)
+
+
+def _is_registry_id(text: str) -> bool:
+    return bool(text) and all(c.isascii() and (c.isalnum() or c in "_-") for c in text)
 
 
 def registry_ids() -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +159,99 @@ def test_cli_users_add_and_list(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     listed = bessai("users", "list", stdin="")
     assert listed.stdout.split() == ["ana", "admin", "olga", "operator"]
+
+
+async def test_parallel_wrong_pins_all_count_and_lock(auth: AuthService, clock: Clock) -> None:
+    results = await asyncio.gather(
+        *(auth.login("olga", "000000") for _ in range(10)), return_exceptions=True
+    )
+    assert all(isinstance(r, AuthError) for r in results)
+    assert sum(1 for r in results if isinstance(r, AuthError) and r.code == "locked") >= 1
+    with pytest.raises(AuthError, match="locked"):
+        await auth.login("olga", "314159")
+
+
+async def test_twenty_parallel_attempts_do_not_let_the_right_pin_in_afterwards(
+    auth: AuthService,
+) -> None:
+    attempts = [auth.login("olga", "000000") for _ in range(19)] + [auth.login("olga", "314159")]
+    await asyncio.gather(*attempts, return_exceptions=True)
+    with pytest.raises(AuthError, match="locked"):
+        await auth.login("olga", "314159")
+
+
+def _login_in_another_process(db: Path, secret: str) -> str:
+    code = (
+        "import asyncio, sys\n"
+        "from argon2 import PasswordHasher\n"
+        "from bessai.core.auth import AuthService, AuthError\n"
+        f"a = AuthService({str(db)!r}, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))\n"
+        "try:\n"
+        f"    asyncio.run(a.login('olga', {secret!r}))\n"
+        "    print('ok')\n"
+        "except AuthError as e:\n"
+        "    print(e.code)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+
+
+async def test_failures_count_across_processes(auth: AuthService, tmp_path: Path) -> None:
+    db = tmp_path / "users.db"
+    outcomes = await asyncio.gather(
+        *(asyncio.to_thread(_login_in_another_process, db, "000000") for _ in range(6))
+    )
+    assert set(outcomes) <= {"bad_credentials", "locked"}
+    assert (
+        "locked" in outcomes
+        or auth.db.query("SELECT locked_until FROM users WHERE name='olga'")[0][0] > 0
+    )
+    assert await asyncio.to_thread(_login_in_another_process, db, "314159") == "locked"
+
+
+async def test_an_unknown_name_costs_as_much_as_a_wrong_pin(auth: AuthService) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def timed(name: str) -> float:
+        started = loop.time()
+        with pytest.raises(AuthError, match="unknown user or wrong PIN"):
+            await auth.login(name, "999999")
+        return loop.time() - started
+
+    await timed("nobody")  # the dummy hash is made once
+    known = sorted([await timed("vera") for _ in range(3)])[1]
+    unknown = sorted([await timed("nobody") for _ in range(3)])[1]
+    assert unknown > 0.3 * known, (known, unknown)
+
+
+async def test_admin_removes_resets_and_unlocks(auth: AuthService) -> None:
+    admin = await auth.login("ana", "271828")
+    operator = await auth.login("olga", "314159")
+    with pytest.raises(AuthError, match="only an admin"):
+        await auth.unlock("vera", by=operator)
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            await auth.login("vera", "wrong password")
+    with pytest.raises(AuthError, match="locked"):
+        await auth.login("vera", "a long password")
+    await auth.unlock("vera", by=admin)
+    assert (await auth.login("vera", "a long password")).user == "vera"
+    await auth.reset_secret("olga", "161803", by=admin)
+    with pytest.raises(AuthError):
+        await auth.login("olga", "314159")
+    assert (await auth.login("olga", "161803")).user == "olga"
+    await auth.remove_user("olga", by=admin)
+    assert "olga" not in [n for n, _ in auth.users()]
+    with pytest.raises(AuthError, match="last administrator"):
+        await auth.remove_user("ana", by=admin)
+
+
+async def test_local_recovery_of_a_locked_out_admin(auth: AuthService) -> None:
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            await auth.login("ana", "000000")
+    await auth.recover_admin("ana", "577215")
+    assert (await auth.login("ana", "577215")).role is Role.ADMIN
+    await auth.recover_admin("root2", "662607")
+    assert ("root2", Role.ADMIN) in auth.users()

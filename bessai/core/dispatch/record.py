@@ -21,7 +21,7 @@ from typing import TextIO
 
 from bessai.core.bus import EventBus
 from bessai.core.control import DispatchProposed
-from bessai.core.database import Database
+from bessai.core.database import open_store
 from bessai.core.periodic import Periodic
 
 _SCHEMA = """
@@ -65,7 +65,7 @@ class DispatchRecord:
         retention_s: float = 90 * 86400.0,
         flush_interval_s: float = 1.0,
     ) -> None:
-        self.db = Database(path, _SCHEMA)
+        self.db, self.open_problem = open_store(Path(path), _SCHEMA, what="dispatch record")
         self.min_interval_s = min_interval_s
         self.retention_s = retention_s
         self._pending: list[tuple[object, ...]] = []
