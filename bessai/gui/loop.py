@@ -39,7 +39,11 @@ class PreciseTimers(QObject):
             handle._run()  # what asyncio's own loop does with a due handle
 
     def stop(self) -> None:
+        """The loop closes: no timer of this object may fire after it (nor outlive it in Qt)."""
         self._stopped = True
+        for timer_id in self._handles:
+            self.killTimer(timer_id)
+        self._handles.clear()
 
     def set_debug(self, enabled: bool) -> None:
         """qasync's debug hook; slow-callback logging is left to asyncio's own loop."""
