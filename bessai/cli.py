@@ -43,7 +43,7 @@ from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.gateway import CloudConfig, Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.history import History
-from bessai.core.instance import StartError, prepare_data_dir
+from bessai.core.instance import StartError, prepare_data_dir, raise_open_file_limit
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile import ProfileError, load_profile, registry_ids
@@ -482,7 +482,11 @@ def _users_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_command(args: argparse.Namespace, settings: Settings) -> int:
-    trail = AuditTrail(settings.DATA_DIR / "audit.db")
+    try:
+        trail = AuditTrail(settings.DATA_DIR / "audit.db")
+    except StoreUnusable as exc:
+        print(f"audit trail TAMPERED or corrupt: {exc}", file=sys.stderr)
+        return 1
     try:
         if args.audit_command == "verify":
             result = trail.verify()
@@ -539,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dispatch_command(args, settings)
         site_id, devices, limits, dispatch = site_config(settings)
         lock = prepare_data_dir(settings.DATA_DIR)
+        raise_open_file_limit()
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
         gateway = _gateway_or_config_error(
             settings,

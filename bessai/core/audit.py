@@ -2,15 +2,21 @@
 
 Each row's hash covers its content and the previous row's hash, and a head
 row keeps the last sequence number and hash, so that ``bessai audit verify``
-finds a changed, inserted or deleted row. (Someone who can rewrite the whole
-file can rebuild the chain; anchoring the head hash off-site closes that.)
+finds a changed, inserted or deleted row. The head is also anchored outside
+the file (``audit.anchor`` beside it, rewritten after every record, and the
+events topic when the cloud is on), so that truncating, rolling back or
+deleting the whole file is found too: the chain must reach the anchor and
+agree with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -19,6 +25,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bessai.core.database import open_store
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -76,7 +84,18 @@ def _digest(
 class AuditTrail:
     """Append-only, hash-chained record of what was asked, done and refused."""
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_head: Callable[[int, str], None] | None = None,
+    ) -> None:
+        self.anchor_path = Path(path).with_suffix(".anchor")
+        # Read before the file is opened (and maybe created): a missing chain must be seen.
+        self.anchor_at_start = read_anchor(self.anchor_path)
+        self.on_head = on_head
+        self._anchor_failed = False
         self.db, self.open_problem = open_store(
             Path(path),
             _SCHEMA,
@@ -115,7 +134,25 @@ class AuditTrail:
             if conn.in_transaction:  # a failed COMMIT has already rolled back
                 conn.execute("ROLLBACK")
             raise
+        self._anchor(seq, digest)
         return AuditRecord(seq, ts, user, action, outcome, detail, prev, digest)
+
+    def _anchor(self, seq: int, digest: str) -> None:
+        """Write the head outside the chain's file (and hand it to the cloud, if on)."""
+        try:
+            write_anchor(self.anchor_path, seq, digest)
+            if self._anchor_failed:
+                log.info("audit anchor written again", extra={"file": str(self.anchor_path)})
+            self._anchor_failed = False
+        except OSError as exc:
+            if not self._anchor_failed:
+                log.error(
+                    "audit anchor not written",
+                    extra={"file": str(self.anchor_path), "error": str(exc)},
+                )
+            self._anchor_failed = True
+        if self.on_head is not None:
+            self.on_head(seq, digest)
 
     async def append(
         self, user: str, action: str, outcome: str, _ts: float | None = None, **detail: Any
@@ -167,7 +204,38 @@ class AuditTrail:
             )
         if not head and rows:
             return VerifyResult(False, len(rows), "the chain head is missing", None)
-        return VerifyResult(True, len(rows))
+        return self._against_anchor(len(rows), last_seq, prev)
+
+    def _against_anchor(self, rows: int, last_seq: int, last_hash: str) -> VerifyResult:
+        """The chain must reach the anchored head and agree with it."""
+        anchor = read_anchor(self.anchor_path)
+        if anchor is None:
+            if self.anchor_path.exists():
+                return VerifyResult(False, rows, f"the anchor {self.anchor_path} is unreadable")
+            return VerifyResult(True, rows)
+        seq, digest = anchor
+        if last_seq < seq:
+            return VerifyResult(
+                False,
+                rows,
+                f"the chain ends at row {last_seq} but was anchored at row {seq}: "
+                "rows were deleted or the file rolled back",
+                last_seq + 1,
+            )
+        at = self.db.query("SELECT hash FROM audit WHERE seq = ?", (seq,))
+        if seq > 0 and (not at or at[0][0] != digest):
+            return VerifyResult(
+                False,
+                rows,
+                f"row {seq} does not match its anchored hash: the chain was rewritten",
+                seq,
+            )
+        return VerifyResult(True, rows)
+
+    def head(self) -> tuple[int, str]:
+        """The last sequence number and hash (0 and the genesis hash when empty)."""
+        row = self.db.query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        return (int(row[0][0]), str(row[0][1])) if row else (0, GENESIS)
 
     def export_csv(self, out: TextIO) -> int:
         writer = csv.writer(out)
@@ -194,3 +262,23 @@ class AuditTrail:
 
     def close(self) -> None:
         self.db.close()
+
+
+def read_anchor(path: Path) -> tuple[int, str] | None:
+    """The anchored (sequence, hash); None when there is none or it cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["seq"]), str(data["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_anchor(path: Path, seq: int, digest: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"seq": seq, "hash": digest, "ts": time.time()}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)

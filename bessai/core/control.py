@@ -627,6 +627,9 @@ class Controller:
             if self.mode is not ControlMode.STANDBY:
                 self._enter_standby(now, Reason.WRITE_FAILED, SYSTEM_USER, error=str(exc))
             self.applied_kw = None  # unknown: the next tick writes again
+            if verdict.value_kw != 0.0:
+                # Whatever the device took of it, zero goes out at once, before the books.
+                await self._write_setpoint(now, self.guard.evaluate(0.0, self.telemetry, []))
             return
         self.alarms.update("write_failed", False)
         self.applied_kw = float(back) if isinstance(back, float) else verdict.value_kw

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from bessai.core.auth import AuthService
 from bessai.core.books import Books
 from bessai.core.bus import EventBus
 from bessai.core.config import DeviceConfig, DispatchSettings, device_limits
-from bessai.core.control import Controller
+from bessai.core.control import SYSTEM_USER, Controller
 from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.history import History
@@ -73,6 +74,15 @@ STORE_FAILED = AlarmDefinition(
     Priority.HIGH,
     "Falla de escritura en disco (DATA_DIR): registros retenidos en memoria",
     "Disk store write failing (DATA_DIR): records held in memory",
+)
+
+
+AUDIT_CHAIN_SHORT = AlarmDefinition(
+    "audit_chain_short",
+    AlarmClass.SYSTEM,
+    Priority.CRITICAL,
+    "Registro de auditoría más corto que su ancla: borrado o retrocedido",
+    "Audit trail shorter than its anchor: deleted or rolled back",
 )
 
 
@@ -159,12 +169,16 @@ class Gateway:
         self.limits = limits or SafetyLimits()
         self.heartbeat_interval_s = heartbeat_interval_s
         self.control_interval_s = control_interval_s
-        self.audit = AuditTrail(self.data_dir / "audit.db")
+        self.audit = AuditTrail(self.data_dir / "audit.db", on_head=self._audit_head)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._head_published_at = -math.inf
         self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
         self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
         self.alarms.define(STORE_FAILED)
+        self.alarms.define(AUDIT_CHAIN_SHORT)
         self.store_failures: dict[str, str] = {}
         self.books = Books(self.audit, self.alarms, on_failure=self._store_failure)
+        self._check_audit_anchor()
         self.latches = EstopLatchStore(self.data_dir / "estop.json")
         self.controllers: dict[str, Controller] = {}
         self.tracer = tracer or trace.get_tracer("bessai")
@@ -232,6 +246,7 @@ class Gateway:
         return self.model_dispatcher, None
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         dispatcher, shadow = self._dispatchers()
         settings = self.dispatch_settings
         prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
@@ -428,6 +443,39 @@ class Gateway:
                     extra={"part": what, "error": f"{type(exc).__name__}: {exc}"},
                 )
         log.info("gateway stopped", extra={"site": self.site_id})
+
+    def _check_audit_anchor(self) -> None:
+        """The anchor says the chain went further than the file does: deleted or rolled back."""
+        anchor = self.audit.anchor_at_start
+        seq, _ = self.audit.head()
+        if anchor is None or seq >= anchor[0]:
+            return
+        detail = (
+            f"audit.db ends at row {seq} but its anchor says {anchor[0]} "
+            f"(hash {anchor[1][:16]}…): the chain was deleted, truncated or rolled back"
+        )
+        log.error("audit chain shorter than its anchor", extra={"detail": detail})
+        self.alarms.update("audit_chain_short", True, detail)
+        self.books.record(
+            SYSTEM_USER,
+            "audit_chain_short",
+            "detected",
+            chain_seq=seq,
+            anchor_seq=anchor[0],
+            anchor_hash=anchor[1],
+        )
+
+    def _audit_head(self, seq: int, digest: str) -> None:
+        """From the audit's writer thread: the new head, to the events topic (at most once a minute)."""
+        loop = self._loop
+        if loop is None or self.outbox is None or self.outbox.events_topic is None:
+            return
+        now = time.monotonic()
+        if now - self._head_published_at < 60.0:
+            return
+        self._head_published_at = now
+        body = {"id": f"{self.site_id}:audit_head:{seq}", "seq": seq, "hash": digest}
+        loop.call_soon_threadsafe(self.outbox.add_event, "audit_head", "audit", body)
 
     def _store_replaced(self, what: str, problem: str | None) -> None:
         """A corrupt store was moved aside and started afresh: said until the next start."""

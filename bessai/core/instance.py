@@ -13,6 +13,7 @@ import errno
 import fcntl
 import logging
 import os
+import resource
 import stat
 from pathlib import Path
 
@@ -89,3 +90,14 @@ def warn_if_loose(data_dir: Path) -> list[str]:
             extra={"loose": loose},
         )
     return loose
+
+
+def raise_open_file_limit(wanted: int = 65536) -> int:
+    """Raise the soft limit of open files toward the hard one (HTTP clients, devices, stores)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+    return soft

@@ -30,7 +30,7 @@ from bessai.core.alarms import AlarmManager
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService, Role
 from bessai.core.bus import EventBus
-from bessai.core.control import Controller, ControlMode, SetpointApplied
+from bessai.core.control import Controller, ControlMode, SetpointApplied, SetpointRequested
 from bessai.core.dispatch import Proposal
 from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller
@@ -57,23 +57,17 @@ class Clock:
 
 
 class FlakyAudit(AuditTrail):
-    """An audit trail that can be made to fail (a locked or full store), and that notes,
-    for each record, the last setpoint the device had received when it was written."""
+    """An audit trail that can be made to fail (a locked or full store)."""
 
-    def __init__(self, path: Path, sim: BessSimulator) -> None:
+    def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self.sim = sim
         self.failing = False
-        self.written: list[tuple[str, str, float | None]] = []
 
     async def append(
         self, user: str, action: str, outcome: str, _ts: float | None = None, **detail: Any
     ) -> Any:
         if self.failing:
             raise sqlite3.OperationalError("database is locked")
-        writes = [v for name, v in self.sim.writes if name == "setpoint_power_kw"]
-        last = writes[-1] if writes and isinstance(writes[-1], float) else None
-        self.written.append((action, outcome, last))
         return await super().append(user, action, outcome, _ts, **detail)
 
 
@@ -114,7 +108,7 @@ class ControlMachine(RuleBasedStateMachine):
         port = await self.sim.start_tcp("127.0.0.1", 0)
         self.bus = EventBus()
         data = Path(self.tmp.name)
-        self.audit = FlakyAudit(data / "audit.db", self.sim)
+        self.audit = FlakyAudit(data / "audit.db")
         self.auth = AuthService(
             data / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
         )
@@ -141,6 +135,20 @@ class ControlMachine(RuleBasedStateMachine):
         )
         self.applied: list[SetpointApplied] = []
         self.bus.subscribe(SetpointApplied, self.applied.append)
+        # What the books were handed, with the last setpoint the controller had sent the
+        # device by then (a write is announced just before it goes out).
+        self.requested: list[float] = []
+        self.bus.subscribe(SetpointRequested, lambda e: self.requested.append(e.value_kw))
+        self.released: list[tuple[str, str, float | None]] = []
+        books = self.ctl.books
+        assert books is not None
+        record = books.record
+
+        def noting(user: str, action: str, outcome: str, _ts: Any = None, **detail: Any) -> None:
+            self.released.append((action, outcome, self.requested[-1] if self.requested else None))
+            record(user, action, outcome, _ts, **detail)
+
+        books.record = noting  # type: ignore[method-assign]
         self.checked = 0
         self.estop = self.maintenance = False
         self.intrusion = 0.0
@@ -277,12 +285,11 @@ class ControlMachine(RuleBasedStateMachine):
 
     @invariant()
     def zero_before_the_books(self) -> None:
-        """A forced standby or an E-stop is on record only after the device got its zero."""
-        for action, outcome, last in self.audit.written[self.checked_audit :]:
-            forced = (action, outcome) in (("mode", "forced"), ("estop", "latched"))
-            if forced and self.fault != "refused":
-                assert last in (None, 0.0), f"{action} {outcome} recorded with {last} kW applied"
-        self.checked_audit = len(self.audit.written)
+        """A forced standby or an E-stop reaches the books only after its zero write went out."""
+        for action, outcome, last in self.released[self.checked_audit :]:
+            if (action, outcome) in (("mode", "forced"), ("estop", "latched")):
+                assert last in (None, 0.0), f"{action} {outcome} booked after {last} kW was sent"
+        self.checked_audit = len(self.released)
 
     @invariant()
     def nothing_unsafe_was_written(self) -> None:

@@ -105,3 +105,92 @@ def test_cli_verify_exits_1_on_tampering(trail: AuditTrail, tmp_path: Path) -> N
     )
     assert bad.returncode == 1
     assert "row 4 was changed" in bad.stderr
+
+
+def _verify_cli(data: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "bessai", "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def _trail_with_rows(data: Path, n: int = 5) -> None:
+    trail = AuditTrail(data / "audit.db")
+    for i in range(n):
+        trail.append_now("ana", "setpoint", "ok", kw=i)
+    trail.close()
+
+
+def _delete_chain(data: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{data / 'audit.db'}{suffix}").unlink(missing_ok=True)
+
+
+def test_deleting_the_file_is_found_by_its_anchor(tmp_path: Path) -> None:
+    _trail_with_rows(tmp_path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp_path / 'audit.db'}{suffix}").unlink(missing_ok=True)
+    proc = _verify_cli(tmp_path)
+    assert proc.returncode == 1
+    assert "ends at row 0 but was anchored at row 5" in proc.stderr
+
+
+def test_deleting_every_row_and_the_head_is_found(tmp_path: Path) -> None:
+    _trail_with_rows(tmp_path)
+    with sqlite3.connect(tmp_path / "audit.db") as c:
+        c.execute("DELETE FROM audit")
+        c.execute("DELETE FROM audit_head")
+    assert not AuditTrail(tmp_path / "audit.db").verify().ok
+
+
+def test_deleting_the_last_row_and_fixing_the_head_is_found(tmp_path: Path) -> None:
+    _trail_with_rows(tmp_path)
+    with sqlite3.connect(tmp_path / "audit.db") as c:
+        c.execute("DELETE FROM audit WHERE seq = 5")
+        prev = c.execute("SELECT hash FROM audit WHERE seq = 4").fetchone()[0]
+        c.execute("UPDATE audit_head SET seq = 4, hash = ?", (prev,))
+    result = AuditTrail(tmp_path / "audit.db").verify()
+    assert not result.ok
+    assert "anchored at row 5" in (result.problem or "")
+
+
+def test_a_rewritten_chain_does_not_match_its_anchor(tmp_path: Path) -> None:
+    _trail_with_rows(tmp_path, 3)
+    anchor = (tmp_path / "audit.anchor").read_text()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp_path / 'audit.db'}{suffix}").unlink(missing_ok=True)
+    _trail_with_rows(tmp_path, 3)  # a new, internally valid chain of the same length
+    (tmp_path / "audit.anchor").write_text(anchor)
+    result = AuditTrail(tmp_path / "audit.db").verify()
+    assert not result.ok
+    assert "does not match its anchored hash" in (result.problem or "")
+
+
+def test_garbage_bytes_are_tampered_not_a_traceback(tmp_path: Path) -> None:
+    _trail_with_rows(tmp_path)
+    (tmp_path / "audit.db").write_bytes(b"\x00garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp_path / 'audit.db'}{suffix}").unlink(missing_ok=True)
+    proc = _verify_cli(tmp_path)
+    assert proc.returncode == 1
+    assert "TAMPERED or corrupt" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+async def test_a_start_without_the_anchored_chain_alarms_and_records_it(tmp_path: Path) -> None:
+    from bessai.core.gateway import Gateway
+
+    _trail_with_rows(tmp_path)
+    _delete_chain(tmp_path)
+    gw = Gateway("s", [], data_dir=tmp_path)
+    try:
+        assert gw.alarms.get("audit_chain_short").active
+        assert await gw.books.settled(5.0)
+        assert [r.action for r in gw.audit.records()] == ["audit_chain_short"]
+    finally:
+        await gw.stop()
