@@ -115,6 +115,7 @@ class CloudConfig:
     max_bytes: int = 512 * 1024 * 1024
     retry_max_s: float = 30.0
     publish_timeout_s: float = 10.0
+    drain_on_stop_s: float = 5.0
 
 
 async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
@@ -420,6 +421,16 @@ class Gateway:
         if self._housekeeping is not None:
             await cancel_and_wait([self._housekeeping])
         # The battery is safe by now; a store that fails from here on is logged, not raised.
+        if self.publisher is not None and self.outbox is not None:
+            try:
+                drained = await self.publisher.drain(
+                    self.cloud.drain_on_stop_s if self.cloud else 0
+                )
+            except Exception as exc:
+                drained = False
+                log.error("outbox not flushed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            if not drained:
+                log.info("outbox kept for the next start", extra={"depth": self.outbox.depth})
         steps: list[tuple[str, Callable[[], Awaitable[None] | None]]] = []
         if self.publisher is not None:
             steps.append(("publisher", self.publisher.stop))

@@ -67,7 +67,7 @@ async def start_gateway(
         [cfg],
         data_dir=tmp_path,
         cloud=CloudConfig(
-            emulator.project, "telemetry", retry_max_s=1.0, publish_timeout_s=2.0, **cloud
+            emulator.project, "telemetry", **{"retry_max_s": 1.0, "publish_timeout_s": 2.0, **cloud}
         ),
     )
     ids: list[str] = []
@@ -294,3 +294,47 @@ def test_missing_cloud_settings_turn_the_outbox_off(tmp_path: Path) -> None:
     )
     assert gw.outbox is None
     assert gw.outbox_summary() is None
+
+
+async def test_link_down_is_seen_within_3_s(
+    tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    await asyncio.to_thread(pubsub_emulator.create, "telemetry", "sub")
+    gw, sim, _ = await start_gateway(tmp_path, pubsub_emulator, 0.05, publish_timeout_s=10.0)
+    try:
+        await until(lambda: (gw.outbox_summary() or {}).get("link_up") is True, 10, "link up")
+        await asyncio.to_thread(pubsub_emulator.kill)
+        killed = asyncio.get_running_loop().time()
+        await until(
+            lambda: (gw.outbox_summary() or {}).get("link_up") is False, 6, "link seen down"
+        )
+        seen = asyncio.get_running_loop().time() - killed
+        print(f"\n[cloud] link down seen {seen:.2f} s after the emulator died")
+        assert seen < 3.0
+    finally:
+        await gw.stop()
+        await sim.stop()
+
+
+async def test_a_graceful_stop_flushes_the_outbox(
+    tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    await asyncio.to_thread(pubsub_emulator.create, "telemetry", "sub")
+    gw, sim, ids = await start_gateway(tmp_path, pubsub_emulator, 0.02)
+    assert gw.publisher is not None
+    assert gw.outbox is not None
+    await asyncio.sleep(1.0)
+    gw.publisher.pause()  # a backlog builds up ...
+    await until(lambda: gw.outbox is not None and gw.outbox.depth >= 40, 10, "a backlog")
+    gw.publisher.resume()
+    for poller in gw.pollers.values():
+        poller.stopping = True
+    await gw.stop()  # ... and the stop delivers it instead of leaving it for the next start
+    await sim.stop()
+    got = [
+        m.attributes["sample_id"]
+        for m in samples_of(await asyncio.to_thread(pubsub_emulator.pull, "sub"))
+    ]
+    assert set(ids) <= set(got), f"{len(set(ids) - set(got))} samples left behind"
+    with sqlite3.connect(tmp_path / "outbox.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0

@@ -209,3 +209,32 @@ async def test_no_pymodbus_deprecation_in_the_log(caplog: pytest.LogCaptureFixtu
     pymodbus_lines = [r.getMessage() for r in caplog.records if r.name.startswith("pymodbus")]
     assert pymodbus_lines, "pymodbus logged nothing at DEBUG: the check would prove nothing"
     assert not [line for line in pymodbus_lines if "deprecat" in line.lower()]
+
+
+async def _raw_request(port: int, unit: int, fc: int, address: int, count: int) -> bytes | None:
+    """One Modbus TCP request on a raw socket; the answer's PDU, or None when none came."""
+    import struct
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(struct.pack(">HHHBBHH", 9, 0, 6, unit, fc, address, count))
+        await writer.drain()
+        try:
+            data = await asyncio.wait_for(reader.read(300), 0.5)
+        except TimeoutError:
+            return None
+        return data[7:]
+    finally:
+        writer.close()
+
+
+async def test_the_simulator_answers_only_its_own_unit_and_bad_counts_with_exception_3(
+    simulator: tuple[BessSimulator, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, port = simulator
+    assert (await _raw_request(port, sim.unit_id, 4, 0, 2) or b"")[:2] == b"\x04\x04"
+    assert await _raw_request(port, 0, 4, 0, 2) is None  # broadcast: no answer
+    assert await _raw_request(port, 7, 4, 0, 2) is None  # not its unit: silence
+    assert await _raw_request(port, sim.unit_id, 4, 0, 0) == b"\x84\x03"
+    assert await _raw_request(port, sim.unit_id, 3, 0, 126) == b"\x83\x03"
+    assert "Traceback" not in caplog.text

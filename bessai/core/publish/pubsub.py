@@ -66,6 +66,7 @@ class PubSubPublisher:
         seed: int | None = None,
         publish_timeout_s: float = 10.0,
         max_in_flight: int = 8,
+        link_down_after_s: float = 2.0,
     ) -> None:
         self.outbox = outbox
         self.project_id = project_id
@@ -78,6 +79,8 @@ class PubSubPublisher:
         self.state = PublisherState()
         self.publish_timeout_s = publish_timeout_s
         self.max_in_flight = max_in_flight
+        self.link_down_after_s = link_down_after_s
+        self._progress = asyncio.Event()  # something was settled, or the link changed
         self._running = asyncio.Event()
         self._running.set()
         self._client: Any = None
@@ -144,6 +147,7 @@ class PubSubPublisher:
             (row, r) for row, r in zip(rows, results, strict=True) if isinstance(r, BaseException)
         ]
         await self.outbox.ack(acked)
+        self._progress.set()
         for row in acked:
             self.state.per_topic[row.topic] = self.state.per_topic.get(row.topic, 0) + 1
             if self.on_published is not None:
@@ -176,6 +180,7 @@ class PubSubPublisher:
             )
         self.state.up = False
         self.state.last_error = message
+        self._progress.set()
         for topic in {r.topic for r in rows}:
             if self.on_failed is not None:
                 self.on_failed(topic, sum(1 for r in rows if r.topic == topic))
@@ -222,6 +227,7 @@ class PubSubPublisher:
                         await asyncio.wait_for(self.outbox.wait_committed(), 1.0)
                     continue
                 rows, task = in_flight.popleft()
+                await self._watch_link(task)
                 _, failed = await self._account(rows, await task)
                 if failed:
                     while in_flight:
@@ -232,6 +238,31 @@ class PubSubPublisher:
         finally:
             for _, task in in_flight:
                 task.cancel()
+
+    async def _watch_link(self, task: asyncio.Task[list[Any]]) -> None:
+        """A batch with no answer after ``link_down_after_s`` says the link is down, well
+        before the client gives the batch up (the outbox keeps it either way)."""
+        done, _ = await asyncio.wait({task}, timeout=self.link_down_after_s)
+        if not done and self.state.up:
+            self.state.up = False
+            self.state.last_error = f"no answer from Pub/Sub within {self.link_down_after_s:g} s"
+            log.warning("pubsub link down: %s", self.state.last_error)
+            self._progress.set()
+
+    async def drain(self, timeout_s: float) -> bool:
+        """On a graceful stop: wait (bounded) until the outbox is empty, if the link is up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        await self.outbox.commit()
+        while self.outbox.depth and self.state.up:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._progress.wait()
+        return self.outbox.depth == 0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="pubsub")

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -67,6 +68,40 @@ def _static_value(reg: Register) -> float | str:
     if reg.min is not None and reg.max is not None:
         return min(max(0.0, reg.min), reg.max)
     return reg.offset if reg.scale > 0 else 0.0
+
+
+class _OwnUnitOnly:
+    """The server's data store, answering only the simulated device's own unit id.
+
+    pymodbus' SimCore falls back to unit 0 for an unknown id (and logs a
+    traceback when there is none); a real device stays silent instead, so the
+    request raises the error pymodbus turns into no answer.
+    """
+
+    def __init__(self, core: Any, unit_id: int) -> None:
+        self._core = core
+        self._unit_id = unit_id
+
+    def _check(self, device_id: int) -> None:
+        if device_id != self._unit_id:
+            raise NoSuchIdException(f"unit {device_id}")
+
+    def device_ids(self) -> list[int]:
+        return [self._unit_id]
+
+    async def async_getValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
+        self._check(device_id)
+        return await self._core.async_getValues(device_id, *args)
+
+    async def async_setValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
+        self._check(device_id)
+        return await self._core.async_setValues(device_id, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._core, name)
+
+
+_COUNT_LIMIT = {1: 2000, 2: 2000, 3: 125, 4: 125}
 
 
 def _rated(profile: Profile, params: BatteryParams) -> BatteryParams:
@@ -121,6 +156,7 @@ class BessSimulator:
         self.image: dict[Table, dict[int, int]] = {Table.HOLDING: {}, Table.INPUT: {}}
         # Words shown instead of the physics for some registers (sentinels, implausible values).
         self.overrides: dict[str, list[int]] = {}
+        self._bad_counts: set[int] = set()
         self._servers: list[Any] = []
         self._stepper: asyncio.Task[None] | None = None
         self._last_step = clock()
@@ -362,14 +398,38 @@ class BessSimulator:
             return b""
         return data
 
+    def _trace_tcp_packet(self, sending: bool, data: bytes) -> bytes:
+        """A read asking for no values or more than a request may carry gets exception 3
+        (illegal data value), as the protocol says, not pymodbus' exception 1.
+
+        The request is passed on asking for one value (so that pymodbus decodes it) and
+        its answer is replaced when it goes out.
+        """
+        if not sending and len(data) >= 12:
+            tid, fc = int.from_bytes(data[0:2], "big"), data[7]
+            count = int.from_bytes(data[10:12], "big")
+            if fc in _COUNT_LIMIT and not 1 <= count <= _COUNT_LIMIT[fc]:
+                self._bad_counts.add(tid)
+                data = data[:10] + b"\x00\x01" + data[12:]
+        elif sending and len(data) >= 8:
+            tid = int.from_bytes(data[0:2], "big")
+            if tid in self._bad_counts:
+                self._bad_counts.discard(tid)
+                fc = data[7] & 0x7F
+                data = data[:4] + b"\x00\x03" + data[6:7] + bytes([fc | 0x80, 3])
+        return self._trace_packet(sending, data)
+
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve Modbus TCP; returns the bound port (port 0 picks a free one)."""
         server = ModbusTcpServer(
             self._sim_device(),
             address=(host, port),
-            trace_packet=self._trace_packet,
+            trace_packet=self._trace_tcp_packet,
             trace_pdu=self._trace_pdu,
+            ignore_missing_devices=True,
+            broadcast_enable=True,
         )
+        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_id))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
@@ -391,7 +451,10 @@ class BessSimulator:
             baudrate=baudrate,
             trace_packet=self._trace_packet,
             trace_pdu=self._trace_pdu,
+            ignore_missing_devices=True,
+            broadcast_enable=True,
         )
+        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_id))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
