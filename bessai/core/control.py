@@ -606,7 +606,11 @@ class Controller:
             target, self.telemetry, interlocks, previous_kw=self.applied_kw, dt_s=dt
         )
         self.last_verdict = verdict
-        if self.applied_kw is not None and verdict.value_kw == self.applied_kw:
+        assert self.setpoint_reg is not None
+        if (
+            self.applied_kw is not None
+            and toward_zero(verdict.value_kw, self.setpoint_reg.scale) == self.applied_kw
+        ):
             self.applied_at = now
             return
         await self._write_setpoint(now, verdict)
@@ -614,11 +618,10 @@ class Controller:
     async def _write_setpoint(self, now: float, verdict: Verdict) -> None:
         """The one door: write the guard's value, read it back, or fall back to Standby loudly."""
         assert self.setpoint_reg is not None
-        self.bus.publish(SetpointRequested(self.device.name, verdict.value_kw))
+        value_kw = toward_zero(verdict.value_kw, self.setpoint_reg.scale)
+        self.bus.publish(SetpointRequested(self.device.name, value_kw))
         try:
-            back = await self.device.write(
-                self.setpoint_reg.name, toward_zero(verdict.value_kw, self.setpoint_reg.scale)
-            )
+            back = await self.device.write(self.setpoint_reg.name, value_kw)
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
             self._record(
@@ -632,7 +635,7 @@ class Controller:
                 await self._write_setpoint(now, self.guard.evaluate(0.0, self.telemetry, []))
             return
         self.alarms.update("write_failed", False)
-        self.applied_kw = float(back) if isinstance(back, float) else verdict.value_kw
+        self.applied_kw = float(back) if isinstance(back, float) else value_kw
         self.applied_at = now
         self.bus.publish(SetpointApplied(self.device.name, now, self.applied_kw, verdict))
 
