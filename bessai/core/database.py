@@ -29,26 +29,62 @@ class StoreUnusable(RuntimeError):
 
 
 class Database:
-    """A SQLite file in WAL mode; ``run`` executes a function with the connection in a thread."""
+    """A SQLite file in WAL mode; ``run`` executes a function with the connection in a thread.
+
+    A file that cannot be opened for now (a full disk cannot take the WAL, a
+    locked directory ...) does not stop the program: ``unavailable`` says why,
+    and each later call tries to open it again, raising ``sqlite3.OperationalError``
+    while it still cannot (its caller keeps the rows and says so). A corrupt
+    file raises at once.
+    """
 
     def __init__(self, path: Path | str, schema: str) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        self._schema = schema
+        self._memory = str(path) == ":memory:"
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self.unavailable: str | None = None
+        with self._lock:
+            try:
+                self._open()
+            except (sqlite3.OperationalError, OSError) as exc:
+                self.unavailable = str(exc)
+                log.error(
+                    "store cannot be opened for now; retried on each use",
+                    extra={"file": str(self.path), "error": self.unavailable},
+                )
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        if not self._memory:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self.path.exists():
                 # Private from birth: users.db holds PIN hashes, the others site data.
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(schema)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(self._schema)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        if self.unavailable is not None:
+            log.info("store opened", extra={"file": str(self.path)})
+            self.unavailable = None
+        return conn
 
     def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` with the connection, in this thread (for CLI tools and start-up)."""
         with self._lock:
-            return fn(self._conn)
+            try:
+                conn = self._open()
+            except OSError as exc:
+                raise sqlite3.OperationalError(f"cannot open {self.path}: {exc}") from None
+            return fn(conn)
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` with the connection in a worker thread."""
@@ -59,7 +95,9 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _move_aside(path: Path) -> Path:
@@ -82,6 +120,8 @@ def open_store(
     problem: str | None = None
     try:
         db = Database(path, schema)
+        if db.unavailable is not None:
+            return db, None  # not now (a full disk): its writes fail and are reported
         verdict = db.query("PRAGMA quick_check")
         if verdict and verdict[0][0] == "ok":
             return db, None

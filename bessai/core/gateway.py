@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import math
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -458,8 +459,14 @@ class Gateway:
     def _check_audit_anchor(self) -> None:
         """The anchor says the chain went further than the file does: deleted or rolled back."""
         anchor = self.audit.anchor_at_start
-        seq, _ = self.audit.head()
-        if anchor is None or seq >= anchor[0]:
+        if anchor is None:
+            return
+        try:
+            seq, _ = self.audit.head()
+        except sqlite3.OperationalError as exc:
+            log.error("audit chain not checked against its anchor", extra={"error": str(exc)})
+            return
+        if seq >= anchor[0]:
             return
         detail = (
             f"audit.db ends at row {seq} but its anchor says {anchor[0]} "

@@ -84,12 +84,13 @@ class Repeats(logging.Filter):
 
 def _thread_failed(args: threading.ExceptHookArgs) -> None:
     """A thread that dies (a library's worker) is one log line, not a raw traceback."""
+    name = args.thread.name if args.thread else "?"
+    error = f"{args.exc_type.__name__}: {args.exc_value}"
     logging.getLogger("threads").error(
-        "thread ended with an error",
-        extra={
-            "thread": args.thread.name if args.thread else "?",
-            "error": f"{args.exc_type.__name__}: {args.exc_value}",
-        },
+        "thread %s ended with an error: %s",
+        name,
+        error,
+        extra={"thread_name": name, "error": error},
     )
 
 

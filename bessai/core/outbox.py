@@ -143,9 +143,12 @@ class Outbox:
         self._depth, self._bytes, self._oldest = self._measure()
 
     def _measure(self) -> tuple[int, int, float | None]:
-        row = self.db.query(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created) FROM outbox"
-        )[0]
+        try:
+            row = self.db.query(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created) FROM outbox"
+            )[0]
+        except sqlite3.OperationalError:
+            return 0, 0, None  # the file cannot be opened now: its backlog is counted once it can
         return int(row[0]), int(row[1]), row[2]
 
     def attach(self, bus: EventBus) -> None:

@@ -466,3 +466,28 @@ async def test_full_data_dir_is_a_health_problem_and_trips_still_zero(small_disk
         await gw.stop()
         await device.stop()
         await sim.stop()
+
+
+async def test_a_start_on_a_full_disk_supervises_the_battery_and_says_so(small_disk: Path) -> None:
+    sim, device, gw, operator, engineer, _ = await _site(small_disk)
+    await gw.stop()  # the stores exist; their WAL files are gone with the clean stop
+    _fill(small_disk)
+    gw2 = Gateway(
+        "hostile", gw.configs, data_dir=small_disk, limits=LIMITS, health_port=free_port()
+    )
+    try:
+        await gw2.start()
+        await until(lambda: gw2.controller().telemetry.comms_up, 3.0, "polling on a full disk")
+        await until(lambda: bool(gw2.store_failures), 5.0, "the full disk reported")
+        assert gw2.alarms.get("store_failed").active
+        s = Site(sim, device, gw2, operator, engineer, f"http://127.0.0.1:{gw2.health_port}")
+        health = await s.health()
+        assert health["status"] == "degraded"
+        assert any(p.startswith("store ") for p in health["problems"])
+        # The guard works without its books: a trip still zeroes the battery.
+        device.set_value(Table.INPUT, TEMP, [500])
+        await until(lambda: Reason.INTERLOCK_TRIP.value in _interlock(s), 3.0, "the trip")
+    finally:
+        await gw2.stop()
+        await device.stop()
+        await sim.stop()
