@@ -338,3 +338,21 @@ async def test_a_graceful_stop_flushes_the_outbox(
     assert set(ids) <= set(got), f"{len(set(ids) - set(got))} samples left behind"
     with sqlite3.connect(tmp_path / "outbox.db") as db:
         assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+async def test_the_audit_head_is_anchored_on_the_events_topic(
+    tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    await asyncio.to_thread(pubsub_emulator.create, "telemetry", "sub")
+    await asyncio.to_thread(pubsub_emulator.create, "events", "events-sub")
+    gw, sim, _ = await start_gateway(tmp_path, pubsub_emulator, 0.1, events_topic="events")
+    try:
+        await gw.audit.append("ana", "limits", "ok", max_charge_kw=50)
+        seq, digest = gw.audit.head()
+        await asyncio.sleep(1.0)
+    finally:
+        await drain_and_stop(gw, sim)
+    events = await asyncio.to_thread(pubsub_emulator.pull, "events-sub")
+    heads = [json.loads(m.data) for m in events if m.attributes["kind"] == "audit_head"]
+    assert heads, [m.attributes["kind"] for m in events]
+    assert (heads[-1]["seq"], heads[-1]["hash"]) == (seq, digest)
