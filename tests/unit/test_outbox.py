@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from pathlib import Path
 
 import jsonschema
@@ -104,10 +105,17 @@ async def test_a_corrupt_file_is_moved_aside_and_a_fresh_outbox_started(
     await box.stop()
 
 
+def _replace_with_a_folder(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.mkdir()
+
+
 async def test_a_failed_commit_keeps_the_samples_queued(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db", "site")
     box.add_sample(sample(1))
     box.db.close()
-    with pytest.raises(Exception, match="closed"):
+    _replace_with_a_folder(tmp_path / "o.db")  # the file cannot be opened again
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
         await box.commit()
     assert box.depth == 1  # still queued, not lost
