@@ -467,13 +467,14 @@ class Controller:
             self._device_fault(sample.roles),
             tuple((u.quantity, u.why) for u in unknown),
         )
+        untrusted = {u.quantity for u in unknown}
         for alarm_id, role in (
             ("battery_temp_high", "battery_temp_c"),
             ("soc_low", "soc_pct"),
             ("soc_high", "soc_pct"),
         ):
             value = sample.roles.get(role)
-            if value is not None:
+            if value is not None and role not in untrusted:
                 self.alarms.update(alarm_id, value)
         self.alarms.update("comms_lost", False)
 
