@@ -336,7 +336,15 @@ def _first_error(exc: ValidationError, source: str) -> ProfileError:
             reason, _, position = reason.rpartition(" at ")
             where = position
         return ProfileError(source, where, f"not valid JSON: {_one_line(reason)}")
-    return ProfileError(source, _json_path(tuple(first["loc"])), _one_line(str(first["msg"])))
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) else f"{_short(repr(value))}: "
+    return ProfileError(
+        source, _json_path(tuple(first["loc"])), _one_line(f"{shown}{first['msg']}")
+    )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_profile(data: Any, source: str) -> Profile:
