@@ -30,6 +30,7 @@ from bessai.core.config import (
     ConfigError,
     Settings,
     device_limits,
+    ids_baseline_s,
     load_settings,
     load_site_file,
     site_config,
@@ -559,6 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cloud=cloud_config(settings),
             history_raw_retention_s=settings.HISTORY_RAW_DAYS * 86400,
             history_max_bytes=int(settings.HISTORY_MAX_MB * 1024 * 1024),
+            ids_baseline_s=ids_baseline_s(settings),
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         try:

@@ -127,6 +127,16 @@ class DispatchSettings(BaseModel):
         return value
 
 
+class IdsSettings(BaseModel):
+    """Intrusion detection (``[ids]`` in the site file)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    baseline_s: Annotated[float, Field(ge=10, le=7 * 86400)] = Field(
+        default=600.0, description="Seconds of traffic learnt before scoring starts"
+    )
+
+
 class SiteFile(BaseModel):
     """The TOML site file: the site id and its devices."""
 
@@ -138,6 +148,7 @@ class SiteFile(BaseModel):
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
     limits: SafetyLimits = Field(default_factory=SafetyLimits)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    ids: IdsSettings = Field(default_factory=IdsSettings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteFile:
@@ -179,6 +190,7 @@ class Settings(BaseSettings):
     SITE_FILE: Path | None = None
     DISPATCH_MODE: Literal["model", "shadow", "rules"] | None = None
     DISPATCH_MODEL_PATH: Path | None = None
+    IDS_BASELINE_S: Annotated[float | None, Field(ge=10, le=7 * 86400, allow_inf_nan=False)] = None
     DATA_DIR: Path = Path("data")
 
     @field_validator(
@@ -320,6 +332,15 @@ def site_devices(settings: Settings) -> tuple[str, list[DeviceConfig]]:
     """The site id and its devices, from the site file, the single-inverter variables or the simulator."""
     site_id, devices, _, _ = site_config(settings)
     return site_id, devices
+
+
+def ids_baseline_s(settings: Settings) -> float:
+    """Seconds of traffic the intrusion detector learns: ``IDS_BASELINE_S``, else ``[ids]``."""
+    if settings.IDS_BASELINE_S is not None:
+        return settings.IDS_BASELINE_S
+    if settings.SITE_FILE is not None:
+        return load_site_file(settings.SITE_FILE).ids.baseline_s
+    return IdsSettings().baseline_s
 
 
 def site_config(

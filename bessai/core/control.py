@@ -22,7 +22,7 @@ from typing import Any
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmError, AlarmManager, Priority
+from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmManager, Priority
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
 from bessai.core.books import Books
@@ -69,6 +69,17 @@ def toward_zero(value_kw: float, step: float) -> float:
     return float(steps * step)
 
 
+def refuse_role(session: Session | None, need: Permission, action: str) -> CommandResult | None:
+    """Why this session may not do this (no one logged in, or too low a role); None if it may."""
+    if session is None:
+        return CommandResult.of(False, Reason.INTERLOCK_NO_OPERATOR)
+    if not session.may(need):
+        return CommandResult.of(
+            False, Reason.REFUSED_ROLE, role=session.role.name.lower(), action=action
+        )
+    return None
+
+
 def _user(session: Session | None) -> str:
     return session.user if session else "anonymous"
 
@@ -77,11 +88,6 @@ class ControlMode(StrEnum):
     STANDBY = "standby"
     MANUAL = "manual"
     AUTO = "auto"
-
-
-TRANSITIONS: frozenset[tuple[ControlMode, ControlMode]] = frozenset(
-    (a, b) for a in ControlMode for b in ControlMode if a is not b
-)
 
 
 @dataclass(frozen=True)
@@ -697,13 +703,7 @@ class Controller:
     def _refuse_role(
         self, session: Session | None, need: Permission, action: str
     ) -> CommandResult | None:
-        if session is None:
-            return CommandResult.of(False, Reason.INTERLOCK_NO_OPERATOR)
-        if not session.may(need):
-            return CommandResult.of(
-                False, Reason.REFUSED_ROLE, role=session.role.name.lower(), action=action
-            )
-        return None
+        return refuse_role(session, need, action)
 
     async def set_mode(self, session: Session | None, mode: ControlMode) -> CommandResult:
         """Change the control mode; leaving Standby needs an operator and no interlock."""
@@ -721,10 +721,6 @@ class Controller:
                         interlocks[0].message_es,
                         interlocks[0].message_en,
                     )
-            if refused is None and mode is not self.mode and (self.mode, mode) not in TRANSITIONS:
-                refused = CommandResult.of(
-                    False, Reason.REFUSED_TRANSITION, old=self.mode.value, new=mode.value
-                )
             if refused is not None:
                 self._record(
                     user,
@@ -920,54 +916,6 @@ class Controller:
             await self.tick()
         await self._books.settled(COMMAND_BOOKS_WAIT_S)
         return refused or CommandResult.of(True, Reason.DONE)
-
-    async def _alarm_command(
-        self,
-        session: Session | None,
-        need: Permission,
-        what: str,
-        action: str,
-        change: Callable[[str], object],
-        **detail: Any,
-    ) -> CommandResult:
-        """Check the role, change an alarm, audit the outcome."""
-        user = _user(session)
-        refused = self._refuse_role(session, need, what)
-        if refused is None:
-            try:
-                change(user)
-            except AlarmError as exc:
-                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
-        self._record(user, action, "ok" if refused is None else "refused", **detail)
-        self._release_books()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
-    async def acknowledge_alarm(
-        self, session: Session | None, alarm_id: str, comment: str | None = None
-    ) -> CommandResult:
-        return await self._alarm_command(
-            session,
-            Permission.CONTROL,
-            "acknowledge alarms",
-            "alarm_ack",
-            lambda user: self.alarms.acknowledge(alarm_id, user, comment),
-            alarm=alarm_id,
-            comment=comment,
-        )
-
-    async def shelve_alarm(
-        self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
-    ) -> CommandResult:
-        return await self._alarm_command(
-            session,
-            Permission.ENGINEER,
-            "shelve alarms",
-            "alarm_shelve",
-            lambda user: self.alarms.shelve(alarm_id, user, duration_s, comment),
-            alarm=alarm_id,
-            duration_s=duration_s,
-        )
 
     async def write_register(
         self, session: Session | None, name: str, value: float

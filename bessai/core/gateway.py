@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import trace
 
@@ -23,16 +24,24 @@ from bessai.core.alarms import (
     AlarmClass,
     AlarmCleared,
     AlarmDefinition,
+    AlarmError,
     AlarmManager,
     AlarmRaised,
     Priority,
 )
 from bessai.core.audit import AuditTrail
-from bessai.core.auth import AuthService
+from bessai.core.auth import AuthService, Permission, Session
 from bessai.core.books import Books
 from bessai.core.bus import EventBus
 from bessai.core.config import DeviceConfig, DispatchSettings, device_limits
-from bessai.core.control import SYSTEM_USER, Controller
+from bessai.core.control import (
+    COMMAND_BOOKS_WAIT_S,
+    SYSTEM_USER,
+    CommandRefused,
+    CommandResult,
+    Controller,
+    refuse_role,
+)
 from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.history import History
@@ -43,7 +52,7 @@ from bessai.core.latch import EstopLatchStore
 from bessai.core.metrics import GatewayMetrics
 from bessai.core.outbox import Outbox
 from bessai.core.publish.pubsub import PubSubPublisher
-from bessai.core.safety import SafetyGuard, SafetyLimits
+from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
 from bessai.drivers.profile import Profile, load_profile
@@ -511,6 +520,60 @@ class Gateway:
             self.store_failures[store] = error
         detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_failures.items()))
         self.alarms.update("store_failed", bool(self.store_failures), detail)
+
+    async def acknowledge_alarm(
+        self, session: Session | None, alarm_id: str, comment: str | None = None
+    ) -> CommandResult:
+        """Acknowledge an alarm (operator): alarms belong to the site, not to a battery."""
+        return await self._alarm_command(
+            session,
+            Permission.CONTROL,
+            "acknowledge alarms",
+            "alarm_ack",
+            lambda user: self.alarms.acknowledge(alarm_id, user, comment),
+            alarm=alarm_id,
+            comment=comment,
+        )
+
+    async def shelve_alarm(
+        self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
+    ) -> CommandResult:
+        """Shelve an alarm for a bounded time (engineer)."""
+        return await self._alarm_command(
+            session,
+            Permission.ENGINEER,
+            "shelve alarms",
+            "alarm_shelve",
+            lambda user: self.alarms.shelve(alarm_id, user, duration_s, comment),
+            alarm=alarm_id,
+            duration_s=duration_s,
+        )
+
+    async def _alarm_command(
+        self,
+        session: Session | None,
+        need: Permission,
+        what: str,
+        action: str,
+        change: Callable[[str], object],
+        **detail: Any,
+    ) -> CommandResult:
+        """Check the role, change the alarm, audit the outcome (a refusal is also an event)."""
+        user = session.user if session else "anonymous"
+        refused = refuse_role(session, need, what)
+        if refused is None:
+            try:
+                change(user)
+            except AlarmError as exc:
+                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
+        outcome = "ok" if refused is None else "refused"
+        if refused is not None:
+            detail["reason"] = refused.reason.value
+            self.bus.publish(CommandRefused("site", action, refused.reason.value))
+        self.books.record(user, action, outcome, **detail)
+        self.books.flush_alarms()
+        await self.books.settled(COMMAND_BOOKS_WAIT_S)
+        return refused or CommandResult.of(True, Reason.DONE)
 
     def controller(self, name: str | None = None) -> Controller:
         """The named controller, or the only/first one."""

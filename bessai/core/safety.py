@@ -40,7 +40,6 @@ class Reason(StrEnum):
     INTERLOCK_NO_OPERATOR = "interlock_no_operator"
     REFUSED_MODE = "refused_mode"
     REFUSED_ROLE = "refused_role"
-    REFUSED_TRANSITION = "refused_transition"
     REFUSED_LIMITS = "refused_limits"
     WRITE_FAILED = "write_failed"
     LEASE_EXPIRED = "lease_expired"
@@ -115,10 +114,6 @@ MESSAGES: dict[Reason, tuple[str, str]] = {
     Reason.REFUSED_ROLE: (
         "El rol {role} no puede {action}",
         "Role {role} may not {action}",
-    ),
-    Reason.REFUSED_TRANSITION: (
-        "Transición de {old} a {new} no permitida",
-        "Transition from {old} to {new} not allowed",
     ),
     Reason.REFUSED_LIMITS: ("Límites inválidos: {detail}", "Invalid limits: {detail}"),
     Reason.WRITE_FAILED: (

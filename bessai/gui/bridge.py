@@ -232,24 +232,10 @@ class CoreBridge(QObject):
             )
 
     def acknowledge(self, alarm_id: str, comment: str | None) -> None:
-        name = self.controller_name()
-        if name is not None:
-            self.run(
-                "ack",
-                self.gateway.controllers[name].acknowledge_alarm(
-                    self.current_session(), alarm_id, comment
-                ),
-            )
+        self.run("ack", self.gateway.acknowledge_alarm(self.current_session(), alarm_id, comment))
 
     def shelve(self, alarm_id: str, duration_s: float) -> None:
-        name = self.controller_name()
-        if name is not None:
-            self.run(
-                "shelve",
-                self.gateway.controllers[name].shelve_alarm(
-                    self.current_session(), alarm_id, duration_s
-                ),
-            )
+        self.run("shelve", self.gateway.shelve_alarm(self.current_session(), alarm_id, duration_s))
 
     def fetch_history(
         self,

@@ -178,7 +178,9 @@ async def test_implausible_temperature_zeroes_power(site: Site) -> None:
 
 async def test_implausible_soc_zeroes_power(site: Site) -> None:
     await _unknown_measurement(site, "SoC 655.34 %", SOC, 0xFFFE, "soc_pct implausible")
-    assert site.gw.alarms.get("soc_high").raised_at is None  # an untrusted value raises no limit alarm
+    assert (
+        site.gw.alarms.get("soc_high").raised_at is None
+    )  # an untrusted value raises no limit alarm
 
 
 async def test_soc_not_available_then_back_does_not_resume(site: Site) -> None:

@@ -12,6 +12,7 @@ import pytest
 from bessai.core.config import (
     ConfigError,
     device_limits,
+    ids_baseline_s,
     load_settings,
     load_site_file,
     site_config,
@@ -35,6 +36,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "POLL",
             "DATA",
             "DISPATCH",
+            "IDS",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -322,3 +324,24 @@ def test_cli_nan_limit_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "limits.temp_trip_c = nan: Input should be a finite number" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_intrusion_baseline_length_comes_from_the_site_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ids_baseline_s(load_settings()) == 600.0
+    site = _one_device(tmp_path, "")
+    site.write_text(site.read_text() + "\n[ids]\nbaseline_s = 120\n")
+    monkeypatch.setenv("SITE_FILE", str(site))
+    assert ids_baseline_s(load_settings()) == 120.0
+    monkeypatch.setenv("IDS_BASELINE_S", "60")
+    assert ids_baseline_s(load_settings()) == 60.0
+    monkeypatch.setenv("IDS_BASELINE_S", "nan")
+    with pytest.raises(ConfigError, match="IDS_BASELINE_S"):
+        load_settings()
+    monkeypatch.delenv("IDS_BASELINE_S")
+    site.write_text(site.read_text().replace("baseline_s = 120", "baseline_s = 1"))
+    with pytest.raises(
+        ConfigError, match=r"ids\.baseline_s = 1: Input should be greater than or equal to 10"
+    ):
+        ids_baseline_s(load_settings())
