@@ -44,12 +44,14 @@ from bessai.core.control import (
 )
 from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
 from bessai.core.dispatch.record import DispatchRecord
+from bessai.core.events import PollFailed, SampleTaken
 from bessai.core.history import History
 from bessai.core.http import HealthServer
 from bessai.core.ids import IntrusionDetector, Score
 from bessai.core.instance import StartError
 from bessai.core.latch import EstopLatchStore
 from bessai.core.metrics import GatewayMetrics
+from bessai.core.notify import SystemdNotifier
 from bessai.core.outbox import Outbox
 from bessai.core.publish.pubsub import PubSubPublisher
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
@@ -191,6 +193,7 @@ class Gateway:
         self.books = Books(self.audit, self.alarms, on_failure=self._store_failure)
         self._check_audit_anchor()
         self.latches = EstopLatchStore(self.data_dir / "estop.json")
+        self.notifier = SystemdNotifier()
         self.controllers: dict[str, Controller] = {}
         self.tracer = tracer or trace.get_tracer("bessai")
         self.metrics = GatewayMetrics(site_id)
@@ -258,6 +261,24 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.notifier.start_watchdog()
+        unsubscribe: list[Callable[[], None]] = []
+
+        def first_poll(_: object) -> None:
+            # Ready once every device has been polled once (answered or not).
+            polled = sum(
+                1 for p in self.pollers.values() if p.status.polls_ok or p.status.polls_failed
+            )
+            if polled >= len(self.pollers):
+                self.notifier.ready(f"polling {len(self.pollers)} devices")
+                for undo in unsubscribe:
+                    undo()
+                unsubscribe.clear()
+
+        unsubscribe += [
+            self.bus.subscribe(SampleTaken, first_poll),
+            self.bus.subscribe(PollFailed, first_poll),
+        ]
         dispatcher, shadow = self._dispatchers()
         settings = self.dispatch_settings
         prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
@@ -404,6 +425,7 @@ class Gateway:
                 self.alarms.update("outbox_full", False)
 
     async def stop(self) -> None:
+        self.notifier.stopping()
         if self.http is not None:
             await self.http.stop()
             self.http = None
@@ -463,6 +485,7 @@ class Gateway:
                     "could not close cleanly",
                     extra={"part": what, "error": f"{type(exc).__name__}: {exc}"},
                 )
+        await self.notifier.stop()
         log.info("gateway stopped", extra={"site": self.site_id})
 
     def _check_audit_anchor(self) -> None:
