@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots install clean
+.PHONY: run test test-deps lint bench screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# Debian's tools the tests use (installed when root, else the exact command, before any test runs).
+test-deps:
+	bash packaging/test-deps.sh
+
+test: test-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
 bench: $(STAMP)

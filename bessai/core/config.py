@@ -11,6 +11,7 @@ names the variable (or file and key), the value and what was expected.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -31,7 +32,17 @@ from bessai.core.dispatch.profiles import TYPICAL_MARGINAL_COST_USD_MWH
 from bessai.core.safety import SafetyLimits
 from bessai.drivers.profile import Profile
 
+log = logging.getLogger(__name__)
+
 SIMULATOR_PROFILE = "sim_bess"
+# Profile paths of the original gateway and the shipped profiles that stand for them.
+LEGACY_PROFILES = {
+    "registry/huawei_sun2000.json": "huawei_sun2000_luna2000",
+    "registry/sma_sunny_island.json": "sma_sunny_island",
+    "registry/victron_gx.json": "victron_gx_system",
+    "registry/solaredge_storedge.json": "solaredge_storedge",
+    "registry/sungrow_sh_rt.json": "sungrow_sh_rt",
+}
 MAX_SITE_FILE_BYTES = 1024 * 1024
 SITE_ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 
@@ -164,7 +175,11 @@ class Settings(BaseSettings):
     """Settings from the environment and ``.env``; names as in the original gateway."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+        # The original gateway's quick start copies config/.env; a .env here wins over it.
+        env_file=("config/.env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
     )
 
     SITE_ID: Annotated[str, Field(min_length=1, max_length=64, pattern=SITE_ID_PATTERN)] = (
@@ -208,6 +223,20 @@ class Settings(BaseSettings):
         # Empty means missing: an empty INVERTER_IP must not silently run the simulator.
         if isinstance(value, str) and not value.strip():
             raise ValueError("is set but empty: give a value, or unset the variable")
+        return value
+
+    @field_validator("DRIVER_PROFILE_PATH")
+    @classmethod
+    def _legacy_profile(cls, value: str) -> str:
+        """The original gateway's profile paths name the shipped profiles that replace them."""
+        shipped = LEGACY_PROFILES.get(value.replace("\\", "/").removeprefix("./"))
+        if shipped is not None and not Path(value).exists():
+            log.warning(
+                "DRIVER_PROFILE_PATH %s is the original gateway's; using the shipped profile %s",
+                value,
+                shipped,
+            )
+            return shipped
         return value
 
     @field_validator("INVERTER_IP", "HEALTH_BIND")

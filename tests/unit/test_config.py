@@ -345,3 +345,30 @@ def test_the_intrusion_baseline_length_comes_from_the_site_file_or_the_environme
         ConfigError, match=r"ids\.baseline_s = 1: Input should be greater than or equal to 10"
     ):
         ids_baseline_s(load_settings())
+
+
+def test_config_dot_env_of_the_original_quick_start_is_read_and_dot_env_wins(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / ".env").write_text("SITE_ID=from-config\nHEALTH_PORT=9101\n")
+    settings = load_settings()
+    assert (settings.SITE_ID, settings.HEALTH_PORT) == ("from-config", 9101)
+    (tmp_path / ".env").write_text("SITE_ID=from-dotenv\n")
+    settings = load_settings()
+    assert (settings.SITE_ID, settings.HEALTH_PORT) == ("from-dotenv", 9101)
+
+
+def test_the_original_gateways_profile_path_names_the_shipped_profile(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DRIVER_PROFILE_PATH", "registry/huawei_sun2000.json")
+    monkeypatch.setenv("INVERTER_IP", "127.0.0.1")
+    _, (device,) = site_devices(load_settings())
+    assert device.profile == "huawei_sun2000_luna2000"
+    assert load_profile(device.profile).id == "huawei_sun2000_luna2000"
+    notices = [r.getMessage() for r in caplog.records if "original gateway" in r.getMessage()]
+    assert notices == [
+        "DRIVER_PROFILE_PATH registry/huawei_sun2000.json is the original gateway's; "
+        "using the shipped profile huawei_sun2000_luna2000"
+    ]
