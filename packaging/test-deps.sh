@@ -7,6 +7,7 @@ need=()
 command -v mbpoll >/dev/null || need+=(mbpoll)                 # a standard Modbus client
 command -v socat >/dev/null || need+=(socat)                   # a serial pty pair for RTU
 command -v promtool >/dev/null || need+=(prometheus)           # alert rules, live /metrics
+command -v amtool >/dev/null || need+=(prometheus-alertmanager) # the monitoring stack's test
 command -v xvfb-run >/dev/null || need+=(xvfb)                 # screenshots of the app
 command -v systemd-analyze >/dev/null || need+=(systemd)       # the service unit's check
 for lib in libxcb-icccm4 libxcb-keysyms1; do                    # Qt's xcb platform
@@ -19,8 +20,10 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    # The prometheus package starts a server; the tests need only promtool.
-    systemctl stop prometheus >/dev/null 2>&1 || pkill -x prometheus || true
+    # The packages start their servers; the tests start their own on other ports.
+    systemctl stop prometheus prometheus-alertmanager >/dev/null 2>&1 || true
+    pkill -x prometheus || true
+    pkill -f /usr/bin/prometheus-alertmanager || true
   else
     echo "the tests need Debian packages that are missing; run:" >&2
     echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${need[*]}" >&2
