@@ -109,6 +109,23 @@ def _move_aside(path: Path) -> Path:
     return aside
 
 
+# The stores' schema version (PRAGMA user_version). A store from a newer release is
+# refused; an older one is migrated forward here (version 1 is the first release's).
+SCHEMA_VERSION = 1
+
+
+def _check_version(db: Database, what: str, path: Path) -> None:
+    (found,) = db.query("PRAGMA user_version")[0]
+    if found > SCHEMA_VERSION:
+        db.close()
+        raise StoreUnusable(
+            f"{what} {path} was written by a newer bessai (schema {found}, this one reads "
+            f"{SCHEMA_VERSION}): install that version again, or restore a backup"
+        )
+    if found < SCHEMA_VERSION:
+        db.call(lambda c: c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}"))
+
+
 def open_store(
     path: Path, schema: str, *, what: str, recovery: str | None = None
 ) -> tuple[Database, str | None]:
@@ -124,6 +141,7 @@ def open_store(
             return db, None  # not now (a full disk): its writes fail and are reported
         verdict = db.query("PRAGMA quick_check")
         if verdict and verdict[0][0] == "ok":
+            _check_version(db, what, path)
             return db, None
         db.close()
         problem = str(verdict[0][0]) if verdict else "no answer to an integrity check"

@@ -160,3 +160,20 @@ def test_data_dir_and_stores_are_private(tmp_path: Path) -> None:
     assert warn_if_loose(data) == []
     data.chmod(0o755)
     assert warn_if_loose(data) == [f"{data} is 0755"]
+
+
+def test_a_store_from_a_newer_release_is_refused_and_an_old_one_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    assert _bessai(data, "--duration", "0.5").returncode == 0
+    with sqlite3.connect(data / "history.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("PRAGMA user_version = 0")  # the layout before versions were kept
+    assert _bessai(data, "--duration", "0.5").returncode == 0
+    with sqlite3.connect(data / "history.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("PRAGMA user_version = 7")
+    line = _one_line(_bessai(data, "--duration", "0.5"))
+    assert "history" in line
+    assert "was written by a newer bessai (schema 7, this one reads 1)" in line
