@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-deps lint bench screenshots install clean
+.PHONY: run test test-deps lint bench screenshots install clean deb
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang es
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang en
+
+# dist/bessai-edge_<version>_<arch>.deb (needs Debian's python3.11 and python3-venv).
+deb:
+	bash packaging/deb/build.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,11 @@ command -v promtool >/dev/null || need+=(prometheus)           # alert rules, li
 command -v amtool >/dev/null || need+=(prometheus-alertmanager) # the monitoring stack's test
 command -v xvfb-run >/dev/null || need+=(xvfb)                 # screenshots of the app
 command -v systemd-analyze >/dev/null || need+=(systemd)       # the service unit's check
+command -v xwd >/dev/null || need+=(x11-apps)                  # the kiosk's screenshots
+command -v xset >/dev/null || need+=(x11-xserver-utils)        # the kiosk's screen blanking
+command -v dpkg-deb >/dev/null || need+=(dpkg-dev)             # the package
+[ -x /usr/bin/python3.11 ] || need+=(python3.11)               # the package's interpreter
+dpkg -s python3-venv >/dev/null 2>&1 || need+=(python3-venv)
 for lib in libxcb-icccm4 libxcb-keysyms1; do                    # Qt's xcb platform
   dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
 done
