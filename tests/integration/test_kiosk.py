@@ -8,6 +8,8 @@ the tested kiosk is X11; see packaging/kiosk/.)
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,9 @@ from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = ROOT / "packaging" / "kiosk" / "bessai-kiosk-session"
+
+# Starting the app on a virtual screen takes 10-20 s on these machines.
+pytestmark = pytest.mark.timeout(180)
 
 
 def _need(tool: str, package: str) -> str:
@@ -39,11 +45,12 @@ def _screenshot(xwd: str, display: str) -> bytes:
     return done.stdout
 
 
-def test_the_kiosk_session_shows_live_values_full_screen(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _kiosk(tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes], int]]:
+    """Xvfb at 800x480 and the kiosk session on it, up and answering /health."""
     xvfb = _need("Xvfb", "xvfb")
-    xwd = _need("xwd", "x11-apps")
     _need("xset", "x11-xserver-utils")
-    display = f":{40 + os.getpid() % 50}"
+    display = f":{40 + (os.getpid() + len(env_extra)) % 50}"
     screen = subprocess.Popen(
         [xvfb, display, "-screen", "0", "800x480x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
@@ -57,6 +64,7 @@ def test_the_kiosk_session_shows_live_values_full_screen(tmp_path: Path) -> None
         "HEALTH_PORT": str(health),
         "BESSAI": str(Path(sys.executable).parent / "bessai"),
         "BESSAI_PYTHON": sys.executable,
+        **env_extra,
     }
     session = None
     try:
@@ -79,38 +87,7 @@ def test_the_kiosk_session_shows_live_values_full_screen(tmp_path: Path) -> None
             assert time.monotonic() < deadline, "the kiosk app did not come up"
             assert session.poll() is None, "the kiosk session ended"
             time.sleep(0.5)
-        time.sleep(4.0)
-        first = _screenshot(xwd, display)
-        time.sleep(3.0)
-        second = _screenshot(xwd, display)
-        (tmp_path / "kiosk-1.xwd").write_bytes(first)
-        (tmp_path / "kiosk-2.xwd").write_bytes(second)
-        assert first != second, "the screen did not repaint: values are not live"
-        # The app covers the panel: no large stretch of the bare (black) root window is left.
-        pixels = first[-800 * 480 * 4 :]
-        black = pixels.count(b"\x00\x00\x00\x00") / (800 * 480)
-        assert black < 0.2, f"{black:.0%} of the screen is bare root window"
-        # A crash is followed by a restart of the app.
-        app = subprocess.run(
-            ["pgrep", "-f", "-s", str(session.pid), "bessai --kiosk"],
-            capture_output=True,
-            text=True,
-        )
-        pids = [int(p) for p in app.stdout.split()]
-        assert pids, "no kiosk app process in the session"
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while True:
-            again = subprocess.run(
-                ["pgrep", "-f", "-s", str(session.pid), "bessai --kiosk"],
-                capture_output=True,
-                text=True,
-            )
-            if again.stdout.split() and set(map(int, again.stdout.split())) - set(pids):
-                break
-            assert time.monotonic() < deadline, "the app was not restarted after the crash"
-            time.sleep(0.5)
+        yield display, session, health
     finally:
         if session is not None:
             try:
@@ -121,3 +98,68 @@ def test_the_kiosk_session_shows_live_values_full_screen(tmp_path: Path) -> None
                 session.wait(10)
         screen.terminate()
         screen.wait(10)
+
+
+def _black(shot: bytes) -> float:
+    pixels = shot[-800 * 480 * 4 :]
+    return pixels.count(b"\x00\x00\x00\x00") / (800 * 480)
+
+
+def _app_pids(session: subprocess.Popen[bytes]) -> set[int]:
+    found = subprocess.run(
+        ["pgrep", "-f", "-s", str(session.pid), "bessai --kiosk"], capture_output=True, text=True
+    )
+    return {int(p) for p in found.stdout.split()}
+
+
+def test_the_kiosk_session_shows_live_values_full_screen(tmp_path: Path) -> None:
+    xwd = _need("xwd", "x11-apps")
+    with _kiosk(tmp_path) as (display, session, _):
+        time.sleep(4.0)
+        first = _screenshot(xwd, display)
+        time.sleep(3.0)
+        second = _screenshot(xwd, display)
+        (tmp_path / "kiosk-1.xwd").write_bytes(first)
+        (tmp_path / "kiosk-2.xwd").write_bytes(second)
+        assert first != second, "the screen did not repaint: values are not live"
+        # The app covers the panel: no large stretch of the bare (black) root window is left.
+        assert _black(first) < 0.2, f"{_black(first):.0%} of the screen is bare root window"
+        # A crash is followed by a restart of the app.
+        pids = _app_pids(session)
+        assert pids, "no kiosk app process in the session"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (_app_pids(session) - pids):
+            assert time.monotonic() < deadline, "the app was not restarted after the crash"
+            time.sleep(0.5)
+
+
+@pytest.mark.parametrize("alarm", [False, True])
+def test_the_screen_may_blank_unless_an_alarm_is_active(tmp_path: Path, alarm: bool) -> None:
+    """What the session tells the X server: blank after KIOSK_BLANK_S, and reset that timer
+    (and wake the panel) only while an alarm is active. An xset that records its calls
+    stands in for the real one; the blanking itself is the X server's."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    log = tmp_path / "xset.log"
+    (shim / "xset").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    (shim / "xset").chmod(0o755)
+    if alarm:
+        # A corrupt history file is moved aside at start: the store_replaced alarm is active.
+        (tmp_path / "data").mkdir(mode=0o700)
+        (tmp_path / "data" / "history.db").write_bytes(b"not a database " * 100)
+    path = f"{shim}:{os.environ.get('PATH', '')}"
+    with _kiosk(tmp_path, KIOSK_BLANK_S="3", KIOSK_AWAKE_EVERY_S="1", PATH=path) as (_, _s, health):
+        with urllib.request.urlopen(f"http://127.0.0.1:{health}/health", timeout=2) as r:
+            assert (json.load(r)["alarms"]["active"] > 0) is alarm
+        time.sleep(4.0)
+    calls = log.read_text().splitlines()
+    assert calls[:2] == ["s 3 3", "s blank"]
+    assert "dpms 3 3 3" in calls
+    resets = calls.count("s reset")
+    if alarm:
+        assert resets >= 2, calls
+        assert "dpms force on" in calls
+    else:
+        assert resets == 0, calls
