@@ -10,6 +10,7 @@ checks that nothing resumes by itself once the fault clears.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -126,15 +127,24 @@ async def _site(
     )
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    sim, device, gw, operator, engineer, base = await _site(tmp_path)
+@contextlib.asynccontextmanager
+async def running_site(
+    tmp_path: Path, profile: str = "sim_bess", unit_id: int = 1, **gw_kwargs: Any
+) -> AsyncIterator[Site]:
+    """A gateway on the hostile device, started; everything stopped at the end."""
+    sim, device, gw, operator, engineer, base = await _site(tmp_path, profile, unit_id, **gw_kwargs)
     try:
         yield Site(sim, device, gw, operator, engineer, base)
     finally:
         await gw.stop()
         await device.stop()
         await sim.stop()
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    async with running_site(tmp_path) as s:
+        yield s
 
 
 def _interlock(site: Site) -> list[str]:
@@ -191,43 +201,29 @@ async def test_soc_not_available_then_back_does_not_resume(site: Site) -> None:
 
 async def test_frozen_values_while_commanded_zero_power(tmp_path: Path) -> None:
     limits = LIMITS.model_copy(update={"frozen_after_s": 2.0})
-    sim, device, gw, operator, engineer, base = await _site(tmp_path, limits=limits)
-    s = Site(sim, device, gw, operator, engineer, base)
-    try:
+    async with running_site(tmp_path, limits=limits) as s:
         await s.hold(30.0)
-        elapsed = await s.time_to_zero(lambda: device.freeze(True), "frozen answers", 6.0)
+        elapsed = await s.time_to_zero(lambda: s.device.freeze(True), "frozen answers", 6.0)
         assert 1.5 <= elapsed < 4.5
         assert any("frozen" in i.message_en for i in s.ctl.current_interlocks(time.time()))
-        device.freeze(False)
+        s.device.freeze(False)
         await s.stays_at_zero()
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
 
 
 async def test_sma_temperature_nan_value_zeroes_power(tmp_path: Path) -> None:
     """SMA's i32 'no data' (0x80000000) is a declared sentinel: not available, not 0 °C."""
     limits = SafetyLimits(max_ramp_kw_per_s=100, max_sample_age_s=2.0)
-    sim, device, gw, operator, engineer, base = await _site(
-        tmp_path, "sma_sunny_island", unit_id=3, limits=limits
-    )
-    s = Site(sim, device, gw, operator, engineer, base)
-    try:
+    async with running_site(tmp_path, "sma_sunny_island", unit_id=3, limits=limits) as s:
         await s.hold(3.0)
         temp = load_profile("sma_sunny_island").by_name("battery_temp_c")
         await s.time_to_zero(
-            lambda: device.set_value(temp.table, temp.address, [0x8000, 0x0000]),
+            lambda: s.device.set_value(temp.table, temp.address, [0x8000, 0x0000]),
             "SMA temperature 0x80000000",
         )
         health = await s.health()
         assert any("battery_temp_c not available" in p for p in health["problems"])
-        device.clear(temp.table, temp.address, 2)
+        s.device.clear(temp.table, temp.address, 2)
         await s.stays_at_zero()
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
 
 
 async def test_a_device_answering_only_exceptions_is_down(site: Site) -> None:
@@ -294,47 +290,26 @@ async def test_locked_audit_does_not_delay_the_trip(site: Site) -> None:
 
 
 async def test_estop_latch_survives_a_restart(tmp_path: Path) -> None:
-    sim, device, gw, operator, engineer, base = await _site(tmp_path)
-    try:
-        await Site(sim, device, gw, operator, engineer, base).hold(30.0)
-        await gw.controller().estop(operator, "test")
-        assert device.setpoints()[-1][1] == 0.0
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
-    sim, device, gw, operator, engineer, base = await _site(tmp_path)
-    try:
-        ctl = gw.controller()
+    async with running_site(tmp_path) as s:
+        await s.hold(30.0)
+        await s.ctl.estop(s.operator, "test")
+        assert s.device.setpoints()[-1][1] == 0.0
+    async with running_site(tmp_path) as s:
+        ctl = s.ctl
         assert ctl.estop_latched
-        assert gw.alarms.get("estop").active
-        assert not (await ctl.set_mode(operator, ControlMode.MANUAL)).ok
-        async with aiohttp.ClientSession() as http, http.get(f"{base}/health") as r:
-            assert (await r.json())["safety"]["bess"]["estop_latched"] is True
-        assert (await ctl.reset_estop(engineer)).ok
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
-    sim, device, gw, operator, engineer, base = await _site(tmp_path)
-    try:
-        assert not gw.controller().estop_latched
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
+        assert s.gw.alarms.get("estop").active
+        assert not (await ctl.set_mode(s.operator, ControlMode.MANUAL)).ok
+        assert (await s.health())["safety"]["bess"]["estop_latched"] is True
+        assert (await ctl.reset_estop(s.engineer)).ok
+    async with running_site(tmp_path) as s:
+        assert not s.ctl.estop_latched
 
 
 async def test_a_corrupt_latch_file_counts_as_latched(tmp_path: Path) -> None:
     (tmp_path / "estop.json").write_bytes(b"\x00{not json")
-    sim, device, gw, *_ = await _site(tmp_path)
-    try:
-        assert gw.controller().estop_latched
-        assert "cannot be read" in gw.alarms.get("estop").detail
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
+    async with running_site(tmp_path) as s:
+        assert s.ctl.estop_latched
+        assert "cannot be read" in s.gw.alarms.get("estop").detail
 
 
 def _mount_tmpfs(path: Path, size: str) -> None:
@@ -445,9 +420,8 @@ async def test_sigterm_on_a_full_disk_leaves_zero_power(small_disk: Path, tmp_pa
 
 
 async def test_full_data_dir_is_a_health_problem_and_trips_still_zero(small_disk: Path) -> None:
-    sim, device, gw, operator, engineer, base = await _site(small_disk)
-    s = Site(sim, device, gw, operator, engineer, base)
-    try:
+    async with running_site(small_disk) as s:
+        gw, device = s.gw, s.device
         await s.hold(30.0)
         _fill(small_disk)
         elapsed = await s.time_to_zero(
@@ -465,10 +439,6 @@ async def test_full_data_dir_is_a_health_problem_and_trips_still_zero(small_disk
         await until(lambda: not gw.store_failures, 8.0, "stores write again")
         assert ("mode", "forced") in [(r.action, r.outcome) for r in gw.audit.records()]
         assert gw.audit.verify().ok
-    finally:
-        await gw.stop()
-        await device.stop()
-        await sim.stop()
 
 
 async def test_a_start_on_a_full_disk_supervises_the_battery_and_says_so(small_disk: Path) -> None:

@@ -152,10 +152,11 @@ def test_bad_site_file_names_file_and_key(tmp_path: Path, body: str, expected: s
     assert expected in str(info.value)
 
 
-def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+def _bessai_headless(tmp_path: Path, **env_set: str) -> subprocess.CompletedProcess[str]:
+    """`bessai --headless --duration 1` in a subprocess, with only these site variables set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
-    env["INVERTER_PORT"] = "abc"
-    proc = subprocess.run(
+    env.update(env_set)
+    return subprocess.run(
         [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
         capture_output=True,
         text=True,
@@ -164,6 +165,10 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    proc = _bessai_headless(tmp_path, INVERTER_PORT="abc")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -179,16 +184,7 @@ def test_cli_bad_profile_exits_2_naming_file_and_path(tmp_path: Path) -> None:
         '{"id": "p", "manufacturer": "m", "model": "m", "source": "s", "registers": [{"name": "a", "table": "holding", "address": 0, "type": "u16", "access": "rw"}]}',
         encoding="utf-8",
     )
-    env = dict(os.environ, INVERTER_IP="127.0.0.1", DRIVER_PROFILE_PATH=str(bad))
-    proc = subprocess.run(
-        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    proc = _bessai_headless(tmp_path, INVERTER_IP="127.0.0.1", DRIVER_PROFILE_PATH=str(bad))
     assert proc.returncode == 2
     assert f"{bad}: $.registers[0]: a writable register needs both 'min' and 'max'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -290,17 +286,7 @@ def test_a_device_without_a_voltage_window_takes_its_rated_one(tmp_path: Path) -
 
 
 def test_cli_empty_inverter_ip_exits_2_instead_of_the_simulator(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
-    env["INVERTER_IP"] = ""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    proc = _bessai_headless(tmp_path, INVERTER_IP="")
     assert proc.returncode == 2
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [
         "bessai: configuration error: environment variable INVERTER_IP = '': "
@@ -310,17 +296,7 @@ def test_cli_empty_inverter_ip_exits_2_instead_of_the_simulator(tmp_path: Path) 
 
 def test_cli_nan_limit_exits_2(tmp_path: Path) -> None:
     site = _one_device(tmp_path, "temp_trip_c = nan")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE"))}
-    env["SITE_FILE"] = str(site)
-    proc = subprocess.run(
-        [sys.executable, "-m", "bessai", "--headless", "--duration", "1"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    proc = _bessai_headless(tmp_path, SITE_FILE=str(site))
     assert proc.returncode == 2
     assert "limits.temp_trip_c = nan: Input should be a finite number" in proc.stderr
     assert "Traceback" not in proc.stderr
