@@ -22,7 +22,8 @@ from typing import Any
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from bessai.core.alarms import AlarmClass, AlarmDefinition, AlarmManager, Priority
+from bessai.core.alarm_catalogue import DEVICE_ALARMS
+from bessai.core.alarms import AlarmManager
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import Permission, Session
 from bessai.core.books import Books
@@ -178,86 +179,6 @@ class SetpointApplied:
     verdict: Verdict
 
 
-ALARMS = [
-    AlarmDefinition(
-        "comms_lost",
-        AlarmClass.COMMS,
-        Priority.HIGH,
-        "Sin comunicación con el equipo",
-        "No communication with the device",
-    ),
-    AlarmDefinition(
-        "data_stale", AlarmClass.COMMS, Priority.MEDIUM, "Datos desactualizados", "Stale data"
-    ),
-    AlarmDefinition(
-        "battery_temp_high",
-        AlarmClass.LIMIT,
-        Priority.MEDIUM,
-        "Temperatura de batería alta",
-        "Battery temperature high",
-        raise_at=40.0,
-        clear_at=38.0,
-        on_delay_s=2.0,
-    ),
-    AlarmDefinition(
-        "safety_trip", AlarmClass.TRIP, Priority.CRITICAL, "Disparo de protección", "Safety trip"
-    ),
-    AlarmDefinition(
-        "soc_low",
-        AlarmClass.LIMIT,
-        Priority.LOW,
-        "SoC bajo",
-        "SoC low",
-        raise_at=5.0,
-        clear_at=8.0,
-        high=False,
-    ),
-    AlarmDefinition(
-        "soc_high",
-        AlarmClass.LIMIT,
-        Priority.LOW,
-        "SoC alto",
-        "SoC high",
-        raise_at=95.0,
-        clear_at=92.0,
-    ),
-    AlarmDefinition(
-        "estop", AlarmClass.TRIP, Priority.CRITICAL, "Parada de emergencia", "Emergency stop"
-    ),
-    AlarmDefinition(
-        "write_failed",
-        AlarmClass.DEVICE_FAULT,
-        Priority.HIGH,
-        "Escritura de consigna fallida",
-        "Setpoint write failed",
-    ),
-    AlarmDefinition(
-        "intrusion_lockout",
-        AlarmClass.INTRUSION,
-        Priority.CRITICAL,
-        "Bloqueo por intrusión",
-        "Intrusion lockout",
-    ),
-    AlarmDefinition(
-        "device_alarm", AlarmClass.DEVICE_FAULT, Priority.HIGH, "Alarma del equipo", "Device alarm"
-    ),
-    AlarmDefinition(
-        "measurement_invalid",
-        AlarmClass.DEVICE_FAULT,
-        Priority.HIGH,
-        "Medición no válida: potencia en cero",
-        "Measurement not valid: power held at zero",
-    ),
-    AlarmDefinition(
-        "dispatch_fallback",
-        AlarmClass.SYSTEM,
-        Priority.MEDIUM,
-        "Despacho automático por reglas de respaldo (modelo no disponible)",
-        "Auto dispatch on the fallback rules (model not usable)",
-    ),
-]
-
-
 def telemetry_from(
     sample_roles: dict[str, float | None],
     ts: float,
@@ -324,7 +245,7 @@ class Controller:
             if self.setpoint_reg is not None
             else 0.0,
         )
-        for definition in ALARMS:
+        for definition in DEVICE_ALARMS:
             self.alarms.define(definition)
         self.mode = ControlMode.STANDBY
         self.manual_kw = 0.0

@@ -19,15 +19,13 @@ from typing import Any
 
 from opentelemetry import trace
 
+from bessai.core.alarm_catalogue import SITE_ALARMS
 from bessai.core.alarms import (
     Alarm,
-    AlarmClass,
     AlarmCleared,
-    AlarmDefinition,
     AlarmError,
     AlarmManager,
     AlarmRaised,
-    Priority,
 )
 from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService, Permission, Session
@@ -62,58 +60,6 @@ from bessai.drivers.simulator.physics import BatteryParams
 from bessai.drivers.simulator.server import BessSimulator
 
 log = logging.getLogger(__name__)
-
-INTRUSION_ALERT = AlarmDefinition(
-    "intrusion_alert",
-    AlarmClass.INTRUSION,
-    Priority.HIGH,
-    "Tráfico Modbus anómalo (posible intrusión)",
-    "Anomalous Modbus traffic (possible intrusion)",
-)
-
-OUTBOX_FULL = AlarmDefinition(
-    "outbox_full",
-    AlarmClass.SYSTEM,
-    Priority.MEDIUM,
-    "Buzón de envío lleno: se descartan muestras antiguas",
-    "Outbox full: oldest samples dropped",
-)
-
-
-STORE_FAILED = AlarmDefinition(
-    "store_failed",
-    AlarmClass.SYSTEM,
-    Priority.HIGH,
-    "Falla de escritura en disco (DATA_DIR): registros retenidos en memoria",
-    "Disk store write failing (DATA_DIR): records held in memory",
-)
-
-
-AUDIT_CHAIN_SHORT = AlarmDefinition(
-    "audit_chain_short",
-    AlarmClass.SYSTEM,
-    Priority.CRITICAL,
-    "Registro de auditoría más corto que su ancla: borrado o retrocedido",
-    "Audit trail shorter than its anchor: deleted or rolled back",
-)
-
-
-STORE_REPLACED = AlarmDefinition(
-    "store_replaced",
-    AlarmClass.SYSTEM,
-    Priority.MEDIUM,
-    "Archivo de datos dañado: apartado y reemplazado por uno nuevo",
-    "Corrupt data file moved aside and replaced by a fresh one",
-)
-
-
-DISPATCH_MODEL_UNAVAILABLE = AlarmDefinition(
-    "dispatch_model_unavailable",
-    AlarmClass.SYSTEM,
-    Priority.MEDIUM,
-    "Modelo de despacho no utilizable: se usan las reglas",
-    "Dispatch model not usable: rules in use",
-)
 
 
 @dataclass(frozen=True)
@@ -187,8 +133,8 @@ class Gateway:
         self._head_published_at = -math.inf
         self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
         self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
-        self.alarms.define(STORE_FAILED)
-        self.alarms.define(AUDIT_CHAIN_SHORT)
+        for definition in SITE_ALARMS:
+            self.alarms.define(definition)
         self.store_failures: dict[str, str] = {}
         self.books = Books(self.audit, self.alarms, on_failure=self._store_failure)
         self._check_audit_anchor()
@@ -209,7 +155,6 @@ class Gateway:
         self.outbox: Outbox | None = None
         self.publisher: PubSubPublisher | None = None
         self._housekeeping: asyncio.Task[None] | None = None
-        self.alarms.define(INTRUSION_ALERT)
         self.ids = IntrusionDetector(
             self.bus,
             self.data_dir,
@@ -220,7 +165,6 @@ class Gateway:
         self.dispatch_settings = dispatch or DispatchSettings()
         self.dispatch_record = DispatchRecord(self.data_dir / "dispatch.db")
         self.model_dispatcher: ModelDispatcher | None = None
-        self.alarms.define(DISPATCH_MODEL_UNAVAILABLE)
         self.simulators: dict[str, BessSimulator] = {}
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
@@ -232,7 +176,6 @@ class Gateway:
             for d in devices
         }
         self.device_limits = device_limits(self.limits, devices, self.profiles)
-        self.alarms.define(STORE_REPLACED)
         self.stores_replaced: dict[str, str] = {}
         for what, store in (
             ("alarms", self.alarms),
@@ -332,7 +275,6 @@ class Gateway:
             else:
                 controller.close()
         self.started_at = time.time()
-        self.alarms.define(OUTBOX_FULL)
         self.history.attach(self.bus)
         self.history.start(self._store_failure)
         self.dispatch_record.attach(self.bus)
