@@ -254,6 +254,7 @@ class Controller:
         self._deferred: list[tuple[float, str, str, str, dict[str, Any]]] = []
         self._wake = asyncio.Event()
         self._heartbeat_failures = 0
+        self._write_failure: str | None = None
         if self.latch_store is not None:
             restored = self.latch_store.load(self.device.name)
             if restored.latched:
@@ -552,9 +553,13 @@ class Controller:
             back = await self.device.write(self.setpoint_reg.name, value_kw)
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
-            self._record(
-                SYSTEM_USER, "setpoint_write", "failed", value_kw=verdict.value_kw, error=str(exc)
-            )
+            if str(exc) != self._write_failure:
+                # On the record once per kind of failure: a device that stays away is
+                # retried every tick, and the audit trail must not grow twice a second.
+                self._record(
+                    SYSTEM_USER, "setpoint_write", "failed", value_kw=value_kw, error=str(exc)
+                )
+                self._write_failure = str(exc)
             if self.mode is not ControlMode.STANDBY:
                 self._enter_standby(now, Reason.WRITE_FAILED, SYSTEM_USER, error=str(exc))
             self.applied_kw = None  # unknown: the next tick writes again
@@ -563,6 +568,7 @@ class Controller:
                 await self._write_setpoint(now, self.guard.evaluate(0.0, self.telemetry, []))
             return
         self.alarms.update("write_failed", False)
+        self._write_failure = None
         self.applied_kw = float(back) if isinstance(back, float) else value_kw
         self.applied_at = now
         self.bus.publish(SetpointApplied(self.device.name, now, self.applied_kw, verdict))

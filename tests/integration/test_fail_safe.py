@@ -246,6 +246,10 @@ async def test_a_device_answering_only_exceptions_is_down(site: Site) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{site.base}/metrics") as r:
         text = await r.text()
     assert 'bessai_device_connected{device="bess",site="hostile"} 0.0' in text
+    # Retried every tick while the device refuses, but on the record once per kind of failure.
+    assert await site.gw.books.settled(5.0)
+    failed = [r for r in site.gw.audit.records() if r.action == "setpoint_write"]
+    assert 1 <= len(failed) <= 3, [r.detail for r in failed]
     site.device.read_exception = None
     await until(lambda: Reason.INTERLOCK_COMMS.value not in _interlock(site), 5.0)
     await site.stays_at_zero()
