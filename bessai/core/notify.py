@@ -11,11 +11,11 @@ systemd restarts the service) and ``STOPPING=1`` when it stops. Without
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
+
+from bessai.core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class SystemdNotifier:
         self.watchdog_s = int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 and mine else None
         self.ready_sent = False
         self._failed = False
-        self._task: asyncio.Task[None] | None = None
+        self._pinger: Periodic | None = None
 
     @property
     def enabled(self) -> bool:
@@ -64,18 +64,14 @@ class SystemdNotifier:
 
     def start_watchdog(self) -> None:
         """Ping from the running loop at half the watchdog period."""
-        if self.watchdog_s is not None and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._ping(), name="sd-watchdog")
+        if self.watchdog_s is not None and self._pinger is None:
+            self._pinger = Periodic("sd-watchdog", self.watchdog_s / 2, self._ping)
+            self._pinger.start()
 
     async def _ping(self) -> None:
-        assert self.watchdog_s is not None
-        while True:
-            self.send("WATCHDOG=1")
-            await asyncio.sleep(self.watchdog_s / 2)
+        self.send("WATCHDOG=1")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._pinger is not None:
+            await self._pinger.stop()
+            self._pinger = None
