@@ -49,6 +49,7 @@ CALIBRATED_P99 = 0.3
 # master's requests (seen in the device's counters) alarm from five in a window.
 Z_FLOOR = (0.5, 0.25, 0.34, 1.0, 32.0, 0.1, 0.05, 0.1, 1.0, 0.34)
 COUNTER_MODULO = 2**32
+LATENCY_WINDOWS = 3
 
 
 def average_path_length(n: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -292,7 +293,7 @@ class WindowFeatures:
     written: list[float] = field(default_factory=list)  # the last setpoints this gateway wrote
     _last: dict[str, float] | None = None
     _last_ts: float | None = None
-    _last_latency: float | None = None
+    _latencies: list[float] = field(default_factory=list)
     _history: list[tuple[float, ...]] = field(default_factory=list)
     _counters: tuple[float, float] | None = None
     _balance: tuple[float, float] = (0.0, 0.0)
@@ -314,11 +315,11 @@ class WindowFeatures:
         exceptions = sum(1 for r in traffic if r.outcome.value == "exception")
         timeouts = sum(1 for r in traffic if r.outcome.value in ("timeout", "error"))
         mean_latency = float(np.mean([r.latency_s for r in reads])) * 1000 if reads else 0.0
-        # Sustained latency: the lower of this window's and the last one's. A single slow
-        # window is the edge computer busy (a stall of the loop); a device slowed by
-        # someone else's traffic stays slow.
-        previous, self._last_latency = self._last_latency, mean_latency
-        latency = mean_latency if previous is None else min(mean_latency, previous)
+        # Sustained latency: the lowest of this window's and the two before. One or two slow
+        # windows are the edge computer busy (a stall of the loop, a neighbour on a shared
+        # host); a device slowed by someone else's traffic stays slow.
+        self._latencies = [*self._latencies[-(LATENCY_WINDOWS - 1) :], mean_latency]
+        latency = min(self._latencies)
         received = float(sum(r.bytes_received for r in reads))
         foreign = 0.0
         setpoint = roles.get("setpoint_power_kw")

@@ -264,6 +264,7 @@ class BessSimulator:
         if table is Table.INPUT:
             self._encode_counters()
         if set_values is None:
+            self._catch_up()
             for a in range(address, address + count):
                 if a in image:
                     current_registers[a - start_address] = image[a]
@@ -469,9 +470,18 @@ class BessSimulator:
         period = 1.0 / self.step_hz
         while True:
             await asyncio.sleep(period)
-            now = self.clock()
-            self.step(now - self._last_step)
-            self._last_step = now
+            self._step_to_now()
+
+    def _step_to_now(self) -> None:
+        now = self.clock()
+        self.step(now - self._last_step)
+        self._last_step = now
+
+    def _catch_up(self) -> None:
+        """A read measures now, as a device's does, if the stepper is a period late (a busy
+        loop); otherwise polls in that gap would see the same noise twice, like a replay."""
+        if self._stepper is not None and self.clock() - self._last_step >= 1.0 / self.step_hz:
+            self._step_to_now()
 
     async def stop(self) -> None:
         if self._stepper is not None:
