@@ -235,7 +235,11 @@ def read_secret(prompt: str) -> str:
 async def command_from_cli(gateway: Gateway, args: argparse.Namespace, secret: str | None) -> None:
     """Log in and apply --mode / --setpoint-kw once the first sample is in."""
     if not gateway.controllers:
-        print("no device with a setpoint or watchdog register to command", flush=True)
+        print(
+            "no device to command: no profile of this site has a control section "
+            "(or a writable setpoint_power_kw register) or a watchdog register",
+            flush=True,
+        )
         return
     controller = gateway.controller()
     for _ in range(100):

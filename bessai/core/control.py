@@ -49,8 +49,9 @@ from bessai.core.safety import (
     message,
 )
 from bessai.core.validity import MeasurementValidator
+from bessai.drivers.command import PowerCommand
 from bessai.drivers.device import DeviceError, ModbusDevice
-from bessai.drivers.profile import Role
+from bessai.drivers.profile import Profile, Role
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ SYSTEM_USER = "system"
 # How long an operator's command waits for its audit record before it answers (the
 # device is never kept waiting for it).
 COMMAND_BOOKS_WAIT_S = 2.0
+
+
+def _control_registers(profile: Profile) -> list[str]:
+    """Registers only the controller writes: the control section's and the setpoint role's."""
+    control = profile.effective_control
+    return [] if control is None else control.register_names()
 
 
 def toward_zero(value_kw: float, step: float) -> float:
@@ -222,17 +229,17 @@ class Controller:
 
     def __post_init__(self) -> None:
         profile = self.device.profile
-        self.setpoint_reg = profile.by_role(Role.SETPOINT_POWER_KW)
+        control = profile.effective_control
+        self.command = (
+            PowerCommand(self.device, control, clock=self.clock) if control is not None else None
+        )
+        self.control_regs = _control_registers(profile)
         self.run_mode_reg = profile.by_role(Role.RUN_MODE)
         self.watchdog_reg = profile.by_role(Role.WATCHDOG)
         self.alarm_reg = profile.by_role(Role.ALARM_WORD)
-        if self.setpoint_reg is not None:
-            self.guard.device_min_kw = (
-                self.setpoint_reg.min if self.setpoint_reg.min is not None else -1e9
-            )
-            self.guard.device_max_kw = (
-                self.setpoint_reg.max if self.setpoint_reg.max is not None else 1e9
-            )
+        if self.command is not None:
+            self.guard.device_min_kw = self.command.min_kw
+            self.guard.device_max_kw = self.command.max_kw
         if self.dispatcher is None:
             self.dispatcher = RuleDispatcher()
         if self.books is None:
@@ -242,7 +249,7 @@ class Controller:
             profile,
             self.guard.limits,
             device_max_kw=max(abs(self.guard.device_min_kw), abs(self.guard.device_max_kw))
-            if self.setpoint_reg is not None
+            if self.command is not None
             else 0.0,
         )
         for definition in DEVICE_ALARMS:
@@ -285,7 +292,7 @@ class Controller:
 
     @property
     def can_control(self) -> bool:
-        return self.setpoint_reg is not None
+        return self.command is not None
 
     def _device_fault(self, roles: dict[str, float | None]) -> str | None:
         word = roles.get("alarm_word")
@@ -535,10 +542,11 @@ class Controller:
             target, self.telemetry, interlocks, previous_kw=self.applied_kw, dt_s=dt
         )
         self.last_verdict = verdict
-        assert self.setpoint_reg is not None
+        assert self.command is not None
         if (
             self.applied_kw is not None
-            and toward_zero(verdict.value_kw, self.setpoint_reg.scale) == self.applied_kw
+            and toward_zero(verdict.value_kw, self.command.step_kw) == self.applied_kw
+            and not self.command.refresh_due(self.command.clock())
         ):
             self.applied_at = now
             return
@@ -546,11 +554,11 @@ class Controller:
 
     async def _write_setpoint(self, now: float, verdict: Verdict) -> None:
         """The one door: write the guard's value, read it back, or fall back to Standby loudly."""
-        assert self.setpoint_reg is not None
-        value_kw = toward_zero(verdict.value_kw, self.setpoint_reg.scale)
+        assert self.command is not None
+        value_kw = toward_zero(verdict.value_kw, self.command.step_kw)
         self.bus.publish(SetpointRequested(self.device.name, value_kw))
         try:
-            back = await self.device.write(self.setpoint_reg.name, value_kw)
+            back = await self.command.apply(value_kw)
         except DeviceError as exc:
             self.alarms.update("write_failed", True, str(exc))
             if str(exc) != self._write_failure:
@@ -569,9 +577,25 @@ class Controller:
             return
         self.alarms.update("write_failed", False)
         self._write_failure = None
-        self.applied_kw = float(back) if isinstance(back, float) else value_kw
+        self.applied_kw = back
         self.applied_at = now
         self.bus.publish(SetpointApplied(self.device.name, now, self.applied_kw, verdict))
+        if value_kw == 0.0 and self.mode is ControlMode.STANDBY and self.command.entered:
+            await self._leave_remote_control()
+
+    async def _leave_remote_control(self) -> None:
+        """After the zero write: hand the battery back to the device (what the profile says)."""
+        assert self.command is not None
+        try:
+            await self.command.leave()
+        except DeviceError as exc:
+            log.warning(
+                "leaving remote control failed",
+                extra={"device": self.device.name, "error": str(exc)},
+            )
+            self._record(SYSTEM_USER, "remote_control_leave", "failed", error=str(exc))
+        else:
+            self._record(SYSTEM_USER, "remote_control_leave", "ok")
 
     async def _heartbeat(self, now: float) -> None:
         if self.watchdog_reg is None:
@@ -698,7 +722,9 @@ class Controller:
         """On a clean stop, leave the battery at zero power first, then write the books."""
         self.stopping = True
         async with self._locked():
-            if self.can_control and self.applied_kw:
+            if self.can_control and (
+                self.applied_kw or (self.command is not None and self.command.entered)
+            ):
                 self._enter_standby(self.clock(), Reason.ZERO, SYSTEM_USER, why="gateway stopping")
                 await self._write_setpoint(
                     self.clock(), self.guard.evaluate(0.0, self.telemetry, [])
@@ -850,10 +876,8 @@ class Controller:
         """A commissioning write by an engineer; control registers go through the modes instead."""
         user = _user(session)
         refused = self._refuse_role(session, Permission.ENGINEER, "write registers")
-        controlled = {
-            r.name
-            for r in (self.setpoint_reg, self.run_mode_reg, self.watchdog_reg)
-            if r is not None
+        controlled = set(self.control_regs) | {
+            r.name for r in (self.run_mode_reg, self.watchdog_reg) if r is not None
         }
         if refused is None and name in controlled:
             refused = CommandResult.of(

@@ -64,11 +64,7 @@ class DeviceStatus:
 
 
 def sample_from(device: ModbusDevice, result: PollResult, ts: float) -> Sample:
-    roles = {
-        reg.role.value: result.values.get(reg.name)
-        for reg in device.profile.registers
-        if reg.role is not None
-    }
+    roles = device.profile.roles_of(result.values)
     if result.complete:
         quality = Quality.GOOD
     elif any(v is not None for v in result.values.values()):

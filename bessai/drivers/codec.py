@@ -103,11 +103,19 @@ class RegisterCodec:
             return data.split(b"\x00", 1)[0].decode("ascii", errors="replace").strip()
         raw = self.raw(words)
         if isinstance(raw, float):
-            if not math.isfinite(raw):
+            if not math.isfinite(raw) or (self._na and self._float_bits(raw) in self._na):
                 return None
         elif raw in self._na or (self._na and (raw & _mask(self._code)) in self._na):
             return None
         return raw * self._scale + self._offset
+
+    def _float_bits(self, value: float) -> int:
+        """The IEEE bit pattern of a float, as sentinels are documented (0xFF7FFFFF)."""
+        if self._code == "f":
+            bits: int = struct.unpack(">I", struct.pack(">f", value))[0]
+        else:
+            bits = struct.unpack(">Q", struct.pack(">d", value))[0]
+        return bits
 
     def encode(self, value: float | str, *, saturate: bool = False) -> list[int]:
         """Words that carry the value; raises CodecError when it does not fit.

@@ -238,6 +238,10 @@ class ModbusDevice:
             self.last_error = self.last_error or f"cannot connect to {self.endpoint}"
             self._schedule_retry()
             return False
+        delay = self.profile.connection.connect_delay_s
+        if delay:
+            # Some devices (Huawei's SDongle) drop requests sent right after the connect.
+            await asyncio.sleep(delay)
         self._client = client
         self.stats.connects += 1
         if self._ever_connected:
@@ -341,11 +345,12 @@ class ModbusDevice:
         """The block's raw words (or bits as 0/1)."""
         fc = _READ_FC[block.table]
         method = _READ_METHOD[block.table]
+        unit = self.unit_id if block.unit_id is None else block.unit_id
         response = await self._request(
             fc,
             block.address,
             block.count,
-            lambda c: getattr(c, method)(block.address, count=block.count, device_id=self.unit_id),
+            lambda c: getattr(c, method)(block.address, count=block.count, device_id=unit),
         )
         if block.table.is_bit:
             words = [int(bool(b)) for b in response.bits[: block.count]]
@@ -417,7 +422,9 @@ class ModbusDevice:
         return result
 
     async def read_register(self, register: Register) -> list[int]:
-        block = ReadBlock(register.table, register.address, register.words, (register,))
+        block = ReadBlock(
+            register.table, register.address, register.words, (register,), register.unit_id
+        )
         return await self.read_block(block)
 
     async def write(self, name: str, value: float | str) -> float | str | None:
@@ -448,7 +455,8 @@ class ModbusDevice:
             raise WriteRejected(str(exc)) from None
         if not await self.connect():
             raise DeviceUnavailable(self.last_error or f"{self.name}: not connected")
-        address, unit = register.address, self.unit_id
+        address = register.address
+        unit = self.unit_id if register.unit_id is None else register.unit_id
         if register.table is Table.COIL:
             await self._request(
                 5, address, 1, lambda c: c.write_coil(address, bool(words[0]), device_id=unit)

@@ -22,6 +22,7 @@ class ReadBlock:
     address: int
     count: int
     registers: tuple[Register, ...]
+    unit_id: int | None = None  # None: the device's own
 
     def span(self, register: Register) -> slice:
         start = register.address - self.address
@@ -29,7 +30,11 @@ class ReadBlock:
 
 
 def _blocks_for(
-    table: Table, registers: Sequence[Register], max_count: int, max_gap: int
+    table: Table,
+    registers: Sequence[Register],
+    max_count: int,
+    max_gap: int,
+    unit_id: int | None = None,
 ) -> list[ReadBlock]:
     blocks: list[ReadBlock] = []
     current: list[Register] = []
@@ -40,10 +45,10 @@ def _blocks_for(
             end = max(end, reg.end)
             continue
         if current:
-            blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+            blocks.append(ReadBlock(table, start, end - start, tuple(current), unit_id))
         current, start, end = [reg], reg.address, reg.end
     if current:
-        blocks.append(ReadBlock(table, start, end - start, tuple(current)))
+        blocks.append(ReadBlock(table, start, end - start, tuple(current), unit_id))
     return blocks
 
 
@@ -62,14 +67,19 @@ class ReadPlan:
         conn = profile.connection
         wanted = set(names) if names is not None else None
         plan = cls(conn.max_registers_per_request, conn.max_bits_per_request, conn.max_gap)
-        for table in Table:
-            regs = [
-                r
-                for r in profile.registers
-                if r.table is table and (wanted is None or r.name in wanted)
-            ]
-            limit = plan.max_bits if table.is_bit else plan.max_registers
-            plan.blocks.extend(_blocks_for(table, regs, limit, 0 if table.is_bit else plan.max_gap))
+        units = sorted({r.unit_id for r in profile.registers if r.unit_id is not None})
+        for unit in [None, *units]:
+            for table in Table:
+                regs = [
+                    r
+                    for r in profile.registers
+                    if r.table is table
+                    and r.unit_id == unit
+                    and (wanted is None or r.name in wanted)
+                ]
+                limit = plan.max_bits if table.is_bit else plan.max_registers
+                gap = 0 if table.is_bit else plan.max_gap
+                plan.blocks.extend(_blocks_for(table, regs, limit, gap, unit))
         return plan
 
     @classmethod
@@ -77,7 +87,9 @@ class ReadPlan:
         """The naive plan, one request per register (the benchmark's baseline)."""
         conn = profile.connection
         plan = cls(conn.max_registers_per_request, conn.max_bits_per_request, 0)
-        plan.blocks = [ReadBlock(r.table, r.address, r.words, (r,)) for r in profile.registers]
+        plan.blocks = [
+            ReadBlock(r.table, r.address, r.words, (r,), r.unit_id) for r in profile.registers
+        ]
         return plan
 
     @property
@@ -100,6 +112,6 @@ class ReadPlan:
         for part in (block.registers[:half], block.registers[half:]):
             start = part[0].address
             end = max(r.end for r in part)
-            replacement.append(ReadBlock(block.table, start, end - start, part))
+            replacement.append(ReadBlock(block.table, start, end - start, part, block.unit_id))
         self.blocks[index : index + 1] = replacement
         return replacement

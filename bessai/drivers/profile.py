@@ -133,7 +133,15 @@ class Register(ProfileModel):
     )
     verified: bool = Field(
         default=True,
-        description="False where the address could not be confirmed in the source document.",
+        description=(
+            "True only where the vendor document and an independent implementation agree on "
+            "address, type, sign and scale."
+        ),
+    )
+    note: str = Field(default="", description="What stays unconfirmed, or a vendor caveat.")
+    unit_id: Annotated[int | None, Field(ge=0, le=255)] = Field(
+        default=None,
+        description="Unit id when it is not the connection's (a gateway that serves several).",
     )
 
     @property
@@ -167,6 +175,78 @@ class Connection(ProfileModel):
     max_bits_per_request: Annotated[int, Field(ge=1, le=2000)] = 2000
     max_gap: Annotated[int, Field(ge=0, le=124)] = 8
     watchdog_timeout_s: Annotated[float | None, Field(gt=0)] = None
+    connect_delay_s: Annotated[float, Field(ge=0, le=10)] = Field(
+        default=0.0, description="Wait this long after connecting before the first request."
+    )
+
+
+class Write(ProfileModel):
+    """One register write of a control sequence."""
+
+    name: str
+    value: float
+
+
+class Direction(ProfileModel):
+    """A register that says whether the battery charges, discharges or idles."""
+
+    name: str
+    charge: int
+    discharge: int
+    idle: int
+
+
+class ControlMethod(StrEnum):
+    SIGNED = "signed"
+    DIRECTION_MAGNITUDE = "direction_magnitude"
+    PERCENT = "percent"
+
+
+class Control(ProfileModel):
+    """How a signed setpoint (kW, + = discharge) becomes the device's writes.
+
+    ``signed``: one register takes the signed power (a negative scale flips a
+    vendor's charge-positive sign). ``direction_magnitude``: a direction register
+    plus unsigned power registers per direction (one register may serve both).
+    ``percent``: one signed register in percent of ``rated_power_kw``. ``enter``
+    runs before the first non-zero write, ``leave`` after the zero write on any
+    return to Standby. A device that forgets a setpoint not rewritten within
+    ``timeout_s`` gets it rewritten every third of that.
+    """
+
+    method: ControlMethod
+    setpoint: str | None = None
+    direction: Direction | None = None
+    charge_power: str | None = None
+    discharge_power: str | None = None
+    rated_power_kw: Annotated[float | None, Field(gt=0)] = None
+    enter: list[Write] = Field(default_factory=list)
+    leave: list[Write] = Field(default_factory=list)
+    timeout_s: Annotated[float | None, Field(gt=0, le=3600)] = Field(
+        default=None, description="The device drops a setpoint not rewritten within this long."
+    )
+    fallback: str = Field(
+        default="", description="What the device does on leave or when not refreshed."
+    )
+
+    @property
+    def refresh_s(self) -> float | None:
+        return None if self.timeout_s is None else self.timeout_s / 3.0
+
+    def register_names(self) -> list[str]:
+        """Every register the control section writes."""
+        names = [self.setpoint, self.charge_power, self.discharge_power]
+        if self.direction is not None:
+            names.append(self.direction.name)
+        names += [w.name for w in (*self.enter, *self.leave)]
+        return list(dict.fromkeys(n for n in names if n is not None))
+
+
+class Sum(ProfileModel):
+    """A role the device splits over several registers (three phases), added up."""
+
+    role: Role
+    registers: list[str] = Field(min_length=2)
 
 
 class Ratings(ProfileModel):
@@ -191,11 +271,37 @@ class Profile(ProfileModel):
     source: str = Field(
         description="The vendor document (title, issue, date) the addresses come from."
     )
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Independent implementations that corroborate the map (name and version).",
+    )
     protocol: list[Literal["tcp", "rtu"]] = Field(default_factory=lambda: ["tcp"])  # type: ignore[arg-type]
     description: str = ""
     connection: Connection = Connection()
     ratings: Ratings | None = None
+    control: Control | None = None
+    sums: list[Sum] = Field(default_factory=list)
     registers: list[Register]
+
+    @property
+    def effective_control(self) -> Control | None:
+        """The control section, or a signed one on the setpoint role's register."""
+        if self.control is not None:
+            return self.control
+        reg = self.by_role(Role.SETPOINT_POWER_KW)
+        if reg is None or not reg.writable:
+            return None
+        return Control(method=ControlMethod.SIGNED, setpoint=reg.name)
+
+    def roles_of(self, values: dict[str, float | None]) -> dict[str, float | None]:
+        """Role values from decoded register values, sums added (missing if a part is)."""
+        roles = {r.role.value: values.get(r.name) for r in self.registers if r.role is not None}
+        for total in self.sums:
+            parts = [values.get(name) for name in total.registers]
+            roles[total.role.value] = (
+                None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+            )
+        return roles
 
     def by_name(self, name: str) -> Register:
         for reg in self.registers:
@@ -310,6 +416,69 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
                 )
                 break
             occupied[key] = i
+    problems.extend(_control_problems(profile))
+    return problems
+
+
+def _control_problems(profile: Profile) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    by_name = {r.name: r for r in profile.registers}
+    roles = {r.role for r in profile.registers if r.role is not None}
+    for i, total in enumerate(profile.sums):
+        if total.role in roles:
+            problems.append(
+                (f"$.sums[{i}].role", f"role {total.role.value!r} is also a register's")
+            )
+        for j, name in enumerate(total.registers):
+            if name not in by_name:
+                problems.append((f"$.sums[{i}].registers[{j}]", f"no register named {name!r}"))
+    control = profile.control
+    if control is None:
+        return problems
+
+    def writable(path: str, name: str | None, what: str) -> None:
+        if name is None:
+            problems.append((path, f"the {control.method.value} method needs {what}"))
+            return
+        reg = by_name.get(name)
+        if reg is None:
+            problems.append((path, f"no register named {name!r}"))
+        elif not reg.writable:
+            problems.append((path, f"register {name!r} is not writable (access 'rw')"))
+        elif reg.min is None or reg.max is None:
+            problems.append((path, f"register {name!r} needs min and max"))
+
+    if control.method is ControlMethod.SIGNED:
+        writable("$.control.setpoint", control.setpoint, "a 'setpoint' register")
+    elif control.method is ControlMethod.PERCENT:
+        writable("$.control.setpoint", control.setpoint, "a 'setpoint' register")
+        if control.rated_power_kw is None:
+            problems.append(("$.control.rated_power_kw", "the percent method needs the rating"))
+    else:
+        if control.direction is None:
+            problems.append(("$.control.direction", "direction_magnitude needs a 'direction'"))
+        else:
+            writable("$.control.direction.name", control.direction.name, "a register")
+        writable("$.control.charge_power", control.charge_power, "'charge_power'")
+        writable("$.control.discharge_power", control.discharge_power, "'discharge_power'")
+        for magnitude in (control.charge_power, control.discharge_power):
+            reg = by_name.get(magnitude or "")
+            if reg is not None and reg.min is not None and reg.min < 0:
+                problems.append(
+                    ("$.control", f"magnitude register {reg.name!r} must not go below 0")
+                )
+    for part in ("enter", "leave"):
+        for i, write in enumerate(getattr(control, part)):
+            path = f"$.control.{part}[{i}]"
+            writable(f"{path}.name", write.name, "a register")
+            reg = by_name.get(write.name)
+            if (
+                reg is not None
+                and reg.min is not None
+                and reg.max is not None
+                and not reg.min <= write.value <= reg.max
+            ):
+                problems.append((f"{path}.value", f"{write.value} is outside {reg.min}..{reg.max}"))
     return problems
 
 

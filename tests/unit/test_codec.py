@@ -127,3 +127,15 @@ def test_encode_refuses_values_out_of_range_with_the_reason() -> None:
 def test_wrong_word_count_is_an_error_not_a_number() -> None:
     with pytest.raises(CodecError, match="expected 2 words"):
         codec("u32").decode([1])
+
+
+def test_a_float_sentinel_is_matched_by_its_bit_pattern() -> None:
+    """SolarEdge sends -FLT_MAX (0xFF7FFFFF) for a missing battery, low word first."""
+    reg = Register(
+        name="soe", table=Table.HOLDING, address=0, type=RegisterType.F32,
+        not_available=[0xFF7FFFFF],
+    )  # fmt: skip
+    codec = RegisterCodec(reg, Connection(word_order="little"))
+    assert codec.decode([0xFFFF, 0xFF7F]) is None
+    assert codec.decode(codec.encode(-3.0e38)) == pytest.approx(-3.0e38)
+    assert codec.decode(codec.encode(55.5)) == pytest.approx(55.5)

@@ -191,7 +191,7 @@ EXPECTED_REQUESTS = {
     "sim_bess": 2,
     "huawei_sun2000_luna2000": 10,
     "sma_sunny_island": 7,
-    "victron_gx_system": 3,
+    "victron_gx_system": 5,  # system and settings on unit 100, the Multi on its own
     "solaredge_storedge": 5,
     "sungrow_sh_rt": 4,
 }

@@ -78,16 +78,16 @@ class _OwnUnitOnly:
     request raises the error pymodbus turns into no answer.
     """
 
-    def __init__(self, core: Any, unit_id: int) -> None:
+    def __init__(self, core: Any, unit_ids: list[int]) -> None:
         self._core = core
-        self._unit_id = unit_id
+        self._unit_ids = unit_ids
 
     def _check(self, device_id: int) -> None:
-        if device_id != self._unit_id:
+        if device_id not in self._unit_ids:
             raise NoSuchIdException(f"unit {device_id}")
 
     def device_ids(self) -> list[int]:
-        return [self._unit_id]
+        return list(self._unit_ids)
 
     async def async_getValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
         self._check(device_id)
@@ -148,6 +148,30 @@ class BessSimulator:
             for a in range(reg.address, reg.end):
                 self._by_addr[(reg.table, a)] = reg
         self._statics: dict[str, float | str] = {r.name: _static_value(r) for r in self._regs}
+        if self.profile.by_role(Role.WATCHDOG) is None:
+            # The model's heartbeat watchdog stands for a watchdog register; without one the
+            # vendor's own timeout (the control section's) is what the unit honours.
+            self.model.watchdog_timeout_s = 0.0
+        self.control = self.profile.control
+        self._control_regs: set[str] = set()
+        # When the unit last heard a control write; it drops the setpoint after the timeout.
+        self.control_written_at: float | None = None
+        self.fell_back = False
+        if self.control is not None:
+            self._control_regs = set(self.control.register_names())
+            # At power-up the unit runs its own mode: the leave values, the direction idle.
+            for write in self.control.leave:
+                self._statics[write.name] = write.value
+            if self.control.direction is not None:
+                self._statics[self.control.direction.name] = float(self.control.direction.idle)
+        self._sum_parts: dict[str, tuple[str, int]] = {
+            name: (total.role.value, len(total.registers))
+            for total in self.profile.sums
+            for name in total.registers
+        }
+        self.unit_ids = sorted(
+            {self.unit_id} | {r.unit_id for r in self.profile.registers if r.unit_id is not None}
+        )
         self._counter_regs = {
             r.role.value: r
             for r in self._regs
@@ -167,6 +191,9 @@ class BessSimulator:
         key = reg.role.value if reg.role is not None else reg.name
         if key in self._counter_regs:
             return float(self._counters()[key] % 2**32)
+        if reg.name in self._sum_parts:
+            role, parts = self._sum_parts[reg.name]
+            return float(getattr(m, role)) / parts
         value = m.extras.get(key, getattr(m, key, None))
         if value is None or isinstance(value, str):
             return self._statics[reg.name]
@@ -208,11 +235,21 @@ class BessSimulator:
         reg = self.profile.by_role(role)
         if reg is None or not reg.not_available:
             return None
+        return self.sentinel_words_of(reg)
+
+    def sentinel_words_of(self, reg: Register) -> list[int]:
+        """The words of the register's first 'not available' value, in the device's order."""
         raw = reg.not_available[0]
-        return [(raw >> (16 * (reg.words - 1 - i))) & 0xFFFF for i in range(reg.words)]
+        words = [(raw >> (16 * (reg.words - 1 - i))) & 0xFFFF for i in range(reg.words)]
+        if self.profile.connection.word_order == "little":
+            words.reverse()
+        if self.profile.connection.byte_order == "little":
+            words = [((w & 0xFF) << 8) | (w >> 8) for w in words]
+        return words
 
     def step(self, dt_s: float) -> None:
         """Advance the physics and refresh the register image."""
+        self._check_control_timeout()
         self.model.step(dt_s)
         self.refresh_image()
 
@@ -244,6 +281,35 @@ class BessSimulator:
         for server in self._servers:
             for conn in list(getattr(server, "active_connections", {}).values()):
                 conn.close()
+
+    def _action_for(self, unit: int) -> Any:
+        """The request handler of one unit id: a register belongs to its own unit only."""
+
+        async def action(
+            function_code: int,
+            start_address: int,
+            address: int,
+            count: int,
+            current_registers: list[int],
+            set_values: list[int] | list[bool] | None,
+        ) -> ExcCodes | None:
+            table = _TABLE_BY_FC.get(function_code)
+            if table is not None:
+                for a in range(address, address + count):
+                    reg = self._by_addr.get((table, a))
+                    owner = (
+                        None
+                        if reg is None
+                        else (self.unit_id if reg.unit_id is None else reg.unit_id)
+                    )
+                    if owner is not None and owner != unit:
+                        self.requests_served += 1
+                        return ExcCodes.ILLEGAL_ADDRESS
+            return await self._action(
+                function_code, start_address, address, count, current_registers, set_values
+            )
+
+        return action
 
     async def _action(
         self,
@@ -295,14 +361,65 @@ class BessSimulator:
         for name, value in decoded.items():
             self.writes.append((name, value))
             self._apply_to_model(touched[name], value)
+        if self._control_regs & decoded.keys():
+            self.control_written_at = self.clock()
+            self.fell_back = False
+            self._follow_control()
         return None
+
+    def in_remote_control(self) -> bool:
+        """The unit obeys remote setpoints when every enter write holds its value."""
+        control = self.control
+        if control is None:
+            return True
+        return all(self._statics.get(w.name) == w.value for w in control.enter)
+
+    def commanded_kw(self) -> float:
+        """The signed power (+ discharge) the control registers ask for now."""
+        control = self.control
+        if control is None or self.fell_back or not self.in_remote_control():
+            return 0.0
+
+        def value(name: str | None) -> float:
+            held = self._statics.get(name or "", 0.0)
+            return held if isinstance(held, float) else 0.0
+
+        if control.direction is not None:
+            direction = value(control.direction.name)
+            if direction == control.direction.discharge:
+                return value(control.discharge_power)
+            if direction == control.direction.charge:
+                return -value(control.charge_power)
+            return 0.0
+        if control.rated_power_kw is not None:
+            return value(control.setpoint) * control.rated_power_kw / 100.0
+        return value(control.setpoint)
+
+    def _follow_control(self) -> None:
+        self.model.write_setpoint(self.commanded_kw())
+
+    def _check_control_timeout(self) -> None:
+        control = self.control
+        if (
+            control is None
+            or control.timeout_s is None
+            or self.control_written_at is None
+            or self.fell_back
+        ):
+            return
+        if self.clock() - self.control_written_at > control.timeout_s:
+            self.fell_back = True
+            log.info("control not refreshed within %.0f s: falling back", control.timeout_s)
+            self._follow_control()
 
     def _apply_to_model(self, reg: Register, value: float | str | None) -> None:
         if not isinstance(value, float):
             self._statics[reg.name] = value or ""
             return
         role = reg.role.value if reg.role is not None else reg.name
-        if role == "setpoint_power_kw":
+        if reg.name in self._control_regs:
+            self._statics[reg.name] = value
+        elif role == "setpoint_power_kw":
             self.model.write_setpoint(value)
         elif role == "run_mode":
             self.model.write_run_mode(int(value))
@@ -317,7 +434,7 @@ class BessSimulator:
         else:
             self._statics[reg.name] = value
 
-    def _sim_device(self) -> SimDevice:
+    def _sim_devices(self) -> list[SimDevice]:
         blocks: dict[Table, list[SimData]] = {t: [] for t in Table}
         for reg in self.profile.registers:
             if reg.table.is_bit:
@@ -364,16 +481,20 @@ class BessSimulator:
         for table in (Table.HOLDING, Table.INPUT):
             if not blocks[table]:
                 blocks[table].append(SimData(65534, count=1, datatype=DataType.INVALID))
-        return SimDevice(
-            id=self.unit_id,
-            simdata=(
-                blocks[Table.COIL],
-                blocks[Table.DISCRETE],
-                blocks[Table.HOLDING],
-                blocks[Table.INPUT],
-            ),
-            action=self._action,
-        )
+        # A gateway (Victron's GX) serves several units on one socket; they share the image.
+        return [
+            SimDevice(
+                id=unit,
+                simdata=(
+                    blocks[Table.COIL],
+                    blocks[Table.DISCRETE],
+                    blocks[Table.HOLDING],
+                    blocks[Table.INPUT],
+                ),
+                action=self._action_for(unit),
+            )
+            for unit in self.unit_ids
+        ]
 
     def _counters(self) -> dict[str, int]:
         return {"request_count": self.requests_received, "exception_count": self.exceptions_sent}
@@ -423,14 +544,14 @@ class BessSimulator:
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve Modbus TCP; returns the bound port (port 0 picks a free one)."""
         server = ModbusTcpServer(
-            self._sim_device(),
+            self._sim_devices(),
             address=(host, port),
             trace_packet=self._trace_tcp_packet,
             trace_pdu=self._trace_pdu,
             ignore_missing_devices=True,
             broadcast_enable=True,
         )
-        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_id))
+        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_ids))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
@@ -447,7 +568,7 @@ class BessSimulator:
     async def start_rtu(self, port: str, baudrate: int = 19200) -> None:
         """Serve Modbus RTU on a serial port (or a pty from socat)."""
         server = ModbusSerialServer(
-            self._sim_device(),
+            self._sim_devices(),
             port=port,
             baudrate=baudrate,
             trace_packet=self._trace_packet,
@@ -455,7 +576,7 @@ class BessSimulator:
             ignore_missing_devices=True,
             broadcast_enable=True,
         )
-        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_id))
+        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_ids))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()

@@ -1,0 +1,145 @@
+"""Battery power commands in each vendor's dialect, from the profile's control section.
+
+The core speaks one language: a signed setpoint in kW, positive when the
+battery discharges. A device may want that as a signed register, as a
+direction register plus unsigned power per direction, or as a percentage of
+its rating, and may need writes to enter and leave remote control and a
+refresh before it forgets the setpoint. ``PowerCommand`` does those writes,
+each read back, in an order that never applies the new power in the old
+direction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from bessai.drivers.device import ModbusDevice
+from bessai.drivers.profile import Control, ControlMethod, Register
+
+log = logging.getLogger(__name__)
+
+
+class PowerCommand:
+    """Commands one device's battery power through its profile's control section."""
+
+    def __init__(
+        self, device: ModbusDevice, control: Control, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.device = device
+        self.control = control
+        self.clock = clock
+        profile = device.profile
+        self.setpoint: Register | None = None
+        self.charge: Register | None = None
+        self.discharge: Register | None = None
+        if control.method is ControlMethod.DIRECTION_MAGNITUDE:
+            self.charge = profile.by_name(control.charge_power or "")
+            self.discharge = profile.by_name(control.discharge_power or "")
+        else:
+            self.setpoint = profile.by_name(control.setpoint or "")
+        self.entered = False
+        self.direction: int | None = None  # the direction value last written
+        self.written_at: float | None = None
+
+    @property
+    def min_kw(self) -> float:
+        """Most charging power the device takes (negative)."""
+        if self.charge is not None:
+            return -(self.charge.max or 0.0)
+        assert self.setpoint is not None
+        assert self.setpoint.min is not None
+        return self._to_kw(self.setpoint.min)
+
+    @property
+    def max_kw(self) -> float:
+        if self.discharge is not None:
+            return self.discharge.max or 0.0
+        assert self.setpoint is not None
+        assert self.setpoint.max is not None
+        return self._to_kw(self.setpoint.max)
+
+    @property
+    def step_kw(self) -> float:
+        """The smallest change of power the device's registers can carry."""
+        if self.charge is not None and self.discharge is not None:
+            return max(abs(self.charge.scale), abs(self.discharge.scale))
+        assert self.setpoint is not None
+        return abs(self._to_kw(self.setpoint.scale))
+
+    def _to_kw(self, value: float) -> float:
+        if self.control.method is ControlMethod.PERCENT:
+            assert self.control.rated_power_kw is not None
+            return value * self.control.rated_power_kw / 100.0
+        return value
+
+    def refresh_due(self, now: float) -> bool:
+        """True when an unchanged setpoint must be written again before the device forgets it."""
+        refresh = self.control.refresh_s
+        return (
+            refresh is not None
+            and self.written_at is not None
+            and self.entered
+            and now - self.written_at >= refresh
+        )
+
+    async def enter(self) -> None:
+        for write in self.control.enter:
+            await self.device.write(write.name, write.value)
+        self.entered = True
+
+    async def leave(self) -> None:
+        """The writes that hand the battery back to the device's own control."""
+        self.entered = False
+        for write in self.control.leave:
+            await self.device.write(write.name, write.value)
+        self.direction = None
+
+    async def apply(self, value_kw: float) -> float:
+        """Write the setpoint (entering remote control first if needed); returns the power
+        the device holds as read back, in kW."""
+        if value_kw != 0.0 and not self.entered:
+            await self.enter()
+        method = self.control.method
+        if method is ControlMethod.SIGNED:
+            assert self.setpoint is not None
+            held = await self.device.write(self.setpoint.name, value_kw)
+        elif method is ControlMethod.PERCENT:
+            assert self.setpoint is not None
+            assert self.control.rated_power_kw is not None
+            rated = self.control.rated_power_kw
+            back = await self.device.write(self.setpoint.name, value_kw / rated * 100.0)
+            held = None if not isinstance(back, float) else back * rated / 100.0
+        else:
+            held = await self._direction_and_magnitude(value_kw)
+        self.written_at = self.clock()
+        return held if isinstance(held, float) else value_kw
+
+    async def _direction_and_magnitude(self, value_kw: float) -> float:
+        direction = self.control.direction
+        assert direction is not None
+        assert self.charge is not None
+        assert self.discharge is not None
+        if value_kw == 0.0:
+            # Zero first: both magnitudes, then the direction to idle.
+            for reg in {
+                self.charge.name: self.charge,
+                self.discharge.name: self.discharge,
+            }.values():
+                await self.device.write(reg.name, 0.0)
+            await self.device.write(direction.name, direction.idle)
+            self.direction = direction.idle
+            return 0.0
+        wanted = direction.discharge if value_kw > 0 else direction.charge
+        magnitude = self.discharge if value_kw > 0 else self.charge
+        if self.direction not in (None, direction.idle, wanted):
+            # Turning round: idle first, so that the new magnitude never runs the old way.
+            await self.device.write(direction.name, direction.idle)
+            self.direction = direction.idle
+        back = await self.device.write(magnitude.name, abs(value_kw))
+        if self.direction != wanted or self.refresh_due(self.clock()):
+            await self.device.write(direction.name, wanted)
+            self.direction = wanted
+        held = abs(back) if isinstance(back, float) else abs(value_kw)
+        return held if value_kw > 0 else -held

@@ -1,0 +1,184 @@
+"""Every shipped profile commands its battery in its vendor's dialect, against the simulator over TCP.
+
+The simulator honours each profile's control section as the device does:
+enter writes, direction and magnitude or a signed or percent register, the
+refresh timeout after which it falls back, and the leave writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from bessai.core.auth import AuthService, Role, Session
+from bessai.core.config import DeviceConfig
+from bessai.core.control import ControlMode
+from bessai.core.gateway import Gateway
+from bessai.drivers.command import PowerCommand
+from bessai.drivers.device import ModbusDevice, TcpEndpoint
+from bessai.drivers.profile import Role as Quantity
+from bessai.drivers.profile import load_profile, registry_ids
+from bessai.drivers.simulator.server import BessSimulator
+from tests.helpers import until
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+CONTROLLED = [p for p in registry_ids() if load_profile(p).effective_control is not None]
+WITH_TIMEOUT = [p for p in CONTROLLED if (c := load_profile(p).control) and c.timeout_s]
+
+
+def test_every_shipped_profile_can_be_commanded() -> None:
+    assert CONTROLLED == registry_ids()
+
+
+@pytest.fixture
+async def operator(tmp_path: Path) -> AsyncIterator[tuple[AuthService, Session]]:
+    auth = AuthService(tmp_path / "users.db", hasher=FAST)
+    await auth.add_user("ana", Role.ADMIN, "271828")
+    await auth.add_user("olga", Role.OPERATOR, "314159", by=await auth.login("ana", "271828"))
+    yield auth, await auth.login("olga", "314159")
+    auth.close()
+
+
+@pytest.mark.parametrize("profile_id", CONTROLLED)
+async def test_plus_and_minus_3_kw_are_followed_and_standby_hands_the_battery_back(
+    profile_id: str, tmp_path: Path, operator: tuple[AuthService, Session]
+) -> None:
+    auth, olga = operator
+    profile = load_profile(profile_id)
+    sim = BessSimulator(profile, seed=4)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    cfg = DeviceConfig(
+        name="bess", profile=profile_id, host="127.0.0.1", port=port, poll_interval_s=0.2
+    )
+    gw = Gateway("matrix", [cfg], data_dir=tmp_path, control_interval_s=0.1, auth=auth)
+    power = profile.by_role(Quantity.ACTIVE_POWER_KW)
+    assert power is not None
+    await gw.start()
+    try:
+        ctl = gw.controller()
+        await until(lambda: ctl.telemetry.comms_up, 10.0, "first sample")
+        assert (await ctl.set_mode(olga, ControlMode.MANUAL)).ok
+        for target in (3.0, -3.0):
+            result = await ctl.command_setpoint(olga, target)
+            assert result.ok, (result.reason, result.message_en)
+
+            def measured(want: float = target) -> bool:
+                sample = gw.statuses()[0].last_sample
+                value = None if sample is None else sample.roles.get("active_power_kw")
+                return value is not None and abs(value - want) < 0.3
+
+            await until(measured, 10.0, f"{profile_id} at {target:+} kW as read back by a poll")
+            assert sim.model.power_kw == pytest.approx(target, abs=0.2)
+        assert (await ctl.set_mode(olga, ControlMode.STANDBY)).ok
+        await until(lambda: abs(sim.model.power_kw) < 0.05, 10.0, "zero power in Standby")
+        control = profile.control
+        if control is not None and control.leave:
+            await until(lambda: not ctl.command.entered, 5.0, "leave sequence")  # type: ignore[union-attr]
+            power_registers = set(control.register_names()) - {
+                w.name for w in (*control.enter, *control.leave)
+            }
+            last_zero = max(
+                i for i, (name, v) in enumerate(sim.writes) if name in power_registers and v == 0.0
+            )
+            after = [name for name, _ in sim.writes[last_zero:]]
+            assert {w.name for w in control.leave} <= set(after), after
+            if any(
+                w.name == e.name and w.value != e.value
+                for w in control.leave
+                for e in control.enter
+            ):
+                assert not sim.in_remote_control()
+    finally:
+        await gw.stop()
+        await sim.stop()
+
+
+@pytest.mark.parametrize("profile_id", WITH_TIMEOUT)
+async def test_the_device_falls_back_when_the_setpoint_is_not_refreshed(profile_id: str) -> None:
+    now = [1000.0]
+    profile = load_profile(profile_id)
+    control = profile.control
+    assert control is not None
+    assert control.timeout_s is not None
+    sim = BessSimulator(profile, seed=6, clock=lambda: now[0], step_hz=0)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    device = ModbusDevice("bess", profile, TcpEndpoint("127.0.0.1", port))
+    command = PowerCommand(device, control, clock=lambda: now[0])
+    try:
+        assert await command.apply(3.0) == pytest.approx(3.0, abs=0.01)
+        assert sim.model.setpoint_kw == pytest.approx(3.0, abs=0.01)
+        now[0] += control.timeout_s * 0.9
+        sim.step(0.1)
+        assert sim.model.setpoint_kw == pytest.approx(3.0, abs=0.01)  # not yet
+        assert command.refresh_due(now[0])  # the gateway would have rewritten it by now
+        now[0] += control.timeout_s * 0.2
+        sim.step(0.1)
+        assert sim.fell_back
+        assert sim.model.setpoint_kw == 0.0
+        await command.apply(3.0)  # a refresh brings it back
+        assert not sim.fell_back
+        assert sim.model.setpoint_kw == pytest.approx(3.0, abs=0.01)
+    finally:
+        await device.close()
+        await sim.stop()
+
+
+@pytest.mark.parametrize("profile_id", registry_ids())
+async def test_sentinels_read_as_missing_values(profile_id: str) -> None:
+    profile = load_profile(profile_id)
+    sim = BessSimulator(profile, step_hz=0, seed=2)
+    declared = [r for r in profile.registers if r.not_available and not r.table.is_bit]
+    assert declared, f"{profile_id} declares no 'not available' value"
+    for reg in declared:
+        sim.overrides[reg.name] = sim.sentinel_words_of(reg)
+    sim.refresh_image()
+    port = await sim.start_tcp("127.0.0.1", 0)
+    device = ModbusDevice("dev", profile, TcpEndpoint("127.0.0.1", port))
+    try:
+        result = await device.poll()
+    finally:
+        await device.close()
+        await sim.stop()
+    assert {r.name: result.values[r.name] for r in declared} == {r.name: None for r in declared}
+
+
+async def test_turning_round_goes_through_idle_before_the_new_magnitude() -> None:
+    """On a shared magnitude register (Sungrow) the new power never runs the old way."""
+    profile = load_profile("sungrow_sh_rt")
+    control = profile.control
+    assert control is not None
+    assert control.direction is not None
+    assert control.charge_power == control.discharge_power
+    sim = BessSimulator(profile, step_hz=0, seed=2)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    device = ModbusDevice("dev", profile, TcpEndpoint("127.0.0.1", port))
+    command = PowerCommand(device, control)
+    try:
+        await command.apply(3.0)
+        assert sim.commanded_kw() == pytest.approx(3.0)
+        at = len(sim.writes)
+        commanded = []
+        sim_apply = sim._apply_write
+
+        def watch(*args: object) -> object:
+            out = sim_apply(*args)  # type: ignore[arg-type]
+            commanded.append(sim.commanded_kw())
+            return out
+
+        sim._apply_write = watch  # type: ignore[method-assign]
+        assert await command.apply(-2.0) == pytest.approx(-2.0)
+        names = [(n, v) for n, v in sim.writes[at:]]
+        assert names == [
+            (control.direction.name, float(control.direction.idle)),
+            (control.charge_power, 2.0),
+            (control.direction.name, float(control.direction.charge)),
+        ]
+        assert commanded == [0.0, 0.0, pytest.approx(-2.0)]  # never +2 kW on the way
+        assert await command.apply(0.0) == 0.0
+        assert sim.commanded_kw() == 0.0
+    finally:
+        await device.close()
+        await sim.stop()
