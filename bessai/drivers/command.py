@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from bessai.drivers.device import ModbusDevice
-from bessai.drivers.profile import Control, ControlMethod, Register
+from bessai.drivers.profile import Control, ControlMethod, Register, control_range_kw
 
 log = logging.getLogger(__name__)
 
@@ -34,42 +34,35 @@ class PowerCommand:
         self.setpoint: Register | None = None
         self.charge: Register | None = None
         self.discharge: Register | None = None
-        if control.method is ControlMethod.DIRECTION_MAGNITUDE:
+        if control.method in (ControlMethod.DIRECTION_MAGNITUDE, ControlMethod.WINDOW):
             self.charge = profile.by_name(control.charge_power or "")
             self.discharge = profile.by_name(control.discharge_power or "")
         else:
             self.setpoint = profile.by_name(control.setpoint or "")
         self.entered = False
         self.direction: int | None = None  # the direction value last written
+        self.held_kw: float | None = None  # the window's point last written
         self.written_at: float | None = None
 
     @property
     def min_kw(self) -> float:
         """Most charging power the device takes (negative)."""
-        if self.charge is not None:
-            return -(self.charge.max or 0.0)
-        assert self.setpoint is not None
-        assert self.setpoint.min is not None
-        return self._to_kw(self.setpoint.min)
+        return control_range_kw(self.device.profile, self.control)[0]
 
     @property
     def max_kw(self) -> float:
-        if self.discharge is not None:
-            return self.discharge.max or 0.0
-        assert self.setpoint is not None
-        assert self.setpoint.max is not None
-        return self._to_kw(self.setpoint.max)
+        return control_range_kw(self.device.profile, self.control)[1]
 
     @property
     def step_kw(self) -> float:
         """The smallest change of power the device's registers can carry."""
         if self.charge is not None and self.discharge is not None:
-            return max(abs(self.charge.scale), abs(self.discharge.scale))
+            return abs(self._to_kw(max(abs(self.charge.scale), abs(self.discharge.scale))))
         assert self.setpoint is not None
         return abs(self._to_kw(self.setpoint.scale))
 
     def _to_kw(self, value: float) -> float:
-        if self.control.method is ControlMethod.PERCENT:
+        if self.control.method in (ControlMethod.PERCENT, ControlMethod.WINDOW):
             assert self.control.rated_power_kw is not None
             return value * self.control.rated_power_kw / 100.0
         return value
@@ -95,6 +88,7 @@ class PowerCommand:
         for write in self.control.leave:
             await self.device.write(write.name, write.value)
         self.direction = None
+        self.held_kw = None
 
     async def apply(self, value_kw: float) -> float:
         """Write the setpoint (entering remote control first if needed); returns the power
@@ -111,6 +105,8 @@ class PowerCommand:
             rated = self.control.rated_power_kw
             back = await self.device.write(self.setpoint.name, value_kw / rated * 100.0)
             held = None if not isinstance(back, float) else back * rated / 100.0
+        elif method is ControlMethod.WINDOW:
+            held = await self._window(value_kw)
         else:
             held = await self._direction_and_magnitude(value_kw)
         self.written_at = self.clock()
@@ -143,3 +139,24 @@ class PowerCommand:
             self.direction = wanted
         held = abs(back) if isinstance(back, float) else abs(value_kw)
         return held if value_kw > 0 else -held
+
+    async def _window(self, value_kw: float) -> float:
+        """Collapse the charge/discharge window onto the setpoint, moving the edge on the
+        side of the change first, so that the power passes only through values between
+        the old setpoint and the new one (and through zero when it turns round)."""
+        assert self.charge is not None
+        assert self.discharge is not None
+        assert self.control.rated_power_kw is not None
+        rated = self.control.rated_power_kw
+        pct = value_kw / rated * 100.0
+        upper = (self.discharge.name, pct)  # the highest power allowed: + discharge
+        lower = (self.charge.name, -pct)  # minus the lowest: a charge limit
+        rising = self.held_kw is None or value_kw >= self.held_kw
+        backs: dict[str, float] = {}
+        for name, value in (upper, lower) if rising else (lower, upper):
+            back = await self.device.write(name, value)
+            backs[name] = back if isinstance(back, float) else value
+        low_kw = -backs[self.charge.name] * rated / 100.0
+        high_kw = backs[self.discharge.name] * rated / 100.0
+        self.held_kw = min(max(0.0, low_kw), high_kw)
+        return self.held_kw

@@ -200,6 +200,7 @@ class ControlMethod(StrEnum):
     SIGNED = "signed"
     DIRECTION_MAGNITUDE = "direction_magnitude"
     PERCENT = "percent"
+    WINDOW = "window"
 
 
 class Control(ProfileModel):
@@ -208,7 +209,10 @@ class Control(ProfileModel):
     ``signed``: one register takes the signed power (a negative scale flips a
     vendor's charge-positive sign). ``direction_magnitude``: a direction register
     plus unsigned power registers per direction (one register may serve both).
-    ``percent``: one signed register in percent of ``rated_power_kw``. ``enter``
+    ``percent``: one signed register in percent of ``rated_power_kw``. ``window``:
+    a charge limit and a discharge limit, both in percent of ``rated_power_kw``
+    and negative to force the other way (SunSpec model 124's InWRte/OutWRte),
+    so that the window collapsed to one point is the setpoint. ``enter``
     runs before the first non-zero write, ``leave`` after the zero write on any
     return to Standby. A device that forgets a setpoint not rewritten within
     ``timeout_s`` gets it rewritten every third of that.
@@ -314,6 +318,24 @@ class Profile(ProfileModel):
             if reg.role is role:
                 return reg
         return None
+
+
+def control_range_kw(profile: Profile, control: Control) -> tuple[float, float]:
+    """The most charging (negative) and discharging power the control section can command."""
+    rated = control.rated_power_kw or 100.0
+
+    def kw(value: float | None) -> float:
+        value = value or 0.0
+        if control.method in (ControlMethod.PERCENT, ControlMethod.WINDOW):
+            return value * rated / 100.0
+        return value
+
+    if control.method in (ControlMethod.DIRECTION_MAGNITUDE, ControlMethod.WINDOW):
+        charge = profile.by_name(control.charge_power or "")
+        discharge = profile.by_name(control.discharge_power or "")
+        return -kw(charge.max), kw(discharge.max)
+    setpoint = profile.by_name(control.setpoint or "")
+    return kw(setpoint.min), kw(setpoint.max)
 
 
 MAX_PROFILE_BYTES = 4 * 1024 * 1024
@@ -454,6 +476,13 @@ def _control_problems(profile: Profile) -> list[tuple[str, str]]:
         writable("$.control.setpoint", control.setpoint, "a 'setpoint' register")
         if control.rated_power_kw is None:
             problems.append(("$.control.rated_power_kw", "the percent method needs the rating"))
+    elif control.method is ControlMethod.WINDOW:
+        writable("$.control.charge_power", control.charge_power, "'charge_power' (a limit)")
+        writable("$.control.discharge_power", control.discharge_power, "'discharge_power'")
+        if control.rated_power_kw is None:
+            problems.append(("$.control.rated_power_kw", "the window method needs the rating"))
+        if control.charge_power is not None and control.charge_power == control.discharge_power:
+            problems.append(("$.control.discharge_power", "the window needs two registers"))
     else:
         if control.direction is None:
             problems.append(("$.control.direction", "direction_magnitude needs a 'direction'"))

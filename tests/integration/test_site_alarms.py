@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -21,7 +22,24 @@ async def test_a_read_only_site_acknowledges_and_shelves_its_alarms(tmp_path: Pa
     admin = await auth.login("ana", "271828")
     await auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
     await auth.add_user("vera", Role.VIEWER, "a long password", by=admin)
-    meter = DeviceConfig(name="gx", profile="victron_gx_system", simulated=True)
+    monitor = tmp_path / "bms_monitor.json"
+    monitor.write_text(
+        json.dumps(
+            {
+                "id": "bms_monitor",
+                "manufacturer": "test",
+                "model": "a read-only battery monitor",
+                "source": "this test",
+                "registers": [
+                    {"name": "soc", "table": "input", "address": 0, "type": "u16",
+                     "scale": 0.01, "role": "soc_pct"},
+                    {"name": "volts", "table": "input", "address": 1, "type": "u16",
+                     "scale": 0.1, "role": "pack_voltage_v"},
+                ],
+            }
+        )
+    )  # fmt: skip
+    meter = DeviceConfig(name="gx", profile=str(monitor), simulated=True)
     gw = Gateway("ro-site", [meter], data_dir=tmp_path, auth=auth)
     await gw.start()
     try:

@@ -30,7 +30,7 @@ WITH_TIMEOUT = [p for p in CONTROLLED if (c := load_profile(p).control) and c.ti
 
 
 def test_every_shipped_profile_can_be_commanded() -> None:
-    assert CONTROLLED == registry_ids()
+    assert registry_ids() == CONTROLLED
 
 
 @pytest.fixture
@@ -54,8 +54,7 @@ async def test_plus_and_minus_3_kw_are_followed_and_standby_hands_the_battery_ba
         name="bess", profile=profile_id, host="127.0.0.1", port=port, poll_interval_s=0.2
     )
     gw = Gateway("matrix", [cfg], data_dir=tmp_path, control_interval_s=0.1, auth=auth)
-    power = profile.by_role(Quantity.ACTIVE_POWER_KW)
-    assert power is not None
+    assert Quantity.ACTIVE_POWER_KW.value in profile.roles_of({})  # a register's or a sum's
     await gw.start()
     try:
         ctl = gw.controller()
@@ -177,6 +176,43 @@ async def test_turning_round_goes_through_idle_before_the_new_magnitude() -> Non
             (control.direction.name, float(control.direction.charge)),
         ]
         assert commanded == [0.0, 0.0, pytest.approx(-2.0)]  # never +2 kW on the way
+        assert await command.apply(0.0) == 0.0
+        assert sim.commanded_kw() == 0.0
+    finally:
+        await device.close()
+        await sim.stop()
+
+
+async def test_a_window_moves_its_edge_on_the_side_of_the_change_first() -> None:
+    """SunSpec 124 (Fronius): from +3 kW to -2 kW the power passes 0, never above +3 or
+    below -2, and rising again moves the discharge edge first."""
+    profile = load_profile("fronius_gen24_plus")
+    control = profile.control
+    assert control is not None
+    sim = BessSimulator(profile, step_hz=0, seed=2)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    device = ModbusDevice("dev", profile, TcpEndpoint("127.0.0.1", port))
+    command = PowerCommand(device, control)
+    commanded: list[float] = []
+    sim_apply = sim._apply_write
+
+    def watch(*args: object) -> object:
+        out = sim_apply(*args)  # type: ignore[arg-type]
+        commanded.append(round(sim.commanded_kw(), 6))
+        return out
+
+    sim._apply_write = watch  # type: ignore[method-assign]
+    try:
+        assert await command.apply(3.0) == pytest.approx(3.0)
+        commanded.clear()
+        assert await command.apply(-2.0) == pytest.approx(-2.0)
+        assert commanded == [0.0, -2.0]
+        commanded.clear()
+        assert await command.apply(1.0) == pytest.approx(1.0)
+        assert commanded == [0.0, 1.0]
+        commanded.clear()
+        assert await command.apply(0.5) == pytest.approx(0.5)
+        assert commanded == [0.5, 0.5]  # the lower edge first: never above 1 nor below 0.5
         assert await command.apply(0.0) == 0.0
         assert sim.commanded_kw() == 0.0
     finally:

@@ -26,6 +26,11 @@ VENDOR_PROFILES = {
     "victron_gx_system",
     "solaredge_storedge",
     "sungrow_sh_rt",
+    "sma_sunny_boy_storage",
+    "sma_sunny_tripower_se",
+    "goodwe_et",
+    "kostal_plenticore",
+    "fronius_gen24_plus",
 }
 
 
@@ -194,6 +199,11 @@ EXPECTED_REQUESTS = {
     "victron_gx_system": 5,  # system and settings on unit 100, the Multi on its own
     "solaredge_storedge": 5,
     "sungrow_sh_rt": 4,
+    "sma_sunny_boy_storage": 7,
+    "sma_sunny_tripower_se": 7,
+    "goodwe_et": 3,
+    "kostal_plenticore": 5,
+    "fronius_gen24_plus": 3,
 }
 
 
@@ -211,3 +221,79 @@ def test_full_poll_request_count(profile_id: str, requests: int) -> None:
         )
     covered = sorted(r.name for b in plan.blocks for r in b.registers)
     assert covered == sorted(r.name for r in profile.registers)
+
+
+def test_every_shipped_profile_is_pinned() -> None:
+    assert sorted(EXPECTED_REQUESTS) == registry_ids()
+    assert VENDOR_PROFILES | {"sim_bess"} == set(registry_ids())
+
+
+@pytest.mark.parametrize("profile_id", sorted(VENDOR_PROFILES))
+def test_vendor_profiles_name_their_corroborating_sources_and_say_what_is_unconfirmed(
+    profile_id: str,
+) -> None:
+    profile = load_profile(profile_id)
+    assert len(profile.sources) >= 2, "a vendor map needs independent implementations beside it"
+    assert profile.control is not None, "a vendor profile says how its battery is commanded"
+    assert profile.control.fallback, "and what the device does when we let go"
+    for reg in profile.registers:
+        if not reg.verified:
+            assert reg.note or reg.description, reg.name
+
+
+def test_a_control_section_naming_a_read_only_or_missing_register_is_refused() -> None:
+    data = _sim_data()
+    data["control"] = {"method": "signed", "setpoint": "soc_pct"}
+    with pytest.raises(
+        ProfileError, match=r"\$\.control\.setpoint: register 'soc_pct' is not writable"
+    ):
+        parse_profile(data, "t.json")
+    data["control"] = {
+        "method": "direction_magnitude",
+        "direction": {"name": "run_mode", "charge": 0, "discharge": 1, "idle": 0},
+        "charge_power": "nope",
+        "discharge_power": "setpoint_power_kw",
+    }
+    with pytest.raises(ProfileError, match=r"\$\.control\.charge_power: no register named 'nope'"):
+        parse_profile(data, "t.json")
+    data["control"] = {
+        "method": "direction_magnitude",
+        "direction": {"name": "run_mode", "charge": 0, "discharge": 1, "idle": 0},
+        "charge_power": "setpoint_power_kw",
+        "discharge_power": "setpoint_power_kw",
+    }
+    with pytest.raises(ProfileError, match="must not go below 0"):
+        parse_profile(data, "t.json")
+    data["control"] = {
+        "method": "signed",
+        "setpoint": "setpoint_power_kw",
+        "enter": [{"name": "run_mode", "value": 7}],
+    }
+    with pytest.raises(ProfileError, match=r"enter\[0\]\.value: 7\.0 is outside 0\.0\.\.1\.0"):
+        parse_profile(data, "t.json")
+
+
+def test_a_sum_of_missing_registers_is_refused_and_a_missing_part_is_a_missing_total() -> None:
+    data = _sim_data()
+    for reg in data["registers"]:
+        if reg.get("role") == "grid_power_kw":
+            del reg["role"]
+    data["sums"] = [{"role": "grid_power_kw", "registers": ["pv_power_kw", "ghost"]}]
+    with pytest.raises(
+        ProfileError, match=r"\$\.sums\[0\]\.registers\[1\]: no register named 'ghost'"
+    ):
+        parse_profile(data, "t.json")
+    data["sums"][0]["registers"] = ["pv_power_kw", "load_power_kw"]
+    assert parse_profile(data, "t.json").roles_of({"pv_power_kw": 2.0, "load_power_kw": 3.0})[
+        "grid_power_kw"
+    ] == pytest.approx(5.0)
+    victron = load_profile("victron_gx_system")
+    assert victron.roles_of({"grid_l1_kw": 1.0, "grid_l2_kw": 2.0, "grid_l3_kw": -0.5})[
+        "grid_power_kw"
+    ] == pytest.approx(2.5)
+    assert (
+        victron.roles_of({"grid_l1_kw": 1.0, "grid_l2_kw": None, "grid_l3_kw": 0.5})[
+            "grid_power_kw"
+        ]
+        is None
+    )

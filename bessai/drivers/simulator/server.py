@@ -27,7 +27,16 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs
-from bessai.drivers.profile import Profile, Register, RegisterType, Role, Table, load_profile
+from bessai.drivers.profile import (
+    ControlMethod,
+    Profile,
+    Register,
+    RegisterType,
+    Role,
+    Table,
+    control_range_kw,
+    load_profile,
+)
 from bessai.drivers.simulator.physics import BatteryModel, BatteryParams, Measurements
 
 log = logging.getLogger(__name__)
@@ -105,7 +114,14 @@ _COUNT_LIMIT = {1: 2000, 2: 2000, 3: 125, 4: 125}
 
 
 def _rated(profile: Profile, params: BatteryParams) -> BatteryParams:
-    """The simulated pack sized to the profile's rated voltage (a 48 V unit gets a 48 V pack)."""
+    """The simulated battery sized to the profile: its rated voltage (a 48 V unit gets a
+    48 V pack) and the most power its control can command (a 10 kW hybrid, not 100 kW)."""
+    control = profile.effective_control
+    if control is not None:
+        low, high = control_range_kw(profile, control)
+        params = dataclasses.replace(
+            params, rated_power_kw=min(params.rated_power_kw, max(-low, high))
+        )
     if profile.ratings is None:
         return params
     cells = max(1, int(profile.ratings.pack_voltage_max_v // 3.6))
@@ -192,12 +208,28 @@ class BessSimulator:
         if key in self._counter_regs:
             return float(self._counters()[key] % 2**32)
         if reg.name in self._sum_parts:
-            role, parts = self._sum_parts[reg.name]
-            return float(getattr(m, role)) / parts
+            return self._part_of_sum(reg, float(getattr(m, self._sum_parts[reg.name][0])))
         value = m.extras.get(key, getattr(m, key, None))
         if value is None or isinstance(value, str):
             return self._statics[reg.name]
         return float(value)
+
+    def _part_of_sum(self, reg: Register, total: float) -> float:
+        """A summed role's share in one register: an equal share when every part can carry
+        the total's sign (three phases), else all of it in the first part that can (a
+        discharge and a charge register) and nothing in the others."""
+        role, _ = self._sum_parts[reg.name]
+        parts = [r for r in self._regs if self._sum_parts.get(r.name, ("",))[0] == role]
+
+        def carries(part: Register) -> bool:
+            signed = part.type in (RegisterType.I16, RegisterType.I32, RegisterType.I64)
+            signed = signed or part.type in (RegisterType.F32, RegisterType.F64)
+            return signed or total == 0 or (total > 0) == (part.scale > 0)
+
+        if all(carries(p) for p in parts):
+            return total / len(parts)
+        first = next((p for p in parts if carries(p)), None)
+        return total if first is not None and first.name == reg.name else 0.0
 
     def refresh_image(self) -> None:
         """Encode the current measurements into the register image (unless frozen)."""
@@ -384,6 +416,11 @@ class BessSimulator:
             held = self._statics.get(name or "", 0.0)
             return held if isinstance(held, float) else 0.0
 
+        if control.method is ControlMethod.WINDOW:
+            rated = control.rated_power_kw or 0.0
+            low = -value(control.charge_power) * rated / 100.0
+            high = value(control.discharge_power) * rated / 100.0
+            return 0.0 if low > high else min(max(0.0, low), high)
         if control.direction is not None:
             direction = value(control.direction.name)
             if direction == control.direction.discharge:
