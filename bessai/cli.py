@@ -31,6 +31,7 @@ from bessai.core.config import (
     Settings,
     device_limits,
     ids_baseline_s,
+    ids_enabled,
     load_settings,
     load_site_file,
     site_config,
@@ -565,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             history_raw_retention_s=settings.HISTORY_RAW_DAYS * 86400,
             history_max_bytes=int(settings.HISTORY_MAX_MB * 1024 * 1024),
             ids_baseline_s=ids_baseline_s(settings),
+            ids_enabled=ids_enabled(settings),
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         try:

@@ -146,6 +146,10 @@ class IdsSettings(BaseModel):
     baseline_s: Annotated[float, Field(ge=10, le=7 * 86400)] = Field(
         default=600.0, description="Seconds of traffic learnt before scoring starts"
     )
+    enabled: bool = Field(
+        default=True,
+        description="False turns detection off: no score, no alarm, no intrusion lockout",
+    )
 
 
 class SiteFile(BaseModel):
@@ -206,6 +210,7 @@ class Settings(BaseSettings):
     DISPATCH_MODE: Literal["model", "shadow", "rules"] | None = None
     DISPATCH_MODEL_PATH: Path | None = None
     IDS_BASELINE_S: Annotated[float | None, Field(ge=10, le=7 * 86400, allow_inf_nan=False)] = None
+    IDS_ENABLED: bool | None = None
     DATA_DIR: Path = Path("data")
 
     @field_validator(
@@ -370,6 +375,15 @@ def ids_baseline_s(settings: Settings) -> float:
     if settings.SITE_FILE is not None:
         return load_site_file(settings.SITE_FILE).ids.baseline_s
     return IdsSettings().baseline_s
+
+
+def ids_enabled(settings: Settings) -> bool:
+    """Whether intrusion detection runs: ``IDS_ENABLED``, else ``[ids] enabled``."""
+    if settings.IDS_ENABLED is not None:
+        return settings.IDS_ENABLED
+    if settings.SITE_FILE is not None:
+        return load_site_file(settings.SITE_FILE).ids.enabled
+    return True
 
 
 def site_config(

@@ -51,6 +51,7 @@ from bessai.core.latch import EstopLatchStore
 from bessai.core.metrics import GatewayMetrics
 from bessai.core.notify import SystemdNotifier
 from bessai.core.outbox import Outbox
+from bessai.core.periodic import cancel_and_wait
 from bessai.core.publish.pubsub import PubSubPublisher
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
@@ -76,26 +77,6 @@ class CloudConfig:
     drain_on_stop_s: float = 5.0
 
 
-async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel tasks and wait until they have ended.
-
-    Cancels again while a task lives on: on Python 3.11 ``asyncio.wait_for``
-    (used inside pymodbus) can swallow a cancellation that arrives just as
-    its inner future completes.
-    """
-    pending = {t for t in tasks if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.2)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "task ended with an error",
-                extra={"task": task.get_name(), "error": repr(task.exception())},
-            )
-
-
 class Gateway:
     """Polls every configured device and publishes what it reads on the bus."""
 
@@ -118,6 +99,7 @@ class Gateway:
         history_raw_retention_s: float = 7 * 86400.0,
         history_max_bytes: int = 1024 * 1024 * 1024,
         ids_baseline_s: float = 600.0,
+        ids_enabled: bool = True,
         dispatch: DispatchSettings | None = None,
     ) -> None:
         self.site_id = site_id
@@ -161,6 +143,7 @@ class Gateway:
             baseline_s=ids_baseline_s,
             capacity_kwh=self.limits.capacity_kwh,
             on_score=self._intrusion_scored,
+            enabled=ids_enabled,
         )
         self.dispatch_settings = dispatch or DispatchSettings()
         self.dispatch_record = DispatchRecord(self.data_dir / "dispatch.db")
@@ -377,6 +360,7 @@ class Gateway:
             controller.stopping = True
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
+        await self.ids.close()
         for controller in self.controllers.values():
             try:
                 await asyncio.wait_for(controller.shutdown(), 5.0)

@@ -64,3 +64,23 @@ class Periodic:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel tasks and wait until they have ended.
+
+    Cancels again while a task lives on: on Python 3.11 ``asyncio.wait_for``
+    (used inside pymodbus) can swallow a cancellation that arrives just as
+    its inner future completes.
+    """
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.2)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "task ended with an error",
+                extra={"task": task.get_name(), "error": repr(task.exception())},
+            )

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
 
-from bessai.core.ids import FEATURES, FastForest, IntrusionModel, WindowFeatures
+from bessai.core.ids import FEATURES, CompactForest, IntrusionModel, WindowFeatures
+from bessai.core.ids.forest import thresholds_below
 
 
 def normal_windows(n: int, seed: int = 0) -> np.ndarray:
@@ -31,15 +32,45 @@ def normal_windows(n: int, seed: int = 0) -> np.ndarray:
     )
 
 
-def test_onnx_forest_matches_scikit_learn_within_1e6() -> None:
+def test_compact_forest_matches_scikit_learn_within_1e6() -> None:
     rng = np.random.default_rng(1)
     train = rng.normal(size=(700, 10))
     forest = IsolationForest(n_estimators=64, max_samples=256, random_state=3).fit(train)
-    fast = FastForest.from_sklearn(forest)
+    fast = CompactForest.from_sklearn(forest)
+    assert fast.nbytes < 600_000  # per device: the 4.5 MB onnxruntime session it replaces
     test = np.vstack([rng.normal(size=(200, 10)), rng.normal(4, 2, size=(50, 10))])
     expected = -forest.score_samples(test)
     got = np.array([fast.anomaly(row) for row in test])
     assert np.max(np.abs(got - expected)) < 1e-6
+
+
+def test_float32_thresholds_make_the_same_decision_as_scikit_learns_float64_ones() -> None:
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=2000).astype(np.float32)
+    ordered = np.sort(points)
+    midpoints = (ordered[:-1].astype(np.float64) + ordered[1:].astype(np.float64)) / 2
+    t32 = thresholds_below(midpoints)
+    for x in (points[:300], ordered[:300], ordered[1:301]):
+        assert np.array_equal(x[:, None] <= midpoints[None, :300], x[:, None] <= t32[None, :300])
+
+
+def test_a_baseline_saved_with_wide_arrays_loads_and_scores_the_same(tmp_path: Path) -> None:
+    model = IntrusionModel.fit(normal_windows(600), seed=4)
+    f = model.forest
+    np.savez_compressed(
+        tmp_path / "old.npz",
+        mean=model.mean,
+        std=model.std,
+        left=f.left.astype(np.int64),
+        right=f.right.astype(np.int64),
+        feature=f.feature.astype(np.int64),
+        threshold=f.threshold.astype(np.float64),
+        leaf_value=f.leaf_value.astype(np.float64),
+        meta=np.array([f.max_depth, f.normaliser, model.forest_p99, model.forest_max]),
+    )
+    loaded = IntrusionModel.load(tmp_path / "old.npz")
+    for row in normal_windows(50, seed=3):
+        assert loaded.score(row).value == pytest.approx(model.score(row).value, abs=1e-9)
 
 
 def test_baseline_scores_below_0_3_at_the_99th_percentile() -> None:

@@ -1,0 +1,181 @@
+"""The intrusion detector: learns a baseline per device, then scores every poll window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bessai.core.bus import EventBus
+from bessai.core.control import SetpointRequested
+from bessai.core.events import SampleTaken
+from bessai.core.ids.features import FEATURES, WindowFeatures
+from bessai.core.ids.model import IntrusionModel, Score
+from bessai.core.periodic import cancel_and_wait
+from bessai.drivers.device import ModbusDevice
+from bessai.drivers.traffic import TrafficRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntrusionScored:
+    device: str
+    ts: float
+    score: float
+    driver: str
+
+
+class IntrusionDetector:
+    """Learns a baseline per device, then scores every poll window; feeds alarms and the interlock.
+
+    Off (``enabled=False``) it watches nothing and every score stays unknown.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        data_dir: Path,
+        *,
+        baseline_s: float = 600.0,
+        alarm_threshold: float = 0.7,
+        capacity_kwh: float = 200.0,
+        on_score: Callable[[str, Score], None] | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.bus = bus
+        self.data_dir = data_dir
+        self.baseline_s = baseline_s
+        self.alarm_threshold = alarm_threshold
+        self.capacity_kwh = capacity_kwh
+        self.on_score = on_score
+        self.enabled = enabled
+        self.models: dict[str, IntrusionModel] = {}
+        self.scores: dict[str, Score] = {}
+        self._features: dict[str, WindowFeatures] = {}
+        self._traffic: dict[str, list[TrafficRecord]] = {}
+        self._baseline: dict[str, list[npt.NDArray[np.float64]]] = {}
+        self._baseline_started: dict[str, float] = {}
+        self._fitting: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        if enabled:
+            bus.subscribe(SampleTaken, self._on_sample)
+            bus.subscribe(
+                SetpointRequested, lambda e: self._writer(e.device).note_write(e.value_kw)
+            )
+
+    def path(self, device: str) -> Path:
+        return self.data_dir / f"ids-{device}.npz"
+
+    def attach(self, device: ModbusDevice) -> None:
+        """Watch a device's traffic; load its saved baseline if there is one."""
+        self._traffic[device.name] = []
+        if not self.enabled:
+            return
+        records = self._traffic[device.name]
+        device.traffic_listeners.append(records.append)
+        if self.path(device.name).exists():
+            model = IntrusionModel.load(self.path(device.name))
+            if model.mean.shape == (len(FEATURES),):
+                self.models[device.name] = model
+            else:
+                log.warning(
+                    "intrusion baseline %s has %d features, this version %d: learning a new one",
+                    self.path(device.name),
+                    model.mean.shape[0],
+                    len(FEATURES),
+                )
+
+    def _writer(self, device: str) -> WindowFeatures:
+        return self._features.setdefault(device, WindowFeatures(capacity_kwh=self.capacity_kwh))
+
+    def score(self, device: str) -> float | None:
+        current = self.scores.get(device)
+        return None if current is None else current.value
+
+    def _on_sample(self, event: SampleTaken) -> None:
+        s = event.sample
+        records = self._traffic.setdefault(s.device, [])
+        traffic = records[:]
+        records.clear()  # the device's listener appends to this same list
+        vector = self._writer(s.device).vector(s.roles, s.ts, traffic)
+        model = self.models.get(s.device)
+        if model is None:
+            started = self._baseline_started.setdefault(s.device, s.ts)
+            windows = self._baseline.setdefault(s.device, [])
+            windows.append(vector)
+            if (
+                s.ts - started >= self.baseline_s
+                and len(windows) >= 30
+                and s.device not in self._fitting
+            ):
+                self._fitting.add(s.device)
+                task = asyncio.get_running_loop().create_task(
+                    self._fit(s.device, np.array(windows))
+                )
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            return
+        score = model.score(vector)
+        self.scores[s.device] = score
+        self.bus.publish(IntrusionScored(s.device, s.ts, score.value, score.driver))
+        if self.on_score is not None:
+            self.on_score(s.device, score)
+
+    async def _fit(self, device: str, windows: npt.NDArray[np.float64]) -> None:
+        try:
+            model = await asyncio.to_thread(IntrusionModel.fit, windows)
+            await asyncio.to_thread(model.save, self.path(device))
+        except (OSError, ValueError, MemoryError) as exc:
+            # Not fatal, and not silent: learn again from a fresh baseline.
+            log.error(
+                "intrusion baseline not learnt",
+                extra={"device": device, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            self._baseline.pop(device, None)
+            self._baseline_started.pop(device, None)
+        else:
+            self.models[device] = model
+            self._baseline.pop(device, None)  # its windows are in the model now
+        finally:
+            self._fitting.discard(device)
+
+    async def close(self) -> None:
+        """Cancel fits still running (a stop must not wait for scikit-learn)."""
+        await cancel_and_wait(list(self.tasks))
+        self.tasks.clear()
+
+    def summary(self, lockout: float) -> dict[str, object]:
+        if not self.enabled:
+            return {
+                "state": "off",
+                "score": None,
+                "alarm_threshold": self.alarm_threshold,
+                "lockout_threshold": lockout,
+                "devices": {name: {"state": "off", "score": None} for name in self._traffic},
+            }
+        devices = {
+            name: (
+                {"state": "learning", "score": None}
+                if name not in self.models
+                else {
+                    "state": "scoring",
+                    "score": None if name not in self.scores else round(self.scores[name].value, 4),
+                    "driver": None if name not in self.scores else self.scores[name].driver,
+                }
+            )
+            for name in self._traffic
+        }
+        scored = [d["score"] for d in devices.values() if d.get("score") is not None]
+        return {
+            "state": "scoring" if scored else ("learning" if devices else "unknown"),
+            "score": max(scored) if scored else None,  # type: ignore[type-var]
+            "alarm_threshold": self.alarm_threshold,
+            "lockout_threshold": lockout,
+            "devices": devices,
+        }
