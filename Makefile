@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/endpoints.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/ids.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/heap.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
