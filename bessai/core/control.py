@@ -16,18 +16,29 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 from opentelemetry import trace
-from pydantic import ValidationError
 
 from bessai.core.alarm_catalogue import DEVICE_ALARMS
 from bessai.core.alarms import AlarmManager
 from bessai.core.audit import AuditTrail
-from bessai.core.auth import Permission, Session
 from bessai.core.books import Books
 from bessai.core.bus import EventBus
+from bessai.core.commands import OperatorCommands
+from bessai.core.control_events import (
+    COMMAND_BOOKS_WAIT_S,
+    SYSTEM_USER,
+    CommandRefused,
+    CommandResult,
+    ControlMode,
+    ControlState,
+    ControlStateChanged,
+    DispatchProposed,
+    SetpointApplied,
+    SetpointRequested,
+    refuse_role,
+)
 from bessai.core.dispatch import (
     Dispatcher,
     DispatchInputs,
@@ -42,10 +53,8 @@ from bessai.core.safety import (
     Preview,
     Reason,
     SafetyGuard,
-    SafetyLimits,
     Telemetry,
     Verdict,
-    Window,
     message,
 )
 from bessai.core.validity import MeasurementValidator
@@ -53,13 +62,24 @@ from bessai.drivers.command import PowerCommand
 from bessai.drivers.device import DeviceError, ModbusDevice
 from bessai.drivers.profile import Profile, Role
 
+__all__ = [
+    "COMMAND_BOOKS_WAIT_S",
+    "SYSTEM_USER",
+    "CommandRefused",
+    "CommandResult",
+    "ControlMode",
+    "ControlState",
+    "ControlStateChanged",
+    "Controller",
+    "DispatchProposed",
+    "SetpointApplied",
+    "SetpointRequested",
+    "refuse_role",
+    "telemetry_from",
+    "toward_zero",
+]
+
 log = logging.getLogger(__name__)
-
-SYSTEM_USER = "system"
-
-# How long an operator's command waits for its audit record before it answers (the
-# device is never kept waiting for it).
-COMMAND_BOOKS_WAIT_S = 2.0
 
 
 def _control_registers(profile: Profile) -> list[str]:
@@ -75,115 +95,6 @@ def toward_zero(value_kw: float, step: float) -> float:
     if abs(steps * step) > abs(value_kw) + 1e-9:
         steps -= 1 if steps > 0 else -1
     return float(steps * step)
-
-
-def refuse_role(session: Session | None, need: Permission, action: str) -> CommandResult | None:
-    """Why this session may not do this (no one logged in, or too low a role); None if it may."""
-    if session is None:
-        return CommandResult.of(False, Reason.INTERLOCK_NO_OPERATOR)
-    if not session.may(need):
-        return CommandResult.of(
-            False, Reason.REFUSED_ROLE, role=session.role.name.lower(), action=action
-        )
-    return None
-
-
-def _user(session: Session | None) -> str:
-    return session.user if session else "anonymous"
-
-
-class ControlMode(StrEnum):
-    STANDBY = "standby"
-    MANUAL = "manual"
-    AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What became of an operator's command, with its reason in Spanish and English."""
-
-    ok: bool
-    reason: Reason
-    message_es: str
-    message_en: str
-    verdict: Verdict | None = None
-
-    @classmethod
-    def of(
-        cls, ok: bool, reason: Reason, verdict: Verdict | None = None, **values: object
-    ) -> CommandResult:
-        es, en = message(reason, **values)
-        return cls(ok, reason, es, en, verdict)
-
-
-@dataclass(frozen=True)
-class ControlState:
-    """Everything the screen needs to show about control, published on every change."""
-
-    device: str
-    mode: ControlMode
-    target_kw: float
-    applied_kw: float
-    lease_expires_at: float | None
-    estop_latched: bool
-    maintenance: bool
-    interlocks: tuple[Interlock, ...]
-    window: Window
-    last_verdict: Verdict | None
-    proposal: Proposal | None
-    heartbeat: int
-    shadow_proposal: Proposal | None = None
-
-    def lease_remaining_s(self, now: float) -> float | None:
-        return None if self.lease_expires_at is None else max(0.0, self.lease_expires_at - now)
-
-
-@dataclass(frozen=True)
-class ControlStateChanged:
-    state: ControlState
-
-
-@dataclass(frozen=True)
-class CommandRefused:
-    device: str
-    action: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class DispatchProposed:
-    """A proposal beside what the guard makes of it and what the battery is doing.
-
-    ``shadow`` proposals are only recorded, never written. ``guarded`` is the
-    guard's verdict on the proposal without the ramp (the window and the
-    interlocks), so that the record says which limit would clamp it.
-    """
-
-    device: str
-    ts: float
-    proposal: Proposal
-    duration_s: float
-    shadow: bool
-    guarded: Verdict
-    mode: ControlMode
-    actual_kw: float | None
-    applied_kw: float | None
-
-
-@dataclass(frozen=True)
-class SetpointRequested:
-    """Published just before the write, so that a poll racing the write knows it is ours."""
-
-    device: str
-    value_kw: float
-
-
-@dataclass(frozen=True)
-class SetpointApplied:
-    device: str
-    ts: float
-    value_kw: float
-    verdict: Verdict
 
 
 def telemetry_from(
@@ -207,7 +118,7 @@ def telemetry_from(
 
 
 @dataclass
-class Controller:
+class Controller(OperatorCommands):
     """Commands one battery through the SafetyGuard; the only writer of its setpoint."""
 
     device: ModbusDevice
@@ -651,73 +562,6 @@ class Controller:
         self._last_state = state
         return state
 
-    def _refuse_role(
-        self, session: Session | None, need: Permission, action: str
-    ) -> CommandResult | None:
-        return refuse_role(session, need, action)
-
-    async def set_mode(self, session: Session | None, mode: ControlMode) -> CommandResult:
-        """Change the control mode; leaving Standby needs an operator and no interlock."""
-        async with self._locked():
-            now = self.clock()
-            user = _user(session)
-            refused = self._refuse_role(session, Permission.CONTROL, "change the mode")
-            if refused is None and mode is not ControlMode.STANDBY:
-                if not self.can_control:
-                    refused = CommandResult.of(False, Reason.REFUSED_MODE, mode=mode.value)
-                elif interlocks := self.current_interlocks(now):
-                    refused = CommandResult(
-                        False,
-                        interlocks[0].reason,
-                        interlocks[0].message_es,
-                        interlocks[0].message_en,
-                    )
-            if refused is not None:
-                self._record(
-                    user,
-                    "mode",
-                    "refused",
-                    old=self.mode.value,
-                    new=mode.value,
-                    reason=refused.reason.value,
-                )
-            else:
-                old = self.mode
-                self.mode = mode
-                if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
-                    self.manual_kw = 0.0
-                    self.lease_expires_at = now + self.lease_s
-                if mode is ControlMode.STANDBY:
-                    self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
-                else:
-                    await self._write_run_mode(True)
-                self._record(user, "mode", "ok", old=old.value, new=mode.value)
-        if refused is None:
-            await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
-    def _run_mode_value(self, run: bool) -> int | None:
-        """The run-mode register's value for run or standby, found by its enum names."""
-        if self.run_mode_reg is None or not self.run_mode_reg.enum:
-            return None
-        wanted = ("run", "running", "on") if run else ("standby", "stop", "off")
-        for raw, name in self.run_mode_reg.enum.items():
-            if name in wanted:
-                return int(raw)
-        return None
-
-    async def _write_run_mode(self, run: bool) -> None:
-        value = self._run_mode_value(run)
-        if self.run_mode_reg is None or value is None:
-            return
-        try:
-            await self.device.write(self.run_mode_reg.name, value)
-        except DeviceError as exc:
-            log.warning(
-                "run-mode write failed", extra={"device": self.device.name, "error": str(exc)}
-            )
-
     async def shutdown(self) -> None:
         """On a clean stop, leave the battery at zero power first, then write the books."""
         self.stopping = True
@@ -729,182 +573,6 @@ class Controller:
                 await self._write_setpoint(
                     self.clock(), self.guard.evaluate(0.0, self.telemetry, [])
                 )
-
-    async def command_setpoint(self, session: Session | None, setpoint_kw: float) -> CommandResult:
-        """An operator's manual setpoint: clamped by the guard, held for the lease."""
-        async with self._locked():
-            now = self.clock()
-            user = _user(session)
-            refused = self._refuse_role(session, Permission.CONTROL, "command a setpoint")
-            if refused is None and self.mode is not ControlMode.MANUAL:
-                refused = CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value)
-            verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
-            if refused is None and not verdict.allowed:
-                refused = CommandResult(
-                    False, verdict.reason, verdict.message_es, verdict.message_en, verdict
-                )
-            if refused is not None:
-                self._record(
-                    user,
-                    "setpoint",
-                    "refused",
-                    requested_kw=setpoint_kw,
-                    reason=refused.reason.value,
-                    message=refused.message_en,
-                )
-            else:
-                self.manual_kw = verdict.value_kw
-                self.lease_expires_at = now + self.lease_s
-                self._record(
-                    user,
-                    "setpoint",
-                    "clamped" if verdict.clamped else "ok",
-                    requested_kw=setpoint_kw,
-                    applied_kw=verdict.value_kw,
-                    reason=verdict.reason.value,
-                    message=verdict.message_en,
-                )
-        if refused is None:
-            await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult(
-            True, verdict.reason, verdict.message_es, verdict.message_en, verdict
-        )
-
-    async def estop(self, session: Session | None, source: str = "screen") -> CommandResult:
-        """Latch the emergency stop: Standby and zero power at once. Anyone may press it.
-
-        The zero write goes first; the latch file, the alarm and the audit follow.
-        """
-        user = session.user if session else source
-        async with self._locked():
-            now = self.clock()
-            self.estop_latched = True
-            self._enter_standby(now, Reason.INTERLOCK_ESTOP, user)
-            if self.can_control:
-                verdict = self.guard.evaluate(0.0, self.telemetry, [])
-                await self._write_setpoint(now, verdict)
-            await self._write_run_mode(False)
-            self.alarms.update("estop", True, source)
-            self._record(user, "estop", "latched", source=source)
-        await self._save_latch(True, user)
-        await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return CommandResult.of(True, Reason.INTERLOCK_ESTOP)
-
-    async def _save_latch(self, latched: bool, user: str) -> None:
-        if self.latch_store is None:
-            return
-        try:
-            await asyncio.to_thread(self.latch_store.save, self.device.name, latched, user)
-        except OSError as exc:
-            log.error(
-                "E-stop state not saved",
-                extra={"device": self.device.name, "latched": latched, "error": str(exc)},
-            )
-            if self._books.on_failure is not None:
-                self._books.on_failure("estop_state", f"{type(exc).__name__}: {exc}")
-
-    async def reset_estop(self, session: Session | None) -> CommandResult:
-        async with self._locked():
-            user = _user(session)
-            refused = self._refuse_role(session, Permission.ENGINEER, "reset the emergency stop")
-            if refused is not None:
-                self._record(user, "estop_reset", "refused", reason=refused.reason.value)
-            else:
-                self.estop_latched = False
-                self.alarms.update("estop", False)
-                self._record(user, "estop_reset", "ok")
-        if refused is None:
-            await self._save_latch(False, user)
-            await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
-    async def set_maintenance(self, session: Session | None, on: bool) -> CommandResult:
-        async with self._locked():
-            user = _user(session)
-            refused = self._refuse_role(
-                session, Permission.ENGINEER, "change the maintenance lockout"
-            )
-            if refused is not None:
-                self._record(user, "maintenance", "refused", on=on, reason=refused.reason.value)
-            else:
-                self.maintenance = on
-                self._record(user, "maintenance", "ok", on=on)
-        if refused is None:
-            await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
-    async def set_limits(self, session: Session | None, **changes: Any) -> CommandResult:
-        """Change safety limits (engineer); the new set is validated as a whole."""
-        async with self._locked():
-            user = _user(session)
-            refused = self._refuse_role(session, Permission.ENGINEER, "change limits")
-            if refused is None:
-                try:
-                    new = SafetyLimits(**{**self.guard.limits.model_dump(), **changes})
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    detail = f"{'.'.join(str(p) for p in first['loc']) or 'limits'}: {first['msg']}"
-                    refused = CommandResult.of(False, Reason.REFUSED_LIMITS, detail=detail)
-            if refused is not None:
-                self._record(
-                    user,
-                    "limits",
-                    "refused",
-                    changes=changes,
-                    reason=refused.reason.value,
-                    message=refused.message_en,
-                )
-            else:
-                old = self.guard.limits
-                self.guard.limits = new
-                self.validator.limits = new
-                self._record(
-                    user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
-                )
-        if refused is None:
-            await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
-    async def write_register(
-        self, session: Session | None, name: str, value: float
-    ) -> CommandResult:
-        """A commissioning write by an engineer; control registers go through the modes instead."""
-        user = _user(session)
-        refused = self._refuse_role(session, Permission.ENGINEER, "write registers")
-        controlled = set(self.control_regs) | {
-            r.name for r in (self.run_mode_reg, self.watchdog_reg) if r is not None
-        }
-        if refused is None and name in controlled:
-            refused = CommandResult.of(
-                False, Reason.REFUSED_MODE, mode=f"'{name}' (use the control page)"
-            )
-        if refused is None:
-            try:
-                back = await self.device.write(name, value)
-            except DeviceError as exc:
-                refused = CommandResult.of(False, Reason.WRITE_FAILED, detail=str(exc))
-            else:
-                self._record(
-                    user, "register_write", "ok", register=name, value=value, read_back=back
-                )
-        if refused is not None:
-            self._record(
-                user,
-                "register_write",
-                "refused",
-                register=name,
-                value=value,
-                reason=refused.reason.value,
-                message=refused.message_en,
-            )
-        self._release_books()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
 
     def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
         """Queue an audit record for after the device writes; a refusal is also an event."""
