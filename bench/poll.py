@@ -20,7 +20,7 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.planner import ReadPlan
-from bessai.drivers.profile import load_profile, registry_ids
+from bessai.drivers.profile_loader import load_profile, registry_ids
 from bessai.drivers.simulator.server import BessSimulator
 
 

@@ -48,7 +48,7 @@ from bessai.core.history import History
 from bessai.core.instance import StartError, prepare_data_dir, raise_open_file_limit
 from bessai.core.logs import setup_logging
 from bessai.core.tracing import setup_tracing
-from bessai.drivers.profile import ProfileError, load_profile, registry_ids
+from bessai.drivers.profile_loader import ProfileError, load_profile, registry_ids
 from bessai.drivers.simulator.attacks import Attack, flood, rogue_master, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
 

@@ -56,7 +56,8 @@ from bessai.core.publish.pubsub import PubSubPublisher
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
-from bessai.drivers.profile import Profile, load_profile
+from bessai.drivers.profile import Profile
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.physics import BatteryParams
 from bessai.drivers.simulator.server import BessSimulator
 

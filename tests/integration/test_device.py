@@ -14,7 +14,7 @@ from bessai.drivers.device import (
     TcpEndpoint,
     WriteRejected,
 )
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from bessai.drivers.traffic import Outcome
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bessai.drivers.device import ModbusDevice, SerialEndpoint
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator
 
 

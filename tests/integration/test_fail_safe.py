@@ -28,7 +28,8 @@ from bessai.core.auth import AuthService, Role, Session
 from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.core.safety import Reason, SafetyLimits
-from bessai.drivers.profile import Table, load_profile
+from bessai.drivers.profile import Table
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import free_port, sim_device, until
 from tests.hostile_modbus import HostileModbusServer

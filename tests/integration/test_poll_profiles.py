@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
-from bessai.drivers.profile import Role, load_profile, registry_ids
+from bessai.drivers.profile import Role
+from bessai.drivers.profile_loader import load_profile, registry_ids
 from bessai.drivers.simulator.server import BessSimulator
 
 

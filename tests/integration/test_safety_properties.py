@@ -36,7 +36,7 @@ from bessai.core.safety import SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile import Role as RegisterRole
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator, Fault
 
 # Forty examples of thirty steps against a real server take about a minute here.

@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from bessai.core.auth import AuthService, Role
-from bessai.drivers.profile import registry_ids
+from bessai.drivers.profile_loader import registry_ids
 from tests.helpers import free_port
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

@@ -20,7 +20,7 @@ from bessai.core.gateway import Gateway
 from bessai.drivers.command import PowerCommand
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile import Role as Quantity
-from bessai.drivers.profile import load_profile, registry_ids
+from bessai.drivers.profile_loader import load_profile, registry_ids
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import until
 

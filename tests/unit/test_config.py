@@ -18,7 +18,7 @@ from bessai.core.config import (
     site_config,
     site_devices,
 )
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from bessai.core.events import Quality, Sample
 from bessai.core.latch import EstopLatchStore
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits, Telemetry
 from bessai.core.validity import MeasurementValidator
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 
 GOOD = {
     "soc_pct": 50.0,

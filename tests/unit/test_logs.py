@@ -16,7 +16,7 @@ from bessai.core.bus import EventBus
 from bessai.core.control import Controller
 from bessai.core.logs import JsonFormatter, Repeats, setup_logging
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
-from bessai.drivers.profile import load_profile
+from bessai.drivers.profile_loader import load_profile
 from tests.helpers import free_port
 
 

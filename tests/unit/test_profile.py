@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bessai.drivers.planner import ReadPlan
-from bessai.drivers.profile import (
+from bessai.drivers.profile import Role
+from bessai.drivers.profile_loader import (
     ProfileError,
-    Role,
     load_profile,
     parse_profile,
     profile_json_schema,

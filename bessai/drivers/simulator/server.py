@@ -35,8 +35,8 @@ from bessai.drivers.profile import (
     Role,
     Table,
     control_range_kw,
-    load_profile,
 )
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.physics import BatteryModel, BatteryParams, Measurements
 
 log = logging.getLogger(__name__)
