@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -21,14 +20,12 @@ from enum import StrEnum
 from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
 from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs
 from bessai.drivers.profile import (
-    ControlMethod,
     Profile,
     Register,
     RegisterType,
@@ -38,6 +35,8 @@ from bessai.drivers.profile import (
 )
 from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.physics import BatteryModel, BatteryParams, Measurements
+from bessai.drivers.simulator.units import OwnUnitOnly, sim_devices
+from bessai.drivers.simulator.vendor_control import VendorControl
 
 log = logging.getLogger(__name__)
 
@@ -77,37 +76,6 @@ def _static_value(reg: Register) -> float | str:
     if reg.min is not None and reg.max is not None:
         return min(max(0.0, reg.min), reg.max)
     return reg.offset if reg.scale > 0 else 0.0
-
-
-class _OwnUnitOnly:
-    """The server's data store, answering only the simulated device's own unit id.
-
-    pymodbus' SimCore falls back to unit 0 for an unknown id (and logs a
-    traceback when there is none); a real device stays silent instead, so the
-    request raises the error pymodbus turns into no answer.
-    """
-
-    def __init__(self, core: Any, unit_ids: list[int]) -> None:
-        self._core = core
-        self._unit_ids = unit_ids
-
-    def _check(self, device_id: int) -> None:
-        if device_id not in self._unit_ids:
-            raise NoSuchIdException(f"unit {device_id}")
-
-    def device_ids(self) -> list[int]:
-        return list(self._unit_ids)
-
-    async def async_getValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
-        self._check(device_id)
-        return await self._core.async_getValues(device_id, *args)
-
-    async def async_setValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
-        self._check(device_id)
-        return await self._core.async_setValues(device_id, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._core, name)
 
 
 _COUNT_LIMIT = {1: 2000, 2: 2000, 3: 125, 4: 125}
@@ -168,18 +136,7 @@ class BessSimulator:
             # The model's heartbeat watchdog stands for a watchdog register; without one the
             # vendor's own timeout (the control section's) is what the unit honours.
             self.model.watchdog_timeout_s = 0.0
-        self.control = self.profile.control
-        self._control_regs: set[str] = set()
-        # When the unit last heard a control write; it drops the setpoint after the timeout.
-        self.control_written_at: float | None = None
-        self.fell_back = False
-        if self.control is not None:
-            self._control_regs = set(self.control.register_names())
-            # At power-up the unit runs its own mode: the leave values, the direction idle.
-            for write in self.control.leave:
-                self._statics[write.name] = write.value
-            if self.control.direction is not None:
-                self._statics[self.control.direction.name] = float(self.control.direction.idle)
+        self.vendor = VendorControl(self.profile.control, self._statics, clock)
         self._sum_parts: dict[str, tuple[str, int]] = {
             name: (total.role.value, len(total.registers))
             for total in self.profile.sums
@@ -281,7 +238,8 @@ class BessSimulator:
 
     def step(self, dt_s: float) -> None:
         """Advance the physics and refresh the register image."""
-        self._check_control_timeout()
+        if self.vendor.timed_out():
+            self._follow_control()
         self.model.step(dt_s)
         self.refresh_image()
 
@@ -393,68 +351,32 @@ class BessSimulator:
         for name, value in decoded.items():
             self.writes.append((name, value))
             self._apply_to_model(touched[name], value)
-        if self._control_regs & decoded.keys():
-            self.control_written_at = self.clock()
-            self.fell_back = False
+        if self.vendor.registers & decoded.keys():
+            self.vendor.heard()
             self._follow_control()
         return None
 
+    @property
+    def fell_back(self) -> bool:
+        return self.vendor.fell_back
+
     def in_remote_control(self) -> bool:
         """The unit obeys remote setpoints when every enter write holds its value."""
-        control = self.control
-        if control is None:
-            return True
-        return all(self._statics.get(w.name) == w.value for w in control.enter)
+        return self.vendor.in_remote_control()
 
     def commanded_kw(self) -> float:
         """The signed power (+ discharge) the control registers ask for now."""
-        control = self.control
-        if control is None or self.fell_back or not self.in_remote_control():
-            return 0.0
-
-        def value(name: str | None) -> float:
-            held = self._statics.get(name or "", 0.0)
-            return held if isinstance(held, float) else 0.0
-
-        if control.method is ControlMethod.WINDOW:
-            rated = control.rated_power_kw or 0.0
-            low = -value(control.charge_power) * rated / 100.0
-            high = value(control.discharge_power) * rated / 100.0
-            return 0.0 if low > high else min(max(0.0, low), high)
-        if control.direction is not None:
-            direction = value(control.direction.name)
-            if direction == control.direction.discharge:
-                return value(control.discharge_power)
-            if direction == control.direction.charge:
-                return -value(control.charge_power)
-            return 0.0
-        if control.rated_power_kw is not None:
-            return value(control.setpoint) * control.rated_power_kw / 100.0
-        return value(control.setpoint)
+        return self.vendor.commanded_kw()
 
     def _follow_control(self) -> None:
-        self.model.write_setpoint(self.commanded_kw())
-
-    def _check_control_timeout(self) -> None:
-        control = self.control
-        if (
-            control is None
-            or control.timeout_s is None
-            or self.control_written_at is None
-            or self.fell_back
-        ):
-            return
-        if self.clock() - self.control_written_at > control.timeout_s:
-            self.fell_back = True
-            log.info("control not refreshed within %.0f s: falling back", control.timeout_s)
-            self._follow_control()
+        self.model.write_setpoint(self.vendor.commanded_kw())
 
     def _apply_to_model(self, reg: Register, value: float | str | None) -> None:
         if not isinstance(value, float):
             self._statics[reg.name] = value or ""
             return
         role = reg.role.value if reg.role is not None else reg.name
-        if reg.name in self._control_regs:
+        if reg.name in self.vendor.registers:
             self._statics[reg.name] = value
         elif role == "setpoint_power_kw":
             self.model.write_setpoint(value)
@@ -472,66 +394,9 @@ class BessSimulator:
             self._statics[reg.name] = value
 
     def _sim_devices(self) -> list[SimDevice]:
-        blocks: dict[Table, list[SimData]] = {t: [] for t in Table}
-        for reg in self.profile.registers:
-            if reg.table.is_bit:
-                blocks[reg.table].append(
-                    SimData(
-                        reg.address,
-                        values=[False],
-                        datatype=DataType.BITS,
-                        readonly=not reg.writable,
-                    )
-                )
-            else:
-                words = [self.image[reg.table].get(a, 0) for a in range(reg.address, reg.end)]
-                blocks[reg.table].append(
-                    SimData(
-                        reg.address,
-                        values=words,
-                        datatype=DataType.REGISTERS,
-                        readonly=not reg.writable,
-                    )
-                )
-        if not self.strict_gaps:
-            # Like most devices, answer short unmapped stretches between registers with
-            # zeros ("reserved"); strict mode refuses them, as some devices do.
-            for table in (Table.HOLDING, Table.INPUT):
-                entries = sorted(blocks[table], key=lambda d: d.address)
-                for before, after in itertools.pairwise(entries):
-                    gap_start = before.address + len(before.values)  # type: ignore[arg-type]
-                    if 0 < after.address - gap_start <= 125:
-                        blocks[table].append(
-                            SimData(
-                                gap_start,
-                                values=[0] * (after.address - gap_start),
-                                datatype=DataType.REGISTERS,
-                                readonly=True,
-                            )
-                        )
-        for table in (Table.COIL, Table.DISCRETE):
-            if not blocks[table]:
-                # pymodbus needs one entry per table; a lone bit at the very end of the space.
-                blocks[table].append(
-                    SimData(65535, values=[False], datatype=DataType.BITS, readonly=True)
-                )
-        for table in (Table.HOLDING, Table.INPUT):
-            if not blocks[table]:
-                blocks[table].append(SimData(65534, count=1, datatype=DataType.INVALID))
-        # A gateway (Victron's GX) serves several units on one socket; they share the image.
-        return [
-            SimDevice(
-                id=unit,
-                simdata=(
-                    blocks[Table.COIL],
-                    blocks[Table.DISCRETE],
-                    blocks[Table.HOLDING],
-                    blocks[Table.INPUT],
-                ),
-                action=self._action_for(unit),
-            )
-            for unit in self.unit_ids
-        ]
+        return sim_devices(
+            self.profile, self.image, self.unit_ids, self._action_for, strict_gaps=self.strict_gaps
+        )
 
     def _counters(self) -> dict[str, int]:
         return {"request_count": self.requests_received, "exception_count": self.exceptions_sent}
@@ -588,7 +453,7 @@ class BessSimulator:
             ignore_missing_devices=True,
             broadcast_enable=True,
         )
-        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_ids))
+        server.context = cast(Any, OwnUnitOnly(server.context, self.unit_ids))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
@@ -613,7 +478,7 @@ class BessSimulator:
             ignore_missing_devices=True,
             broadcast_enable=True,
         )
-        server.context = cast(Any, _OwnUnitOnly(server.context, self.unit_ids))
+        server.context = cast(Any, OwnUnitOnly(server.context, self.unit_ids))
         await server.serve_forever(background=True)
         self._servers.append(server)
         self._ensure_stepper()
