@@ -38,6 +38,7 @@ _INTEGER_RANGE: dict[str, tuple[int, int]] = {
     "Q": (0, 0xFFFF_FFFF_FFFF_FFFF),
     "q": (-0x8000_0000_0000_0000, 0x7FFF_FFFF_FFFF_FFFF),
 }
+_SIGNED = frozenset("hiq")
 
 
 class CodecError(ValueError):
@@ -88,9 +89,15 @@ class RegisterCodec:
             raise CodecError(f"{self.name}: expected {self.words} words, got {len(words)}")
         if self._struct is None:
             raise CodecError(f"{self.name}: a {self.type.value} has no numeric raw value")
-        if self.words == 1 and self._byte_order == "big":
-            w = int(words[0]) & 0xFFFF
-            return w - 0x10000 if self._code == "h" and w & 0x8000 else w
+        if self._byte_order == "big" and self._code in _INTEGER_RANGE:
+            # Integers by arithmetic: a struct round trip costs several times more.
+            ordered = reversed(words) if self._reverse_words else words
+            n = 0
+            for w in ordered:
+                n = (n << 16) | (int(w) & 0xFFFF)
+            if self._code in _SIGNED and n >= 1 << (16 * self.words - 1):
+                n -= 1 << (16 * self.words)
+            return n
         value: int | float = self._struct.unpack(self._to_bytes(words, numeric=True))[0]
         return value
 

@@ -154,6 +154,9 @@ class ModbusDevice:
         self.timeout_s = timeout_s or profile.connection.timeout_s
         self.backoff = backoff or Backoff()
         self.plan = ReadPlan.for_profile(profile)
+        self._layouts: dict[
+            tuple[Table, int, int, int | None], list[tuple[str, int, int, RegisterCodec]]
+        ] = {}
         self.codecs: dict[str, RegisterCodec] = compile_codecs(
             profile.registers, profile.connection
         )
@@ -363,20 +366,31 @@ class ModbusDevice:
             )
         return words
 
+    def _layout(self, block: ReadBlock) -> list[tuple[str, int, int, RegisterCodec]]:
+        """Where each register of a block sits in its words, worked out once per block."""
+        key = (block.table, block.address, block.count, block.unit_id)
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = []
+            for reg in block.registers:
+                span = block.span(reg)
+                layout.append((reg.name, span.start, span.stop, self.codecs[reg.name]))
+            self._layouts[key] = layout
+        return layout
+
     def decode_block(self, block: ReadBlock, words: list[int], result: PollResult) -> None:
-        for reg in block.registers:
-            part = words[block.span(reg)]
-            result.words[reg.name] = part
-            codec = self.codecs[reg.name]
+        for name, start, stop, codec in self._layout(block):
+            part = words[start:stop]
+            result.words[name] = part
             try:
                 value: Value = codec.decode(part)
             except CodecError as exc:
                 result.errors.append(str(exc))
                 value = None
             if isinstance(value, str):
-                result.texts[reg.name] = value
+                result.texts[name] = value
             else:
-                result.values[reg.name] = value
+                result.values[name] = value
 
     async def read_all(self) -> tuple[PollResult, list[tuple[ReadBlock, list[int]]]]:
         """Read every block of the plan (splitting refused ones); raises DeviceUnavailable."""

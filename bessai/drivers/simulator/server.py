@@ -284,7 +284,7 @@ class BessSimulator:
             set_values: list[int] | list[bool] | None,
         ) -> ExcCodes | None:
             table = _TABLE_BY_FC.get(function_code)
-            if table is not None:
+            if table is not None and len(self.unit_ids) > 1:
                 for a in range(address, address + count):
                     reg = self._by_addr.get((table, a))
                     owner = (
