@@ -16,14 +16,14 @@ from bessai import __version__
 from bessai.core.alarms import Priority
 
 if TYPE_CHECKING:
-    from bessai.core.gateway import Gateway
+    from bessai.core.site_view import SiteView
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def health_report(gateway: Gateway, now: float | None = None) -> dict[str, Any]:
+def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     devices: dict[str, Any] = {}
     problems: list[str] = []

@@ -24,8 +24,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from bessai.core.health import health_report
 
 if TYPE_CHECKING:
-    from bessai.core.gateway import Gateway
     from bessai.core.metrics import GatewayMetrics
+    from bessai.core.site_view import SiteView
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class _Busy(asyncio.Protocol):
 class HealthServer:
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: SiteView,
         metrics: GatewayMetrics,
         host: str = "127.0.0.1",
         port: int = 8000,

@@ -35,7 +35,7 @@ from bessai.core.scheduler import DeviceStatus
 from bessai.drivers.traffic import TrafficRecord
 
 if TYPE_CHECKING:
-    from bessai.core.gateway import Gateway
+    from bessai.core.site_view import SiteView
 
 POLL_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 INFERENCE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
@@ -184,7 +184,7 @@ class GatewayMetrics:
         self._active_alarms: dict[str, Priority] = {}
 
     def attach(
-        self, gateway: Gateway, intrusion: Callable[[str], float | None] | None = None
+        self, gateway: SiteView, intrusion: Callable[[str], float | None] | None = None
     ) -> None:
         """Subscribe to the gateway's bus and devices; give every device its series."""
         self.start_time.labels(self.site).set(gateway.started_at or time.time())

@@ -1,0 +1,38 @@
+"""What the HTTP endpoints, /health and the metrics read of a running site.
+
+A Protocol, so that they depend on this view and not on the gateway that
+builds them: the gateway imports them, never the other way round (an
+import-linter contract).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bessai.core.alarms import AlarmManager
+from bessai.core.bus import EventBus
+from bessai.core.control import Controller
+from bessai.core.outbox import Outbox
+from bessai.core.scheduler import DevicePoller
+from bessai.drivers.device import ModbusDevice
+
+
+class SiteView(Protocol):
+    """The parts of a running gateway that its observers read."""
+
+    site_id: str
+    started_at: float | None
+    bus: EventBus
+    alarms: AlarmManager
+    controllers: dict[str, Controller]
+    devices: dict[str, ModbusDevice]
+    pollers: dict[str, DevicePoller]
+    outbox: Outbox | None
+    store_failures: dict[str, str]
+    stores_replaced: dict[str, str]
+
+    def intrusion_summary(self) -> dict[str, object]: ...
+
+    def dispatch_summary(self) -> dict[str, object]: ...
+
+    def outbox_summary(self) -> dict[str, object] | None: ...
