@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from bessai.core.alarms import AlarmAcknowledged, AlarmCleared, AlarmRaised, AlarmShelved
 from bessai.core.auth import AuthError, Permission, Role, Session
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
-from bessai.core.events import DeviceConnected, DeviceDisconnected, Sample, SampleTaken
+from bessai.core.events import Sample, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Preview
@@ -57,15 +57,12 @@ class CoreBridge(QObject):
         self.control: dict[str, ControlState] = {}
         self.session: Session | None = None
         self._pending: list[Sample] = []
-        self._dirty = False
         self._alarms_dirty = False
         self._tasks: set[asyncio.Task[Any]] = set()  # qasync keeps no references to tasks
         bus = gateway.bus
         self._unsubscribe = [
             bus.subscribe(SampleTaken, self._on_sample),
             bus.subscribe(ControlStateChanged, self._on_control),
-            bus.subscribe(DeviceConnected, self._touch),
-            bus.subscribe(DeviceDisconnected, self._touch),
             *(
                 bus.subscribe(kind, self._on_alarm)
                 for kind in (AlarmRaised, AlarmCleared, AlarmAcknowledged, AlarmShelved)
@@ -86,17 +83,12 @@ class CoreBridge(QObject):
     def _on_sample(self, event: SampleTaken) -> None:
         self.latest[event.sample.device] = event.sample
         self._pending.append(event.sample)
-        self._dirty = True
 
     def _on_control(self, event: ControlStateChanged) -> None:
         self.control[event.state.device] = event.state
-        self._dirty = True
 
     def _on_alarm(self, _: object) -> None:
         self._alarms_dirty = True
-
-    def _touch(self, _: object) -> None:
-        self._dirty = True
 
     def _tick(self) -> None:
         """Emit a frame, or put it off while a poll runs or is about to fall due."""
@@ -122,7 +114,6 @@ class CoreBridge(QObject):
             self._alarms_dirty = False
             self.alarms_changed.emit()
         # A frame every tick keeps ages and the lease countdown moving even with no events.
-        self._dirty = False
         self.frame.emit()
 
     def close(self) -> None:
@@ -256,6 +247,22 @@ class CoreBridge(QObject):
             return out
 
         self.run("history", load(), done)
+
+    def read(self, action: str, query: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """A store read (SQLite) in a worker thread, its result to ``done`` on the loop: the
+        screen's loop never waits on the disk."""
+        self.run(action, asyncio.to_thread(query), done)
+
+    def fetch_users(self, done: Callable[[Any], None]) -> None:
+        """The accounts as (name, role), for the login picker and Settings."""
+        self.read("users", self.gateway.auth.users, done)
+
+    def fetch_alarm_log(self, limit: int, done: Callable[[Any], None]) -> None:
+        self.read("alarm_log", lambda: self.gateway.alarms.history(limit), done)
+
+    def fetch_audit(self, limit: int, done: Callable[[Any], None]) -> None:
+        """The last ``limit`` audit records, newest first."""
+        self.read("audit", lambda: list(reversed(self.gateway.audit.records()[-limit:])), done)
 
     def add_user(
         self, name: str, role: str, secret: str, done: Callable[[Any], None] | None = None

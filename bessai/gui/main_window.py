@@ -215,7 +215,11 @@ class MainWindow(QMainWindow):
         if self.bridge.current_session() is not None:
             self.bridge.logout()
             return
-        self.pin = PinPad([name for name, _ in self.bridge.gateway.auth.users()], self)
+        self.bridge.fetch_users(self._open_pin_pad)
+
+    def _open_pin_pad(self, users: object) -> None:
+        names = [name for name, _ in users] if isinstance(users, list) else []
+        self.pin = PinPad(names, self)
         self.pin.submitted.connect(self._try_login)
         self.pin.open()
 

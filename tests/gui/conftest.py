@@ -101,7 +101,9 @@ def app(aio: Loop, qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[MainWindow, G
 
 
 def login(window: MainWindow, qtbot: QtBot, user: str, secret: str) -> None:
+    window.pin = None
     window.login_or_logout()
+    qtbot.waitUntil(lambda: window.pin is not None, timeout=3000)  # the users are read off-loop
     pad = window.pin
     assert pad is not None
     pad.user.setText(user)

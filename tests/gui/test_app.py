@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.gui.charts import RingBuffer
 from bessai.gui.main_window import PAGES, MainWindow
+from bessai.gui.pages.alarms import AlarmsPage
 from tests.gui.conftest import Loop, login
 
 App = tuple[MainWindow, Gateway, Loop]
@@ -253,3 +256,40 @@ def test_auto_shows_who_dispatches_the_proposal_and_its_inputs(app: App, qtbot: 
     window.set_language("es")
     qtbot.waitUntil(lambda: "(modelo)" in control.dispatch.text(), timeout=3000)
     assert "Entradas:" in control.dispatch.text()
+
+
+def test_store_reads_of_the_screen_run_off_its_loop(
+    app: App, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Users, the alarm log and the audit view are SQLite reads: never on the GUI's thread."""
+    window, gateway, _ = app
+    gui_thread = threading.get_ident()
+    seen: dict[str, int] = {}
+
+    def spy(name: str, real: Callable[..., object]) -> Callable[..., object]:
+        def read(*args: object, **kwargs: object) -> object:
+            seen[name] = threading.get_ident()
+            return real(*args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(gateway.auth, "users", spy("users", gateway.auth.users))
+    monkeypatch.setattr(gateway.alarms, "history", spy("history", gateway.alarms.history))
+    monkeypatch.setattr(gateway.audit, "records", spy("records", gateway.audit.records))
+    login(window, qtbot, "olga", "314159")
+    alarms = window.findChildren(AlarmsPage)[0]
+    alarms.view.setCurrentIndex(1)
+    alarms.refresh()
+    qtbot.waitUntil(lambda: "history" in seen, timeout=3000)
+    alarms.view.setCurrentIndex(2)
+    alarms.refresh()
+    qtbot.waitUntil(lambda: "records" in seen, timeout=3000)
+    def audit_shown() -> bool:
+        item = alarms.table.horizontalHeaderItem(2)
+        return item is not None and item.text() in ("Action", "Acción")
+
+    qtbot.waitUntil(audit_shown, timeout=3000)
+        lambda: header is not None and header.text() in ("Action", "Acción"), timeout=3000
+    )
+    assert set(seen) == {"users", "history", "records"}
+    assert all(thread != gui_thread for thread in seen.values()), seen

@@ -106,27 +106,33 @@ class AlarmsPage(QWidget):
                 [t("First out"), t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"], rows
             )
         elif view == 1:
-            rows = [
-                [
-                    stamp(float(r[0])),  # type: ignore[arg-type]
-                    str(r[1]),
-                    str(r[2]),
-                    str(r[7] or ""),
-                    str(r[8] or ""),
-                    str(r[6] or ""),
-                ]
-                for r in gw.alarms.history(300)
-            ]
-            self._fill(
-                [t("Time"), t("Alarm"), t("Event"), t("User"), t("Comment"), t("Detail")], rows
-            )
+            self.bridge.fetch_alarm_log(300, self._show_log)
         else:
-            records = gw.audit.records()[-300:]
-            rows = [
-                [stamp(r.ts), r.user, r.action, r.outcome, str(r.detail), str(r.seq)]
-                for r in reversed(records)
+            self.bridge.fetch_audit(300, self._show_audit)
+
+    def _show_log(self, history: object) -> None:
+        if self.view.currentIndex() != 1 or not isinstance(history, list):
+            return
+        rows = [
+            [
+                stamp(float(r[0])),
+                str(r[1]),
+                str(r[2]),
+                str(r[7] or ""),
+                str(r[8] or ""),
+                str(r[6] or ""),
             ]
-            self._fill([t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"], rows)
+            for r in history
+        ]
+        self._fill([t("Time"), t("Alarm"), t("Event"), t("User"), t("Comment"), t("Detail")], rows)
+
+    def _show_audit(self, records: object) -> None:
+        if self.view.currentIndex() != 2 or not isinstance(records, list):
+            return
+        rows = [
+            [stamp(r.ts), r.user, r.action, r.outcome, str(r.detail), str(r.seq)] for r in records
+        ]
+        self._fill([t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"], rows)
 
     def retranslate(self) -> None:
         self.title.setText(t("Alarms and events"))

@@ -83,11 +83,14 @@ class SettingsPage(QWidget):
         )
         self.site.setText(f"{t('Site')}: {gw.site_id}\n{t('Devices')}: {devices}")
         admin = self.bridge.may(Permission.ADMIN)
-        self.users.setText(
-            t("Users") + ": " + ", ".join(f"{n} ({t(r.name.lower())})" for n, r in gw.auth.users())
-        )
+        self.bridge.fetch_users(self._show_users)
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
             w.setEnabled(admin)
+
+    def _show_users(self, users: object) -> None:
+        if isinstance(users, list):
+            listed = ", ".join(f"{n} ({t(r.name.lower())})" for n, r in users)
+            self.users.setText(t("Users") + ": " + listed)
 
     def retranslate(self) -> None:
         self.title.setText(t("Settings"))
