@@ -32,7 +32,8 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from bessai.core.events import SampleTaken
-from bessai.gui.bridge import CoreBridge, demo_gateway
+from bessai.gui.bridge import CoreBridge
+from bessai.gui.demo import demo_gateway
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow
 

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -119,6 +119,17 @@ class PollResult:
     def empty(self) -> bool:
         """Nothing usable was decoded: every read was refused or every value is missing."""
         return not self.texts and all(v is None for v in self.values.values())
+
+
+class RegisterRow(NamedTuple):
+    """One line of a device's live register table (for the Devices page)."""
+
+    where: str
+    name: str
+    raw: str
+    value: str
+    unit: str
+    access: str
 
 
 @dataclass
@@ -434,6 +445,36 @@ class ModbusDevice:
         self.decode_all(result, read)
         result.duration_s = time.perf_counter() - started
         return result
+
+    def register_table(self) -> list[RegisterRow]:
+        """Every register as last read: where it is, its raw words, its value as text."""
+        rows = []
+        for reg in self.profile.registers:
+            words = self.last_words.get(reg.name)
+            if words is None:
+                raw, value = "", ("unsupported" if reg.name in self.plan.unsupported else "")
+            else:
+                raw = " ".join(f"{w:04X}" for w in words)
+                decoded = (
+                    self.codecs[reg.name].decode(words) if not reg.table.is_bit else float(words[0])
+                )
+                if isinstance(decoded, float) and reg.enum and str(int(decoded)) in reg.enum:
+                    value = reg.enum[str(int(decoded))]
+                elif isinstance(decoded, float):
+                    value = f"{decoded:.6g}"
+                else:
+                    value = "--" if decoded is None else decoded
+            rows.append(
+                RegisterRow(
+                    f"{reg.table.value[0].upper()}{reg.address}",
+                    reg.name,
+                    raw,
+                    value,
+                    reg.unit,
+                    reg.access.value,
+                )
+            )
+        return rows
 
     async def read_register(self, register: Register) -> list[int]:
         block = ReadBlock(

@@ -17,20 +17,44 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from bessai.core.alarms import AlarmAcknowledged, AlarmCleared, AlarmRaised, AlarmShelved
+from bessai.core.alarms import (
+    Alarm,
+    AlarmAcknowledged,
+    AlarmCleared,
+    AlarmRaised,
+    AlarmShelved,
+)
 from bessai.core.auth import AuthError, Permission, Role, Session
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import Sample, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Preview
+from bessai.core.scheduler import DeviceStatus
+from bessai.drivers.device import RegisterRow
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device as the screen shows it."""
+
+    name: str
+    manufacturer: str
+    model: str
+    endpoint: str
+    writable: list[str]
+    requests_per_poll: int
+    reconnects: int
+    timeouts: int
+    exceptions: int
+    controllable: bool
 
 
 class CoreBridge(QObject):
@@ -248,6 +272,46 @@ class CoreBridge(QObject):
 
         self.run("history", load(), done)
 
+    @property
+    def site_id(self) -> str:
+        return self.gateway.site_id
+
+    def statuses(self) -> list[DeviceStatus]:
+        return self.gateway.statuses()
+
+    def device_names(self) -> list[str]:
+        return list(self.gateway.devices)
+
+    def device_info(self, name: str) -> DeviceInfo | None:
+        """What the Devices and Settings pages show of one device."""
+        dev = self.gateway.devices.get(name)
+        if dev is None:
+            return None
+        return DeviceInfo(
+            name=name,
+            manufacturer=dev.profile.manufacturer,
+            model=dev.profile.model,
+            endpoint=str(dev.endpoint),
+            writable=[r.name for r in dev.profile.registers if r.writable],
+            requests_per_poll=dev.plan.request_count,
+            reconnects=dev.stats.reconnects,
+            timeouts=dev.stats.timeouts,
+            exceptions=sum(dev.stats.exceptions.values()),
+            controllable=name in self.gateway.controllers,
+        )
+
+    def register_rows(self, name: str) -> list[RegisterRow]:
+        return self.gateway.devices[name].register_table()
+
+    def active_alarms(self) -> list[Alarm]:
+        return self.gateway.alarms.active()
+
+    def intrusion_summary(self) -> dict[str, object]:
+        return self.gateway.intrusion_summary()
+
+    def outbox_summary(self) -> dict[str, object] | None:
+        return self.gateway.outbox_summary()
+
     def read(self, action: str, query: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """A store read (SQLite) in a worker thread, its result to ``done`` on the loop: the
         screen's loop never waits on the disk."""
@@ -290,60 +354,6 @@ class CoreBridge(QObject):
             )
 
 
-async def demo_gateway(data_dir: Path) -> Gateway:
-    """A started gateway on the embedded simulator with demo accounts (screenshots, benchmarks)."""
-    from argon2 import PasswordHasher
-
-    from bessai.core.auth import AuthService
-    from bessai.core.config import DeviceConfig
-
-    auth = AuthService(
-        data_dir / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
-    await auth.add_user("demo-admin", Role.ADMIN, "hunter2-demo")
-    admin = await auth.login("demo-admin", "hunter2-demo")
-    await auth.add_user("demo-engineer", Role.ENGINEER, "hunter2-demo", by=admin)
-    gateway = Gateway(
-        "cl-demo-01",
-        [DeviceConfig(name="bess-sim", profile="sim_bess", simulated=True, poll_interval_s=0.5)],
-        data_dir=data_dir,
-        auth=auth,
-    )
-    await gateway.start()
-    return gateway
-
-
-def register_rows(gateway: Gateway, device: str) -> list[tuple[str, str, str, str, str, str]]:
-    """The live register table of a device: address, name, raw words, value, unit, access."""
-    dev = gateway.devices[device]
-    rows = []
-    for reg in dev.profile.registers:
-        words = dev.last_words.get(reg.name)
-        codec = dev.codecs[reg.name]
-        if words is None:
-            raw, value = "", ("unsupported" if reg.name in dev.plan.unsupported else "")
-        else:
-            raw = " ".join(f"{w:04X}" for w in words)
-            decoded = codec.decode(words) if not reg.table.is_bit else float(words[0])
-            if isinstance(decoded, float) and reg.enum and str(int(decoded)) in reg.enum:
-                value = reg.enum[str(int(decoded))]
-            elif isinstance(decoded, float):
-                value = f"{decoded:.6g}"
-            else:
-                value = "--" if decoded is None else decoded
-        rows.append(
-            (
-                f"{reg.table.value[0].upper()}{reg.address}",
-                reg.name,
-                raw,
-                value,
-                reg.unit,
-                reg.access.value,
-            )
-        )
-    return rows
-
-
 def result_text(result: object, spanish: bool) -> str:
     """What a command's result says, in the screen's language."""
     if isinstance(result, CommandResult):
@@ -360,8 +370,6 @@ __all__ = [
     "Permission",
     "Preview",
     "Sample",
-    "demo_gateway",
     "freeze_startup_heap",
-    "register_rows",
     "result_text",
 ]

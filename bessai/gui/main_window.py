@@ -173,9 +173,7 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         compact = self.width() < 1000
         self.clock.setVisible(not compact)
-        self.site.setText(
-            "BESSAI Edge" if compact else f"BESSAI Edge · {self.bridge.gateway.site_id}"
-        )
+        self.site.setText("BESSAI Edge" if compact else f"BESSAI Edge · {self.bridge.site_id}")
         super().resizeEvent(event)  # type: ignore[arg-type]
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
@@ -194,14 +192,14 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         session = self.bridge.current_session()
         if self.width() >= 1000:
-            self.site.setText(f"BESSAI Edge · {self.bridge.gateway.site_id}")
+            self.site.setText(f"BESSAI Edge · {self.bridge.site_id}")
         self.user.setText(
             t("Read only")
             if session is None
             else f"{session.user} ({t(session.role.name.lower())})"
         )
         self.login_button.setText(t("Log in") if session is None else t("Log out"))
-        down = [s.name for s in self.bridge.gateway.statuses() if not s.up]
+        down = [s.name for s in self.bridge.statuses() if not s.up]
         state = self.bridge.state()
         banner = []
         if down:

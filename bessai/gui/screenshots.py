@@ -19,7 +19,8 @@ os.environ.setdefault("QT_API", "pyside6")
 
 from PySide6.QtWidgets import QApplication
 
-from bessai.gui.bridge import ControlMode, CoreBridge, demo_gateway
+from bessai.gui.bridge import ControlMode, CoreBridge
+from bessai.gui.demo import demo_gateway
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.theme import apply_theme

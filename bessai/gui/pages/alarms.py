@@ -85,7 +85,6 @@ class AlarmsPage(QWidget):
         self.table.resizeColumnsToContents()
 
     def refresh(self) -> None:
-        gw = self.bridge.gateway
         view = self.view.currentIndex()
         active_view = view <= 0
         self.ack.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
@@ -100,7 +99,7 @@ class AlarmsPage(QWidget):
                     stamp(a.raised_at),
                     a.id,
                 ]
-                for a in gw.alarms.active()
+                for a in self.bridge.active_alarms()
             ]
             self._fill(
                 [t("First out"), t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"], rows

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bessai.gui.bridge import CoreBridge, Permission, register_rows, result_text
+from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.widgets import age_text
 
@@ -26,7 +26,7 @@ class DevicesPage(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.device = QComboBox()
-        self.device.addItems(list(bridge.gateway.devices))
+        self.device.addItems(bridge.device_names())
         self.stats = QLabel()
         self.stats.setWordWrap(True)
         self.table = QTableWidget(0, 6)
@@ -60,9 +60,9 @@ class DevicesPage(QWidget):
 
     def _device_changed(self, name: str) -> None:
         self.register.clear()
-        dev = self.bridge.gateway.devices.get(name)
-        if dev is not None:
-            self.register.addItems([r.name for r in dev.profile.registers if r.writable])
+        info = self.bridge.device_info(name)
+        if info is not None:
+            self.register.addItems(info.writable)
 
     def _write(self) -> None:
         spanish = is_spanish(self)
@@ -80,19 +80,19 @@ class DevicesPage(QWidget):
         name = self.device.currentText()
         if not name:
             return
-        status = next((s for s in self.bridge.gateway.statuses() if s.name == name), None)
-        dev = self.bridge.gateway.devices[name]
-        if status is not None:
+        status = next((s for s in self.bridge.statuses() if s.name == name), None)
+        dev = self.bridge.device_info(name)
+        if status is not None and dev is not None:
             p50, p95 = status.latency_quantile_s(0.5), status.latency_quantile_s(0.95)
             self.stats.setText(
-                f"{status.endpoint}  ·  {dev.profile.manufacturer} {dev.profile.model}  ·  "
+                f"{status.endpoint}  ·  {dev.manufacturer} {dev.model}  ·  "
                 f"{t('up') if status.up else t('DOWN')}  ·  {t('last sample')} {age_text(status.last_sample_age_s())}\n"
                 f"{t('polls')} {status.polls_ok} ok / {status.polls_failed} {t('failed')}  ·  "
                 f"p50 {0 if p50 is None else p50 * 1000:.1f} ms  p95 {0 if p95 is None else p95 * 1000:.1f} ms  ·  "
-                f"{t('requests per poll')} {dev.plan.request_count}  ·  {t('reconnects')} {dev.stats.reconnects}  ·  "
-                f"{t('timeouts')} {dev.stats.timeouts}  ·  {t('exceptions')} {sum(dev.stats.exceptions.values())}"
+                f"{t('requests per poll')} {dev.requests_per_poll}  ·  {t('reconnects')} {dev.reconnects}  ·  "
+                f"{t('timeouts')} {dev.timeouts}  ·  {t('exceptions')} {dev.exceptions}"
             )
-        rows = register_rows(self.bridge.gateway, name)
+        rows = self.bridge.register_rows(name)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
@@ -102,7 +102,7 @@ class DevicesPage(QWidget):
                 elif item.text() != text:
                     item.setText(text)
         self.write.setEnabled(
-            self.bridge.may(Permission.ENGINEER) and name in self.bridge.gateway.controllers
+            self.bridge.may(Permission.ENGINEER) and dev is not None and dev.controllable
         )
 
     def retranslate(self) -> None:

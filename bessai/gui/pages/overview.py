@@ -93,8 +93,7 @@ class OverviewPage(QWidget):
 
     def refresh(self) -> None:
         now = time.time()
-        gw = self.bridge.gateway
-        self.header.setText(f"{t('Site')} {gw.site_id}")
+        self.header.setText(f"{t('Site')} {self.bridge.site_id}")
         sample = next(iter(self.bridge.latest.values()), None)
         age = None if sample is None else now - sample.ts
         stale = age is None or age > STALE_AFTER_S
@@ -141,21 +140,20 @@ class OverviewPage(QWidget):
             elif state.interlocks:
                 extra = t("{0} interlock(s)").format(len(state.interlocks))
             self.mode.show_value(mode_text, extra)
-        intrusion = gw.intrusion_summary()
+        intrusion = self.bridge.intrusion_summary()
         score = intrusion.get("score")
         self.ids.show_value(
             t("unknown") if score is None else f"{score:.2f}",
             t("no baseline yet") if score is None else "",
         )
         lines = []
-        for st in gw.statuses():
+        statuses = self.bridge.statuses()
+        for st in statuses:
             dev_age = st.last_sample_age_s(now)
             lines.append(f"{st.name}: {t('up') if st.up else t('DOWN')}, {age_text(dev_age)}")
-        up = sum(1 for st in gw.statuses() if st.up)
-        self.devices.show_value(
-            f"{up}/{len(gw.statuses())}", "\n".join(lines), stale=up < len(gw.statuses())
-        )
-        outbox = gw.outbox_summary()
+        up = sum(1 for st in statuses if st.up)
+        self.devices.show_value(f"{up}/{len(statuses)}", "\n".join(lines), stale=up < len(statuses))
+        outbox = self.bridge.outbox_summary()
         if outbox is None:
             self.outbox.show_value("--", t("off: no Pub/Sub topic configured"))
         else:
@@ -167,7 +165,7 @@ class OverviewPage(QWidget):
                 else ""
             )
             self.outbox.show_value(str(outbox["depth"]), f"{link}  {t('oldest')} {oldest}".strip())
-        active = [a for a in gw.alarms.active() if a.active]
+        active = [a for a in self.bridge.active_alarms() if a.active]
         self.alarms.show_value(
             str(len(active)),
             "\n".join(

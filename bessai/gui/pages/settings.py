@@ -76,12 +76,11 @@ class SettingsPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        gw = self.bridge.gateway
+        infos = [self.bridge.device_info(name) for name in self.bridge.device_names()]
         devices = ", ".join(
-            f"{name} ({d.profile.manufacturer} {d.profile.model}, {d.endpoint})"
-            for name, d in gw.devices.items()
+            f"{d.name} ({d.manufacturer} {d.model}, {d.endpoint})" for d in infos if d is not None
         )
-        self.site.setText(f"{t('Site')}: {gw.site_id}\n{t('Devices')}: {devices}")
+        self.site.setText(f"{t('Site')}: {self.bridge.site_id}\n{t('Devices')}: {devices}")
         admin = self.bridge.may(Permission.ADMIN)
         self.bridge.fetch_users(self._show_users)
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
