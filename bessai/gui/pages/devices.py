@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -31,7 +32,13 @@ class DevicesPage(QWidget):
         self.stats.setWordWrap(True)
         self.table = QTableWidget(0, 6)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        # Every column as wide as its contents (names whole); the last one takes what is left.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        # Raw words run long (a string, a 64-bit counter): a fixed width, the rest elided.
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(2, 120)
         self.register = QComboBox()
         self.value = QDoubleSpinBox()
         self.value.setRange(-1e9, 1e9)
