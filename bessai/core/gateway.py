@@ -55,10 +55,11 @@ from bessai.core.periodic import cancel_and_wait
 from bessai.core.publish.pubsub import PubSubPublisher
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
+from bessai.core.simulated import start_simulated
+from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
 from bessai.drivers.profile import Profile
 from bessai.drivers.profile_loader import load_profile
-from bessai.drivers.simulator.physics import BatteryParams
 from bessai.drivers.simulator.server import BessSimulator
 
 log = logging.getLogger(__name__)
@@ -213,16 +214,13 @@ class Gateway:
             profile = self.profiles[cfg.name]
             endpoint: Endpoint
             if cfg.simulated:
-                # Its sun follows the site's clock, so that the dispatcher sees PV by day.
-                sim = BessSimulator(
+                sim, endpoint = await start_simulated(
+                    cfg,
                     profile,
                     seed=self.simulator_seed,
-                    unit_id=cfg.unit_id,
-                    params=BatteryParams(start_hour=prices.local_hour(time.time())),
+                    local_hour=prices.local_hour(time.time()),
                 )
-                port = await sim.start_tcp("127.0.0.1", cfg.port or 0)
                 self.simulators[cfg.name] = sim
-                endpoint = TcpEndpoint("127.0.0.1", port)
             elif cfg.serial_port is not None:
                 endpoint = SerialEndpoint(
                     cfg.serial_port, baudrate=cfg.baudrate, parity=cfg.parity, stopbits=cfg.stopbits
@@ -544,7 +542,7 @@ class Gateway:
             return 0.0
         return max(0.0, min(due) - asyncio.get_running_loop().time())
 
-    def intrusion_summary(self) -> dict[str, object]:
+    def intrusion_summary(self) -> IntrusionSummary:
         """Intrusion score per device: 'learning' while the baseline is collected, then scored."""
         return self.ids.summary(self.limits.intrusion_lockout_score)
 
@@ -553,29 +551,29 @@ class Gateway:
             "intrusion_alert", score.value >= self.ids.alarm_threshold, f"{device}: {score.driver}"
         )
 
-    def dispatch_summary(self) -> dict[str, object]:
+    def dispatch_summary(self) -> DispatchSummary:
         """For /health and the screens: the dispatch mode and the model in use, or why none is."""
         model = self.model_dispatcher
-        return {
-            "mode": self.dispatch_settings.mode,
-            "model_version": None if model is None else model.version,
-            "model_error": None if model is None else model.load_error,
-        }
+        return DispatchSummary(
+            self.dispatch_settings.mode,
+            None if model is None else model.version,
+            None if model is None else model.load_error,
+        )
 
-    def outbox_summary(self) -> dict[str, object] | None:
+    def outbox_summary(self) -> OutboxSummary | None:
         """The cloud outbox's depth and oldest age; None while there is no outbox."""
         if self.outbox is None:
             return None
         age = self.outbox.oldest_age_s()
         state = self.publisher.state if self.publisher else None
-        return {
-            "depth": self.outbox.depth,
-            "oldest_age_s": None if age is None else round(age, 3),
-            "dropped": self.outbox.stats.dropped,
-            "link_up": bool(state and state.up),
-            "published": state.published if state else 0,
-            "last_error": state.last_error if state else None,
-        }
+        return OutboxSummary(
+            depth=self.outbox.depth,
+            oldest_age_s=None if age is None else round(age, 3),
+            dropped=self.outbox.stats.dropped,
+            link_up=bool(state and state.up),
+            published=state.published if state else 0,
+            last_error=state.last_error if state else None,
+        )
 
     def statuses(self) -> list[DeviceStatus]:
         return [p.status for p in self.pollers.values()]

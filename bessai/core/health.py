@@ -86,8 +86,8 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
     for store, problem in sorted(gateway.stores_replaced.items()):
         problems.append(f"store {store} replaced: {problem}")
     dispatch = gateway.dispatch_summary()
-    if dispatch["model_error"]:
-        problems.append(f"dispatch model not usable, rules in use: {dispatch['model_error']}")
+    if dispatch.model_error:
+        problems.append(f"dispatch model not usable, rules in use: {dispatch.model_error}")
     if gateway.pollers and up == 0:
         status = "failing"
     elif problems:
@@ -95,6 +95,7 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
     else:
         status = "ok"
     started = gateway.started_at or now
+    outbox = gateway.outbox_summary()
     return {
         "status": status,
         "problems": problems,
@@ -108,11 +109,11 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
             "active": len([a for a in gateway.alarms.active() if a.active]),
             "critical": critical,
         },
-        "intrusion": gateway.intrusion_summary(),
-        "outbox": gateway.outbox_summary(),
+        "intrusion": gateway.intrusion_summary().to_dict(),
+        "outbox": None if outbox is None else outbox.to_dict(),
         "stores": {
             "failing": dict(gateway.store_failures),
             "replaced": dict(gateway.stores_replaced),
         },
-        "dispatch": gateway.dispatch_summary(),
+        "dispatch": dispatch.to_dict(),
     }

@@ -14,6 +14,7 @@ from bessai.core.bus import EventBus
 from bessai.core.control import Controller
 from bessai.core.outbox import Outbox
 from bessai.core.scheduler import DevicePoller
+from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import ModbusDevice
 
 
@@ -31,8 +32,8 @@ class SiteView(Protocol):
     store_failures: dict[str, str]
     stores_replaced: dict[str, str]
 
-    def intrusion_summary(self) -> dict[str, object]: ...
+    def intrusion_summary(self) -> IntrusionSummary: ...
 
-    def dispatch_summary(self) -> dict[str, object]: ...
+    def dispatch_summary(self) -> DispatchSummary: ...
 
-    def outbox_summary(self) -> dict[str, object] | None: ...
+    def outbox_summary(self) -> OutboxSummary | None: ...

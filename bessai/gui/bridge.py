@@ -36,6 +36,7 @@ from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Preview
 from bessai.core.scheduler import DeviceStatus
+from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import RegisterRow
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class CoreBridge(QObject):
             return None
         return self.gateway.controllers[name].state(time.time())
 
-    def dispatch_summary(self) -> dict[str, object]:
+    def dispatch_summary(self) -> DispatchSummary:
         return self.gateway.dispatch_summary()
 
     def preview(self, setpoint_kw: float) -> Preview | None:
@@ -306,10 +307,10 @@ class CoreBridge(QObject):
     def active_alarms(self) -> list[Alarm]:
         return self.gateway.alarms.active()
 
-    def intrusion_summary(self) -> dict[str, object]:
+    def intrusion_summary(self) -> IntrusionSummary:
         return self.gateway.intrusion_summary()
 
-    def outbox_summary(self) -> dict[str, object] | None:
+    def outbox_summary(self) -> OutboxSummary | None:
         return self.gateway.outbox_summary()
 
     def read(self, action: str, query: Callable[[], Any], done: Callable[[Any], None]) -> None:

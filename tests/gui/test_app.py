@@ -241,7 +241,7 @@ def test_auto_shows_who_dispatches_the_proposal_and_its_inputs(app: App, qtbot: 
     window, gateway, _ = app
     control = window.pages[2]
     window.show_page(2)
-    version = gateway.dispatch_summary()["model_version"]
+    version = gateway.dispatch_summary().model_version
     assert version is not None
     qtbot.waitUntil(lambda: f"model {version}" in control.dispatch.text(), timeout=3000)
     login(window, qtbot, "olga", "314159")

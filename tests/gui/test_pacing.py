@@ -55,6 +55,10 @@ def test_frames_go_on_between_polls_not_during_them(app: App, qtbot: QtBot) -> N
     assert len(seen) >= 20  # still about 10 frames a second
     # A frame in a poll's way goes out only once it has been put off for half a frame (a
     # poll that long is not seen on loopback, but a busy test machine can hold the loop).
-    in_the_way = [(p, d) for p, d in seen if p or d is None or d < bridge.paint_guard_s]
+    # The due time is recorded a moment after the bridge decided on it (a few microseconds
+    # to a millisecond on a busy machine), so a frame decided at the guard's edge may record
+    # just inside it: 1 ms of slack.
+    edge = bridge.paint_guard_s - 0.001
+    in_the_way = [(p, d) for p, d in seen if p or d is None or d < edge]
     assert len(in_the_way) <= bridge.frames_forced, (in_the_way, bridge.frames_forced)
     assert bridge.frames_forced <= len(seen) // 10

@@ -54,6 +54,11 @@ def check_order(messages: list[Any]) -> None:
         assert stamps == sorted(stamps), f"{device} out of order"
 
 
+def link_up(gw: Gateway) -> bool | None:
+    summary = gw.outbox_summary()
+    return None if summary is None else summary.link_up
+
+
 async def start_gateway(
     tmp_path: Path, emulator: PubSubEmulator, poll_s: float, **cloud: Any
 ) -> tuple[Gateway, BessSimulator, list[str]]:
@@ -135,8 +140,9 @@ async def test_emulator_killed_then_restarted_loses_nothing_and_keeps_order(
     assert gw.outbox.depth >= 250
     health = gw.outbox_summary()
     assert health is not None
-    assert health["depth"] >= 250
-    assert health["oldest_age_s"] > 1.0
+    assert health.depth >= 250
+    assert health.oldest_age_s is not None
+    assert health.oldest_age_s > 1.0
     gw.publisher.pause()  # the topic must exist again before anything is sent
     await asyncio.to_thread(pubsub_emulator.start)
     await asyncio.to_thread(pubsub_emulator.create, "telemetry", "sub")
@@ -302,12 +308,10 @@ async def test_link_down_is_seen_within_3_s(
     await asyncio.to_thread(pubsub_emulator.create, "telemetry", "sub")
     gw, sim, _ = await start_gateway(tmp_path, pubsub_emulator, 0.05, publish_timeout_s=10.0)
     try:
-        await until(lambda: (gw.outbox_summary() or {}).get("link_up") is True, 10, "link up")
+        await until(lambda: link_up(gw) is True, 10, "link up")
         await asyncio.to_thread(pubsub_emulator.kill)
         killed = asyncio.get_running_loop().time()
-        await until(
-            lambda: (gw.outbox_summary() or {}).get("link_up") is False, 6, "link seen down"
-        )
+        await until(lambda: link_up(gw) is False, 6, "link seen down")
         seen = asyncio.get_running_loop().time() - killed
         print(f"\n[cloud] link down seen {seen:.2f} s after the emulator died")
         assert seen < 3.0

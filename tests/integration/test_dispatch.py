@@ -68,7 +68,7 @@ async def test_auto_runs_the_simulator_from_the_shipped_model_through_the_guard(
         proposal = ctl.state().proposal
         assert proposal is not None
         assert proposal.source == "model"
-        assert proposal.model_version == gw.dispatch_summary()["model_version"]
+        assert proposal.model_version == gw.dispatch_summary().model_version
         assert set(proposal.inputs) == {
             "hour_local",
             "soc_pct",

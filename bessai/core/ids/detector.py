@@ -17,6 +17,7 @@ from bessai.core.events import SampleTaken
 from bessai.core.ids.features import FEATURES, WindowFeatures
 from bessai.core.ids.model import IntrusionModel, Score
 from bessai.core.periodic import cancel_and_wait
+from bessai.core.summaries import DeviceIntrusion, IntrusionSummary
 from bessai.drivers.device import ModbusDevice
 from bessai.drivers.traffic import TrafficRecord
 
@@ -150,32 +151,31 @@ class IntrusionDetector:
         await cancel_and_wait(list(self.tasks))
         self.tasks.clear()
 
-    def summary(self, lockout: float) -> dict[str, object]:
+    def summary(self, lockout: float) -> IntrusionSummary:
         if not self.enabled:
-            return {
-                "state": "off",
-                "score": None,
-                "alarm_threshold": self.alarm_threshold,
-                "lockout_threshold": lockout,
-                "devices": {name: {"state": "off", "score": None} for name in self._traffic},
-            }
-        devices = {
-            name: (
-                {"state": "learning", "score": None}
-                if name not in self.models
-                else {
-                    "state": "scoring",
-                    "score": None if name not in self.scores else round(self.scores[name].value, 4),
-                    "driver": None if name not in self.scores else self.scores[name].driver,
-                }
+            return IntrusionSummary(
+                "off",
+                None,
+                self.alarm_threshold,
+                lockout,
+                {name: DeviceIntrusion("off") for name in self._traffic},
             )
-            for name in self._traffic
-        }
-        scored = [d["score"] for d in devices.values() if d.get("score") is not None]
-        return {
-            "state": "scoring" if scored else ("learning" if devices else "unknown"),
-            "score": max(scored) if scored else None,  # type: ignore[type-var]
-            "alarm_threshold": self.alarm_threshold,
-            "lockout_threshold": lockout,
-            "devices": devices,
-        }
+        devices: dict[str, DeviceIntrusion] = {}
+        for name in self._traffic:
+            score = self.scores.get(name)
+            if name not in self.models:
+                devices[name] = DeviceIntrusion("learning")
+            else:
+                devices[name] = DeviceIntrusion(
+                    "scoring",
+                    None if score is None else round(score.value, 4),
+                    None if score is None else score.driver,
+                )
+        scored = [d.score for d in devices.values() if d.score is not None]
+        return IntrusionSummary(
+            "scoring" if scored else ("learning" if devices else "unknown"),
+            max(scored) if scored else None,
+            self.alarm_threshold,
+            lockout,
+            devices,
+        )

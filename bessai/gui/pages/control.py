@@ -192,12 +192,12 @@ class ControlPage(QWidget):
     def _dispatch_text(self, state: ControlState) -> str:
         """Who proposes in Auto, and the last proposal with what the guard made of it."""
         info = self.bridge.dispatch_summary()
-        version, error = info["model_version"], info["model_error"]
-        if info["mode"] == "rules":
+        version, error = info.model_version, info.model_error
+        if info.mode == "rules":
             lines = [t("Auto dispatch: rules (time of use, peak shaving)")]
         elif error:
             lines = [t("Auto dispatch: rules — the model is not usable: {0}").format(error)]
-        elif info["mode"] == "shadow":
+        elif info.mode == "shadow":
             lines = [
                 t(
                     "Auto dispatch: rules; model {0} in shadow mode (recorded, never written)"

@@ -141,7 +141,7 @@ class OverviewPage(QWidget):
                 extra = t("{0} interlock(s)").format(len(state.interlocks))
             self.mode.show_value(mode_text, extra)
         intrusion = self.bridge.intrusion_summary()
-        score = intrusion.get("score")
+        score = intrusion.score
         self.ids.show_value(
             t("unknown") if score is None else f"{score:.2f}",
             t("no baseline yet") if score is None else "",
@@ -157,14 +157,12 @@ class OverviewPage(QWidget):
         if outbox is None:
             self.outbox.show_value("--", t("off: no Pub/Sub topic configured"))
         else:
-            oldest_s = outbox["oldest_age_s"]
-            link = t("link up") if outbox["link_up"] else t("link down")
+            oldest_s = outbox.oldest_age_s
+            link = t("link up") if outbox.link_up else t("link down")
             oldest = (
-                age_text(oldest_s if isinstance(oldest_s, float) else None)
-                if outbox["depth"]
-                else ""
+                age_text(oldest_s if isinstance(oldest_s, float) else None) if outbox.depth else ""
             )
-            self.outbox.show_value(str(outbox["depth"]), f"{link}  {t('oldest')} {oldest}".strip())
+            self.outbox.show_value(str(outbox.depth), f"{link}  {t('oldest')} {oldest}".strip())
         active = [a for a in self.bridge.active_alarms() if a.active]
         self.alarms.show_value(
             str(len(active)),
