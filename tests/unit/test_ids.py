@@ -240,3 +240,25 @@ def test_one_or_two_slow_windows_are_not_a_latency_anomaly_but_a_sustained_slowd
     assert window(0.020) == pytest.approx(0.6)
     assert window(0.040) == pytest.approx(0.6)  # twice: still the host, not the device
     assert window(0.025) == pytest.approx(20.0)  # three times in a row: the device is slowed
+
+
+def test_a_window_just_past_a_small_baselines_maximum_is_no_alarm() -> None:
+    """40 windows: p99 and the maximum nearly coincide. A window 0.05 past the maximum
+    scored 0.94 by the slope between them (a false alarm); it climbs over the forest's
+    remaining range instead, and a raw score near 1 is still an alarm."""
+    model = IntrusionModel.fit(normal_windows(40, seed=7), seed=7)
+    p99, top = model.forest_p99, model.forest_max
+    assert 0.3 + 0.2 * 0.05 / (top - p99) + 0.2 > 0.7  # what the old slope gave
+
+    class Fixed:
+        raw = 0.0
+
+        def anomaly(self, _: object) -> float:
+            return self.raw
+
+    fixed = Fixed()
+    model.forest = fixed  # type: ignore[assignment]
+    fixed.raw = top + 0.05
+    assert 0.5 < model.score(model.mean).value < 0.7
+    fixed.raw = 0.97
+    assert model.score(model.mean).value > 0.9

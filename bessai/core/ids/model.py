@@ -58,13 +58,17 @@ class IntrusionModel:
         z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.std).tolist()
         raw = self.forest.anomaly(x)
         # The forest's raw score, calibrated: the baseline's p99 is 0.3, its maximum 0.5, and
-        # beyond that it climbs towards 1.
+        # beyond that it climbs over what is left of the forest's range, to 1 at a raw 1. (Not
+        # at the slope between p99 and the maximum: in a small baseline the two are nearly
+        # equal, and a window a hair past the maximum scored 1.0, a false alarm.)
         if raw <= self.forest_p99:
             forest = CALIBRATED_P99 * raw / self.forest_p99
-        else:
+        elif raw <= self.forest_max:
             forest = CALIBRATED_P99 + 0.2 * (raw - self.forest_p99) / (
                 self.forest_max - self.forest_p99
             )
+        else:
+            forest = 0.5 + 0.5 * (raw - self.forest_max) / max(1e-6, 1.0 - self.forest_max)
         forest = min(1.0, forest)
         magnitudes = [abs(v) for v in z]
         top = max(magnitudes)
