@@ -7,12 +7,15 @@ refresh timeout after which it falls back, and the leave writes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from pymodbus.constants import ExcCodes
 
+from bessai.core.alarms import AlarmState
 from bessai.core.auth import AuthService, Role, Session
 from bessai.core.config import DeviceConfig
 from bessai.core.control import ControlMode
@@ -20,6 +23,7 @@ from bessai.core.gateway import Gateway
 from bessai.drivers.command import PowerCommand
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile import Role as Quantity
+from bessai.drivers.profile import Table
 from bessai.drivers.profile_loader import load_profile, registry_ids
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import until
@@ -217,4 +221,46 @@ async def test_a_window_moves_its_edge_on_the_side_of_the_change_first() -> None
         assert sim.commanded_kw() == 0.0
     finally:
         await device.close()
+        await sim.stop()
+
+
+async def test_a_refused_enter_write_leaves_zero_power_and_says_so(
+    tmp_path: Path, operator: tuple[AuthService, Session]
+) -> None:
+    """SMA: the unit refuses 40151 = 802 (remote control). The setpoint is not written, the
+    mode drops to Standby, zero goes out, the alarm says why, and nothing resumes."""
+    auth, olga = operator
+    profile = load_profile("sma_sunny_island")
+    sim = BessSimulator(profile, seed=4)
+    real = sim._apply_write
+
+    def refusing(table: Table, address: int, values: list[int]) -> ExcCodes | None:
+        if address == profile.by_name("external_control").address:
+            return ExcCodes.DEVICE_FAILURE
+        return real(table, address, values)
+
+    sim._apply_write = refusing  # type: ignore[method-assign]
+    port = await sim.start_tcp("127.0.0.1", 0)
+    cfg = DeviceConfig(name="bess", profile="sma_sunny_island", host="127.0.0.1", port=port)
+    gw = Gateway("refused", [cfg], data_dir=tmp_path, control_interval_s=0.1, auth=auth)
+    await gw.start()
+    try:
+        ctl = gw.controller()
+        await until(lambda: ctl.telemetry.comms_up, 10.0, "first sample")
+        assert (await ctl.set_mode(olga, ControlMode.MANUAL)).ok
+        await ctl.command_setpoint(olga, 3.0)
+        await until(lambda: ctl.mode is ControlMode.STANDBY, 5.0, "Standby after the refusal")
+        # Raised, then cleared by the zero write that followed; it waits for an acknowledgement.
+        assert gw.alarms.get("write_failed").state in (
+            AlarmState.ACTIVE_UNACK,
+            AlarmState.CLEARED_UNACK,
+        )
+        assert sim.model.setpoint_kw == 0.0
+        assert not sim.in_remote_control()
+        await asyncio.sleep(1.0)  # nothing resumes by itself
+        assert ctl.mode is ControlMode.STANDBY
+        assert sim.model.setpoint_kw == 0.0
+        assert ("setpoint_write", "failed") in [(r.action, r.outcome) for r in gw.audit.records()]
+    finally:
+        await gw.stop()
         await sim.stop()
