@@ -34,7 +34,7 @@ from bessai.core.control import CommandResult, ControlMode, ControlState, Contro
 from bessai.core.events import Sample, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
-from bessai.core.safety import Preview
+from bessai.core.safety import Preview, SafetyLimits
 from bessai.core.scheduler import DeviceStatus
 from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import RegisterRow
@@ -304,6 +304,12 @@ class CoreBridge(QObject):
     def register_rows(self, name: str) -> list[RegisterRow]:
         return self.gateway.devices[name].register_table()
 
+    def limits(self) -> SafetyLimits | None:
+        """The guard's limits of the first controllable device (what the Overview colours by)."""
+        if not self.gateway.controllers:
+            return None
+        return self.gateway.controller().guard.limits
+
     def active_alarms(self) -> list[Alarm]:
         return self.gateway.alarms.active()
 
@@ -370,6 +376,7 @@ __all__ = [
     "Gateway",
     "Permission",
     "Preview",
+    "SafetyLimits",
     "Sample",
     "freeze_startup_heap",
     "result_text",

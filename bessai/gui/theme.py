@@ -56,6 +56,10 @@ def style_sheet(p: Palette) -> str:
     QLabel#cardTitle {{ color: {p.muted}; font-size: 13px; background: transparent; }}
     QLabel#cardValue {{ font-size: 30px; font-weight: 600; background: transparent; }}
     QLabel#cardValue[stale="true"] {{ color: {p.stale}; }}
+    QLabel#cardValue[severity="warning"] {{ color: {p.warn}; }}
+    QLabel#cardValue[severity="trip"] {{ color: {p.bad}; }}
+    QFrame#card[severity="warning"] {{ border: 2px solid {p.warn}; }}
+    QFrame#card[severity="trip"] {{ border: 2px solid {p.bad}; }}
     QLabel#cardDetail {{ color: {p.muted}; font-size: 12px; background: transparent; }}
     QLabel#cardDetail[stale="true"] {{ color: {p.warn}; }}
     QFrame#rail {{ background: {p.panel}; }}

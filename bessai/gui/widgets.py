@@ -51,8 +51,13 @@ class ValueCard(QFrame):
         layout.addWidget(self.detail)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self.stale = False
+        self.severity = "normal"
 
-    def show_value(self, text: str, detail: str = "", *, stale: bool = False) -> None:
+    def show_value(
+        self, text: str, detail: str = "", *, stale: bool = False, severity: str = "normal"
+    ) -> None:
+        """``severity``: "normal" (calm grey), "warning" (amber) or "trip" (red): colour only
+        for the abnormal, the same colour meaning everywhere (ISA-101)."""
         self.value.setText(f"{text} {self.unit}".strip())
         self.detail.setText(detail)
         if stale != self.stale:
@@ -61,6 +66,12 @@ class ValueCard(QFrame):
                 label.setProperty("stale", stale)
                 label.style().unpolish(label)
                 label.style().polish(label)
+        if severity != self.severity:
+            self.severity = severity
+            for widget in (self, self.value):
+                widget.setProperty("severity", severity)
+                widget.style().unpolish(widget)
+                widget.style().polish(widget)
 
     def retranslate(self) -> None:
         self.title.setText(t(self.title_source))

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
+from bessai.drivers.simulator.server import Fault
 from bessai.gui.charts import RingBuffer
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.pages.alarms import AlarmsPage
@@ -292,3 +293,29 @@ def test_store_reads_of_the_screen_run_off_its_loop(
     qtbot.waitUntil(audit_shown, timeout=3000)
     assert set(seen) == {"users", "history", "records"}
     assert all(thread != gui_thread for thread in seen.values()), seen
+
+
+def test_an_over_temperature_trip_and_a_comms_loss_stand_out_on_the_overview(
+    app: App, qtbot: QtBot
+) -> None:
+    """ISA-101: calm grey while normal; the abnormal value, its card and the alarm count in
+    the colour of their severity (a role query on the widgets, not pixels)."""
+    window, gateway, _ = app
+    overview = window.pages[0]
+    window.show_page(0)
+    qtbot.waitUntil(lambda: "s ago" in overview.temp.detail.text(), timeout=3000)
+    assert overview.temp.severity == "normal"
+    assert overview.temp.value.property("severity") in (None, "normal")
+    sim = gateway.simulators["bess"]
+    limits = gateway.controller().guard.limits
+    sim.model.temp_c = limits.temp_warning_c + 1.0
+    qtbot.waitUntil(lambda: overview.temp.severity == "warning", timeout=3000)
+    assert overview.temp.value.property("severity") == "warning"
+    sim.model.temp_c = limits.temp_trip_c + 10.0
+    qtbot.waitUntil(lambda: overview.temp.severity == "trip", timeout=3000)
+    assert overview.temp.property("severity") == "trip"  # the card's border too
+    qtbot.waitUntil(lambda: overview.alarms.severity == "trip", timeout=5000)  # safety trip
+    assert overview.devices.severity == "normal"
+    sim.inject(Fault.NO_ANSWER)
+    qtbot.waitUntil(lambda: overview.devices.severity == "trip", timeout=10000)
+    assert overview.devices.value.property("severity") == "trip"

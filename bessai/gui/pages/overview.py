@@ -6,9 +6,36 @@ import time
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
 
-from bessai.gui.bridge import ControlMode, CoreBridge
+from bessai.gui.bridge import ControlMode, CoreBridge, SafetyLimits
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.widgets import STALE_AFTER_S, SocGauge, ValueCard, age_text
+
+
+def temperature_severity(temp_c: float | None, limits: SafetyLimits | None) -> str:
+    """Trip at or past the trip limits (hot or cold), warning from the warning limit."""
+    if temp_c is None or limits is None:
+        return "normal"
+    if temp_c >= limits.temp_trip_c or temp_c <= limits.temp_cold_trip_c:
+        return "trip"
+    if temp_c >= limits.temp_warning_c or temp_c <= limits.temp_charge_min_c:
+        return "warning"
+    return "normal"
+
+
+def soc_severity(soc_pct: float | None, limits: SafetyLimits | None) -> str:
+    """Warning at or past the SoC floor or ceiling (the guard stops that direction there)."""
+    if soc_pct is None or limits is None:
+        return "normal"
+    if soc_pct <= limits.soc_floor_pct or soc_pct >= limits.soc_ceiling_pct:
+        return "warning"
+    return "normal"
+
+
+def alarm_severity(priorities: list[str]) -> str:
+    """The highest active priority: critical or high is red, medium or low amber."""
+    if any(p in ("CRITICAL", "HIGH") for p in priorities):
+        return "trip"
+    return "warning" if priorities else "normal"
 
 
 def fmt(value: float | None, digits: int = 1, signed: bool = False) -> str:
@@ -100,8 +127,9 @@ class OverviewPage(QWidget):
         r = sample.roles if sample else {}
         detail = age_text(age)
         soc = r.get("soc_pct")
+        limits = self.bridge.limits()
         self.gauge.set_value(soc, stale)
-        self.soc.show_value("", detail, stale=stale)
+        self.soc.show_value("", detail, stale=stale, severity=soc_severity(soc, limits))
         power = r.get("active_power_kw")
         direction = (
             ""
@@ -118,7 +146,10 @@ class OverviewPage(QWidget):
             t("written by the gateway") if state else detail,
             stale=state is None and stale,
         )
-        self.temp.show_value(fmt(r.get("battery_temp_c")), detail, stale=stale)
+        temp = r.get("battery_temp_c")
+        self.temp.show_value(
+            fmt(temp), detail, stale=stale, severity=temperature_severity(temp, limits)
+        )
         self.voltage.show_value(fmt(r.get("pack_voltage_v")), detail, stale=stale)
         self.current.show_value(fmt(r.get("pack_current_a")), detail, stale=stale)
         self.grid.show_value(
@@ -152,7 +183,12 @@ class OverviewPage(QWidget):
             dev_age = st.last_sample_age_s(now)
             lines.append(f"{st.name}: {t('up') if st.up else t('DOWN')}, {age_text(dev_age)}")
         up = sum(1 for st in statuses if st.up)
-        self.devices.show_value(f"{up}/{len(statuses)}", "\n".join(lines), stale=up < len(statuses))
+        self.devices.show_value(
+            f"{up}/{len(statuses)}",
+            "\n".join(lines),
+            stale=up < len(statuses),
+            severity="trip" if up < len(statuses) else "normal",
+        )
         outbox = self.bridge.outbox_summary()
         if outbox is None:
             self.outbox.show_value("--", t("off: no Pub/Sub topic configured"))
@@ -171,6 +207,7 @@ class OverviewPage(QWidget):
                 + (a.definition.text_es if self.bridge_spanish() else a.definition.text_en)
                 for a in active[:3]
             ),
+            severity=alarm_severity([a.definition.priority.name for a in active]),
         )
 
     def bridge_spanish(self) -> bool:
