@@ -40,11 +40,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/heap.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
+	$(BIN)/python bench/gui_idle.py
 
-# Every page at 1280x800 and 800x480, in Spanish and English, under Xvfb (Debian's xvfb).
+# A scripted scenario (half an hour of simulated history, then trip, comms loss, E-stop and an
+# intrusion on the live simulator) at 1280x800 and 800x480, in Spanish and English, under Xvfb.
 screenshots: $(STAMP)
-	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang es
-	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang en
+	rm -rf screenshots
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang es en
 
 # dist/bessai-edge_<version>_<arch>.deb (needs Debian's python3.11 and python3-venv).
 deb:

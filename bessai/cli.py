@@ -71,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lang",
         choices=["es", "en"],
-        default="es",
-        help="language of the operator app (default es)",
+        default=None,
+        help="language of the operator app (default: the screen's last choice, else es)",
     )
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"

@@ -173,6 +173,18 @@ class AuditTrail:
             AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
         ]
 
+    def records_since(self, ts: float, actions: tuple[str, ...]) -> list[AuditRecord]:
+        """The records of these actions at or after ``ts``, oldest first (chart markers)."""
+        marks = ",".join("?" * len(actions))
+        rows = self.db.query(
+            "SELECT seq, ts, user, action, outcome, detail, prev_hash, hash FROM audit "
+            f"WHERE ts >= ? AND action IN ({marks}) ORDER BY seq",
+            (ts, *actions),
+        )
+        return [
+            AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
+        ]
+
     def verify(self) -> VerifyResult:
         """Walk the chain; report the first row that does not fit."""
         rows = self.db.query(

@@ -55,6 +55,7 @@ from bessai.core.safety import (
     SafetyGuard,
     Telemetry,
     Verdict,
+    Window,
     message,
 )
 from bessai.core.validity import MeasurementValidator
@@ -349,6 +350,12 @@ class Controller(OperatorCommands):
 
     def state(self, now: float | None = None) -> ControlState:
         now = self.clock() if now is None else now
+        interlocks = tuple(self.current_interlocks(now))
+        window = self.guard.window(self.telemetry)
+        if interlocks:
+            # Under an interlock nothing but zero is allowed, whatever the limits would give.
+            first = interlocks[0].reason
+            window = Window(0.0, 0.0, first, first)
         return ControlState(
             device=self.device.name,
             mode=self.mode,
@@ -357,8 +364,8 @@ class Controller(OperatorCommands):
             lease_expires_at=self.lease_expires_at if self.mode is ControlMode.MANUAL else None,
             estop_latched=self.estop_latched,
             maintenance=self.maintenance,
-            interlocks=tuple(self.current_interlocks(now)),
-            window=self.guard.window(self.telemetry),
+            interlocks=interlocks,
+            window=window,
             last_verdict=self.last_verdict,
             proposal=self.proposal,
             heartbeat=self.heartbeat,

@@ -330,9 +330,13 @@ class SafetyGuard:
             found.append(
                 Interlock.of(Reason.INTERLOCK_STALE, age=now - t.ts, limit=lim.max_sample_age_s)
             )
-        trip = self.trip_cause(t)
+        trip = self.trip_causes(t)
         if trip is not None:
-            found.append(Interlock.of(Reason.INTERLOCK_TRIP, detail=trip))
+            es, en = (
+                message(Reason.INTERLOCK_TRIP, detail=trip[0])[0],
+                message(Reason.INTERLOCK_TRIP, detail=trip[1])[1],
+            )
+            found.append(Interlock(Reason.INTERLOCK_TRIP, es, en))
         if t.unknown:
             detail = "; ".join(f"{quantity} {why}" for quantity, why in t.unknown)
             found.append(Interlock.of(Reason.INTERLOCK_MEASUREMENT, detail=detail))
@@ -351,22 +355,33 @@ class SafetyGuard:
         return found
 
     def trip_cause(self, t: Telemetry) -> str | None:
+        """Why the battery trips now, in English (the audit's language), or None."""
+        cause = self.trip_causes(t)
+        return None if cause is None else cause[1]
+
+    def trip_causes(self, t: Telemetry) -> tuple[str, str] | None:
+        """Why the battery trips now, in Spanish and English, or None."""
         lim = self.limits
         if t.battery_temp_c is not None and t.battery_temp_c >= lim.temp_trip_c:
-            return f"battery {t.battery_temp_c:.1f} °C >= {lim.temp_trip_c:.1f} °C"
+            values = f"{t.battery_temp_c:.1f} °C >= {lim.temp_trip_c:.1f} °C"
+            return f"batería {values}", f"battery {values}"
         if t.battery_temp_c is not None and t.battery_temp_c <= lim.temp_cold_trip_c:
-            return f"battery {t.battery_temp_c:.1f} °C <= {lim.temp_cold_trip_c:.1f} °C (cold)"
+            values = f"{t.battery_temp_c:.1f} °C <= {lim.temp_cold_trip_c:.1f} °C"
+            return f"batería {values} (frío)", f"battery {values} (cold)"
         if t.pack_voltage_v is not None and not (
             lim.pack_voltage_min_v <= t.pack_voltage_v <= lim.pack_voltage_max_v
         ):
+            values = f"{t.pack_voltage_v:.1f} V"
+            span = f"{lim.pack_voltage_min_v:.0f}..{lim.pack_voltage_max_v:.0f} V"
             return (
-                f"pack {t.pack_voltage_v:.1f} V outside "
-                f"{lim.pack_voltage_min_v:.0f}..{lim.pack_voltage_max_v:.0f} V"
+                f"tensión del paquete {values} fuera de {span}",
+                f"pack {values} outside {span}",
             )
         if t.pack_current_a is not None and abs(t.pack_current_a) > lim.pack_current_max_a:
-            return f"pack current {t.pack_current_a:.1f} A > {lim.pack_current_max_a:.0f} A"
+            values = f"{t.pack_current_a:.1f} A > {lim.pack_current_max_a:.0f} A"
+            return f"corriente del paquete {values}", f"pack current {values}"
         if t.device_fault:
-            return f"device fault: {t.device_fault}"
+            return f"falla del equipo: {t.device_fault}", f"device fault: {t.device_fault}"
         return None
 
     def evaluate(

@@ -13,6 +13,7 @@ class DeviceIntrusion:
     state: str
     score: float | None = None
     driver: str | None = None
+    learning_left_s: float | None = None  # while learning: time until the baseline is fitted
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,17 @@ from bessai.gui.main_window import MainWindow
 from bessai.gui.theme import apply_theme
 
 
-async def run_app(
-    gateway: Gateway, *, kiosk: bool = False, language: str = "en", theme: str = "dark"
-) -> None:
+async def run_app(gateway: Gateway, *, kiosk: bool = False, language: str | None = None) -> None:
     """Run until the window is closed (or the app quits), then stop the core cleanly."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    apply_theme(app, theme)
+    apply_theme(app, "dark")
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
     await gateway.start()
     bridge = CoreBridge(gateway)
     window = MainWindow(bridge, kiosk=kiosk, exit_action=app.quit, hide_cursor=kiosk)
-    window.set_language(language)
+    window.restore_settings(language)
     if kiosk:
         window.showFullScreen()
     else:
@@ -42,7 +40,7 @@ async def run_app(
         await gateway.stop()
 
 
-def main(gateway: Gateway, *, kiosk: bool = False, language: str = "en") -> int:
+def main(gateway: Gateway, *, kiosk: bool = False, language: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("BESSAI Edge")
     # qasync on Python 3.11: asyncio.Runner takes the loop factory (asyncio.run does only from 3.12).

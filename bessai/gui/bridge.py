@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -28,18 +29,25 @@ from bessai.core.alarms import (
     AlarmCleared,
     AlarmRaised,
     AlarmShelved,
+    AlarmState,
+    Priority,
 )
 from bessai.core.auth import AuthError, Permission, Role, Session
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import Sample, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
-from bessai.core.safety import Preview, SafetyLimits
+from bessai.core.safety import Interlock, Preview, Reason, SafetyLimits, Window
 from bessai.core.scheduler import DeviceStatus
 from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import RegisterRow
 
 log = logging.getLogger(__name__)
+
+EVENT_ACTIONS = ("mode", "estop", "estop_reset", "maintenance")
+# Text and colours are refreshed four times a second: a person reads no faster, and each
+# refresh of a page costs the loop the core shares (the charts keep the full frame rate).
+TEXT_PERIOD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class CoreBridge(QObject):
     """Coalesces core events into Qt signals and runs operator commands on the core."""
 
     frame = Signal()  # at most at the screen's rate, when anything changed
+    text_frame = Signal()  # at most TEXT_PERIOD_S apart: numbers in words need no more
     samples_arrived = Signal(list)  # every Sample since the last frame (for charts)
     alarms_changed = Signal()
     session_changed = Signal()
@@ -83,6 +92,8 @@ class CoreBridge(QObject):
         self.session: Session | None = None
         self._pending: list[Sample] = []
         self._alarms_dirty = False
+        self.interlock_since: dict[Reason, float] = {}
+        self._text_at = 0.0  # when each active interlock was first seen
         self._tasks: set[asyncio.Task[Any]] = set()  # qasync keeps no references to tasks
         bus = gateway.bus
         self._unsubscribe = [
@@ -140,6 +151,20 @@ class CoreBridge(QObject):
             self.alarms_changed.emit()
         # A frame every tick keeps ages and the lease countdown moving even with no events.
         self.frame.emit()
+        now = time.monotonic()
+        if now - self._text_at >= TEXT_PERIOD_S - self.period_ms / 2000:
+            self._text_at = now
+            self._track_interlocks()
+            self.text_frame.emit()
+
+    def _track_interlocks(self) -> None:
+        state = self.state()
+        active = {i.reason for i in state.interlocks} if state is not None else set()
+        now = time.time()
+        for reason in active - self.interlock_since.keys():
+            self.interlock_since[reason] = now
+        for reason in self.interlock_since.keys() - active:
+            del self.interlock_since[reason]
 
     def close(self) -> None:
         self.timer.stop()
@@ -189,10 +214,11 @@ class CoreBridge(QObject):
         return session is not None and session.may(permission)
 
     async def login(self, user: str, secret: str) -> Session | str:
+        """A session, or the refusal's stable code ("bad_credentials", "locked", ...)."""
         try:
             self.session = await self.gateway.auth.login(user, secret)
         except AuthError as exc:
-            return str(exc)
+            return exc.code
         self.session_changed.emit()
         return self.session
 
@@ -277,6 +303,10 @@ class CoreBridge(QObject):
     def site_id(self) -> str:
         return self.gateway.site_id
 
+    @property
+    def data_dir(self) -> Path:
+        return self.gateway.data_dir
+
     def statuses(self) -> list[DeviceStatus]:
         return self.gateway.statuses()
 
@@ -310,6 +340,28 @@ class CoreBridge(QObject):
             return None
         return self.gateway.controller().guard.limits
 
+    def rated_kw(self) -> float | None:
+        """The controllable device's rating (for the dead band and the keypad's presets)."""
+        name = self.controller_name()
+        if name is None:
+            return None
+        profile = self.gateway.devices[name].profile
+        rating = profile.control.rated_power_kw if profile.control is not None else None
+        limits = self.gateway.controllers[name].guard.limits
+        return rating or max(limits.max_charge_kw, limits.max_discharge_kw)
+
+    def seconds_to_soc_limit(self, power_kw: float, soc_pct: float | None) -> float | None:
+        if not self.gateway.controllers:
+            return None
+        return self.gateway.controller().guard.seconds_to_soc_limit(power_kw, soc_pct)
+
+    def device_intrusion_score(self, device: str) -> float | None:
+        return self.gateway.ids.score(device)
+
+    def poll_period_s(self) -> float:
+        """The slowest device's poll period (a longer silence is a gap in the charts)."""
+        return max((d.poll_interval_s for d in self.gateway.configs), default=1.0)
+
     def active_alarms(self) -> list[Alarm]:
         return self.gateway.alarms.active()
 
@@ -335,17 +387,50 @@ class CoreBridge(QObject):
         """The last ``limit`` audit records, newest first."""
         self.read("audit", lambda: list(reversed(self.gateway.audit.records()[-limit:])), done)
 
+    def fetch_events(self, since: float, done: Callable[[Any], None]) -> None:
+        """Chart markers since ``since``: (ts, kind, text) from the audit trail and alarm log."""
+
+        def query() -> list[tuple[float, str, str]]:
+            marks: list[tuple[float, str, str]] = []
+            for r in self.gateway.audit.records_since(since, EVENT_ACTIONS):
+                if r.outcome in ("ok", "latched"):
+                    text = str(r.detail.get("new", "")) if r.action == "mode" else ""
+                    marks.append((r.ts, r.action, text))
+            for row in self.gateway.alarms.history(500):
+                if float(str(row[0])) >= since and row[2] == "raised":
+                    marks.append((float(str(row[0])), "alarm", str(row[1])))
+            return sorted(marks)
+
+        self.read("events", query, done)
+
+    def create_first_admin(
+        self, name: str, secret: str, done: Callable[[Any], None] | None = None
+    ) -> None:
+        """The first account of a new site (an admin); refused once any account exists."""
+
+        async def create() -> Session | str:
+            try:
+                await self.gateway.auth.add_user(name, Role.ADMIN, secret)
+            except AuthError as exc:
+                return exc.code
+            return await self.login(name, secret)
+
+        self.run("first_admin", create(), done)
+
     def add_user(
         self, name: str, role: str, secret: str, done: Callable[[Any], None] | None = None
     ) -> None:
-        async def add() -> str:
+        async def add() -> tuple[str, str] | str:
+            """(name, role) when added, else the refusal's stable code."""
             try:
                 await self.gateway.auth.add_user(
                     name, Role[role.upper()], secret, by=self.current_session()
                 )
-            except (AuthError, KeyError) as exc:
-                return str(exc)
-            return f"{name}: {role}"
+            except AuthError as exc:
+                return exc.code
+            except KeyError:
+                return "bad_role"
+            return (name, role)
 
         self.run("user_add", add(), done)
 
@@ -369,15 +454,23 @@ def result_text(result: object, spanish: bool) -> str:
 
 
 __all__ = [
+    "Alarm",
+    "AlarmState",
     "CommandResult",
     "ControlMode",
     "ControlState",
     "CoreBridge",
+    "DeviceStatus",
     "Gateway",
+    "Interlock",
+    "IntrusionSummary",
     "Permission",
     "Preview",
+    "Priority",
+    "Reason",
     "SafetyLimits",
     "Sample",
+    "Window",
     "freeze_startup_heap",
     "result_text",
 ]

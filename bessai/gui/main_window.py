@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -22,18 +23,38 @@ from PySide6.QtWidgets import (
 )
 
 from bessai.gui.bridge import CoreBridge, Permission
+from bessai.gui.formatting import deadband_kw
 from bessai.gui.i18n import Languages, t
+from bessai.gui.login import FirstRunDialog, LoginDialog, local_console
 from bessai.gui.pages.alarms import AlarmsPage
 from bessai.gui.pages.charts import ChartsPage
 from bessai.gui.pages.control import ControlPage
 from bessai.gui.pages.devices import DevicesPage
 from bessai.gui.pages.overview import OverviewPage
 from bessai.gui.pages.settings import SettingsPage
+from bessai.gui.status import alarm_badge, mode_text, site_status
+from bessai.gui.strip import StatusStrip
 from bessai.gui.theme import apply_theme
-from bessai.gui.widgets import EStopButton, PinPad
+from bessai.gui.widgets import EStopButton
 
 PAGES = ["Overview", "Charts", "Control", "Alarms", "Devices", "Settings"]
 ICONS = ["▣", "∿", "◉", "⚠", "⇄", "⚙"]
+ALARMS_PAGE = PAGES.index("Alarms")
+
+
+class ScreenSettings:
+    """The screen's own choices (language, theme), kept in ``screen.ini`` beside the site's data."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = QSettings(str(path), QSettings.Format.IniFormat)
+
+    def get(self, key: str) -> str | None:
+        value = self.store.value(key)
+        return None if value is None else str(value)
+
+    def put(self, key: str, value: str) -> None:
+        self.store.setValue(key, value)
+        self.store.sync()
 
 
 class MainWindow(QMainWindow):
@@ -95,9 +116,8 @@ class MainWindow(QMainWindow):
         self.estop = EStopButton()
         self.estop.setMinimumSize(120, 56)
         self.estop.clicked.connect(bridge.estop)
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setVisible(False)
+        self.strip = StatusStrip()
+        self.strip.alarms_clicked.connect(lambda: self.show_page(ALARMS_PAGE))
         header = QHBoxLayout()
         header.addWidget(self.site)
         header.addStretch(1)
@@ -107,7 +127,7 @@ class MainWindow(QMainWindow):
         header.addWidget(self.estop)
         body = QVBoxLayout()
         body.addLayout(header)
-        body.addWidget(self.banner)
+        body.addWidget(self.strip)
         body.addWidget(self.stack, 1)
         central = QWidget()
         outer = QHBoxLayout(central)
@@ -115,9 +135,11 @@ class MainWindow(QMainWindow):
         outer.addWidget(rail)
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
-        self.pin: PinPad | None = None
+        self.pin: LoginDialog | None = None
+        self.first_run: FirstRunDialog | None = None
+        self.screen_settings = ScreenSettings(bridge.data_dir / "screen.ini")
         self.retranslate()
-        bridge.frame.connect(self.refresh)
+        bridge.text_frame.connect(self.refresh)
         bridge.session_changed.connect(self.refresh)
         if kiosk:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
@@ -145,7 +167,15 @@ class MainWindow(QMainWindow):
         if refresh is not None:
             refresh()
 
+    def restore_settings(self, language: str | None = None) -> None:
+        """The language and theme chosen last on this screen (``language`` overrides)."""
+        self.set_language(language or self.screen_settings.get("language") or "es")
+        self.set_theme(self.screen_settings.get("theme") or "dark")
+
     def set_language(self, code: str) -> None:
+        if code not in ("es", "en"):
+            code = "es"
+        self.screen_settings.put("language", code)
         self.languages.set(code)  # Qt posts LanguageChange to every widget
         combo = self.settings.language
         combo.blockSignals(True)
@@ -162,6 +192,9 @@ class MainWindow(QMainWindow):
         return False
 
     def set_theme(self, name: str) -> None:
+        if name not in ("dark", "light"):
+            name = "dark"
+        self.screen_settings.put("theme", name)
         combo = self.settings.theme
         combo.blockSignals(True)
         combo.setCurrentIndex(combo.findData(name))
@@ -169,6 +202,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, name)
+        for page in self.pages:
+            restyle = getattr(page, "restyle", None)
+            if restyle is not None:
+                restyle()
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         compact = self.width() < 1000
@@ -199,27 +236,66 @@ class MainWindow(QMainWindow):
             else f"{session.user} ({t(session.role.name.lower())})"
         )
         self.login_button.setText(t("Log in") if session is None else t("Log out"))
-        down = [s.name for s in self.bridge.statuses() if not s.up]
         state = self.bridge.state()
-        banner = []
-        if down:
-            banner.append(t("No communication with: {0}").format(", ".join(down)))
-        if state is not None and state.estop_latched:
-            banner.append(t("EMERGENCY STOP LATCHED"))
-        self.banner.setText("  ·  ".join(banner))
-        self.banner.setVisible(bool(banner))
+        sample = next(iter(self.bridge.latest.values()), None)
+        power = sample.roles.get("active_power_kw") if sample is not None else None
+        status = site_status(
+            state,
+            self.bridge.statuses(),
+            self.bridge.intrusion_summary(),
+            power,
+            deadband_kw(self.bridge.rated_kw()),
+            self.languages.spanish,
+        )
+        count, severity = alarm_badge(self.bridge.active_alarms())
+        self.strip.show_status(
+            mode_text(state), status, count, severity, state is not None and state.estop_latched
+        )
+        alarms = self.nav_buttons[ALARMS_PAGE]
+        alarms.setText(
+            f"{ICONS[ALARMS_PAGE]} {count}\n{t('Alarms')}"
+            if count
+            else f"{ICONS[ALARMS_PAGE]}\n{t('Alarms')}"
+        )
+        if alarms.property("severity") != severity:
+            alarms.setProperty("severity", severity)
+            alarms.style().unpolish(alarms)
+            alarms.style().polish(alarms)
 
     def login_or_logout(self) -> None:
         if self.bridge.current_session() is not None:
             self.bridge.logout()
             return
-        self.bridge.fetch_users(self._open_pin_pad)
+        self.bridge.fetch_users(self._open_login)
 
-    def _open_pin_pad(self, users: object) -> None:
-        names = [name for name, _ in users] if isinstance(users, list) else []
-        self.pin = PinPad(names, self)
+    def _open_login(self, users: object) -> None:
+        accounts = (
+            [(name, role.name.lower()) for name, role in users] if isinstance(users, list) else []
+        )
+        if not accounts:
+            if local_console():
+                self.first_run = FirstRunDialog(self)
+                self.first_run.submitted.connect(self._create_admin)
+                self.first_run.open()
+            else:
+                self.strip.show_notice(
+                    t("No accounts yet: create the administrator on the local console")
+                )
+            return
+        self.pin = LoginDialog(accounts, self)
         self.pin.submitted.connect(self._try_login)
         self.pin.open()
+
+    def _create_admin(self, name: str, secret: str) -> None:
+        def done(result: object) -> None:
+            if self.first_run is None:
+                return
+            if isinstance(result, str):
+                self.first_run.refuse(result)
+            else:
+                self.first_run.accept()
+
+        self.bridge.create_first_admin(name, secret, done)
 
     def _try_login(self, user: str, secret: str) -> None:
         def done(result: object) -> None:

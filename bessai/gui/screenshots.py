@@ -1,83 +1,164 @@
-"""Render every page of the operator app at the kiosk's and the laptop's sizes into PNG files.
+"""Render the operator app through a scripted scenario into PNG files, at the kiosk's and the
+laptop's sizes, in Spanish and English.
 
-Runs the real app on the embedded simulator (a throwaway data directory and
-demo accounts), lets it poll for a few seconds with a manual setpoint
-applied, then grabs each page, and the Control page again in Auto. ``make screenshots`` runs it under Xvfb.
+The scenario: half an hour of operation run in simulated time and written to
+local history (so the charts open full), then the live app on the embedded
+simulator: Manual discharge, every page; Auto; an over-temperature trip; a
+comms loss; an E-stop; another Modbus master writing setpoints (an intrusion);
+the login tiles. ``make screenshots`` runs it under Xvfb.
 
-    python -m bessai.gui.screenshots --out screenshots [--lang es]
+    python -m bessai.gui.screenshots --out screenshots [--lang es en]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
+from bessai.drivers.simulator.attacks import rogue_master
+from bessai.drivers.simulator.server import Fault
 from bessai.gui.bridge import ControlMode, CoreBridge
-from bessai.gui.demo import demo_gateway
+from bessai.gui.demo import demo_gateway, prefill_history
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.theme import apply_theme
 
 SIZES = [(1280, 800), (800, 480)]
+DEVICE = "bess-sim"
 
 
-async def shoot(out: Path, language: str, theme: str) -> list[Path]:
+async def until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+class Shooter:
+    def __init__(self, window: MainWindow, out: Path, languages: list[str]) -> None:
+        self.window, self.out, self.languages = window, out, languages
+        self.written: list[Path] = []
+
+    async def pages(self, scene: str, pages: list[str]) -> None:
+        """Each page of ``pages`` at each size in each language."""
+        for language in self.languages:
+            self.window.set_language(language)
+            for width, height in SIZES:
+                self.window.resize(width, height)
+                for name in pages:
+                    index = PAGES.index(name)
+                    self.window.show_page(index)
+                    await asyncio.sleep(0.5)
+                    self.save(
+                        self.window, f"{scene}-{index + 1}-{name.lower()}", width, height, language
+                    )
+
+    def login_dialog(self) -> QWidget | None:
+        return self.window.pin
+
+    async def login_tiles(self, language: str) -> None:
+        self.window.pin = None
+        self.window.login_or_logout()
+        await until(lambda: self.window.pin is not None, 5.0)
+        await asyncio.sleep(0.4)
+        dialog = self.login_dialog()
+        if dialog is not None:
+            self.save(dialog, "login", *SIZES[0], language)
+            dialog.close()
+
+    def save(self, widget: QWidget, stem: str, width: int, height: int, language: str) -> None:
+        path = self.out / f"{stem}-{width}x{height}-{language}.png"
+        widget.grab().save(str(path))
+        self.written.append(path)
+
+
+async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     apply_theme(app, theme)
+    out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the loop is busy
     with tempfile.TemporaryDirectory() as tmp:
-        gateway = await demo_gateway(Path(tmp))
+        gateway = await demo_gateway(Path(tmp), ids_baseline_s=15.0)
+        await prefill_history(gateway, DEVICE)
+        sim = gateway.simulators[DEVICE]
         bridge = CoreBridge(gateway)
         window = MainWindow(bridge)
-        window.set_language(language)
         window.set_theme(theme)
         window.show()
-        written: list[Path] = []
+        shooter = Shooter(window, out, languages)
         try:
+            window.resize(*SIZES[0])
+            window.set_language(languages[0])
+            for language in languages:  # the login tiles, before anyone is logged in
+                window.set_language(language)
+                await shooter.login_tiles(language)
             await bridge.login("demo-engineer", "hunter2-demo")
-            await asyncio.sleep(1.0)
+            session = bridge.current_session()
             controller = gateway.controller()
-            await controller.set_mode(bridge.current_session(), ControlMode.MANUAL)
-            await controller.command_setpoint(bridge.current_session(), 60.0)
-            await asyncio.sleep(4.0)
-            out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any frame
-            for width, height in SIZES:
-                window.resize(width, height)
-                for index, name in enumerate(PAGES):
-                    window.show_page(index)
-                    await asyncio.sleep(0.4)
-                    path = out / f"{index + 1}-{name.lower()}-{width}x{height}-{language}.png"
-                    window.grab().save(str(path))
-                    written.append(path)
-            # And the Control page with Auto run by the dispatch model.
-            await controller.set_mode(bridge.current_session(), ControlMode.AUTO)
+            await controller.set_mode(session, ControlMode.MANUAL)
+            await controller.command_setpoint(session, 60.0)
+            # The intrusion baseline learns meanwhile, and the live charts fill.
+            await until(lambda: gateway.intrusion_summary().state == "scoring", 40.0)
             await asyncio.sleep(2.0)
-            control = [p.lower() for p in PAGES].index("control")
-            window.show_page(control)
-            for width, height in SIZES:
-                window.resize(width, height)
-                await asyncio.sleep(0.4)
-                path = out / f"{control + 1}-control-auto-{width}x{height}-{language}.png"
-                window.grab().save(str(path))
-                written.append(path)
+            await shooter.pages("normal", list(PAGES))
+            await controller.set_mode(session, ControlMode.AUTO)
+            await asyncio.sleep(2.0)
+            await shooter.pages("auto", ["Control"])
+            sim.model.temp_c = controller.guard.limits.temp_trip_c + 13.0
+            await until(lambda: bool(controller.state().interlocks), 10.0)
+            await asyncio.sleep(1.5)
+            await shooter.pages("trip", ["Overview", "Control", "Alarms", "Charts"])
+            sim.model.temp_c = 30.0
+            sim.model.reset_fault()  # the technician's reset at the unit, once it has cooled
+            await until(lambda: not controller.state().interlocks, 15.0)
+            sim.inject(Fault.NO_ANSWER)
+            await until(lambda: any(not s.up for s in gateway.statuses()), 15.0)
+            await asyncio.sleep(1.0)
+            await shooter.pages("comms-loss", ["Overview", "Control"])
+            sim.inject(Fault.NO_ANSWER, active=False)
+            await until(lambda: all(s.up for s in gateway.statuses()), 15.0)
+            await controller.estop(session, "screen")
+            await asyncio.sleep(1.0)
+            await shooter.pages("estop", ["Overview", "Control"])
+            await controller.reset_estop(session)
+            await controller.set_mode(session, ControlMode.MANUAL)
+            await controller.command_setpoint(session, 40.0)
+            await asyncio.sleep(2.0)
+            port = getattr(gateway.devices[DEVICE].endpoint, "port", None)
+            if port is not None:
+                attack = asyncio.create_task(
+                    rogue_master("127.0.0.1", port, 1, every_s=0.3, timeout_s=0.5)
+                )
+                summary = gateway.intrusion_summary
+                await until(lambda: (summary().score or 0.0) >= summary().alarm_threshold, 10.0)
+                await asyncio.sleep(0.8)
+                await shooter.pages("intrusion", ["Overview", "Control"])
+                attack.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await attack
         finally:
             bridge.close()
             window.close()
             await gateway.stop()
-    return written
+    return shooter.written
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
-    parser.add_argument("--lang", choices=["es", "en"], default="es")
+    parser.add_argument("--lang", nargs="+", choices=["es", "en"], default=["es", "en"])
     parser.add_argument("--theme", choices=["dark", "light"], default="dark")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])

@@ -1,15 +1,17 @@
-"""Reusable widgets: value cards that show their age, the SoC gauge, the E-stop button, a PIN pad."""
+"""Reusable widgets: value cards that show their age, the E-stop button, the hold-to-confirm button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QElapsedTimer, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
-    QGridLayout,
+    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.i18n import t
 
 STALE_AFTER_S = 5.0
+RESULT_SHOWN_S = 15.0
 
 
 def age_text(age_s: float | None) -> str:
@@ -73,48 +76,14 @@ class ValueCard(QFrame):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
 
+    def make_compact(self) -> None:
+        """A smaller value and margins, for the Overview's side column at 800×480."""
+        self.value.setProperty("compact", True)
+        self.layout().setContentsMargins(12, 6, 12, 6)  # type: ignore[union-attr]
+        self.layout().setSpacing(2)  # type: ignore[union-attr]
+
     def retranslate(self) -> None:
         self.title.setText(t(self.title_source))
-
-
-class SocGauge(QWidget):
-    """A 270° arc gauge for the state of charge, grey when the value is stale."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.value: float | None = None
-        self.stale = False
-        self.floor, self.ceiling = 5.0, 95.0
-        self.setMinimumSize(150, 150)
-
-    def set_value(self, value: float | None, stale: bool) -> None:
-        if value != self.value or stale != self.stale:
-            self.value, self.stale = value, stale
-            self.update()
-
-    def paintEvent(self, _: object) -> None:  # noqa: N802 - Qt's name
-        side = min(self.width(), self.height()) - 16
-        rect = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(QPen(QColor("#3a4552"), 14, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-        p.drawArc(rect, 225 * 16, -270 * 16)
-        if self.value is not None:
-            colour = (
-                "#5c6773"
-                if self.stale
-                else ("#e5484d" if not self.floor < self.value < self.ceiling else "#2bb673")
-            )
-            p.setPen(QPen(QColor(colour), 14, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-            p.drawArc(rect, 225 * 16, round(-270 * 16 * max(0.0, min(100.0, self.value)) / 100))
-        p.setPen(QColor("#8a96a3" if self.stale else self.palette().text().color()))
-        font = QFont(self.font())
-        font.setPointSizeF(max(10.0, side / 7))
-        font.setBold(True)
-        p.setFont(font)
-        text = "--" if self.value is None else f"{self.value:.1f} %"
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-        p.end()
 
 
 class EStopButton(QPushButton):
@@ -129,48 +98,101 @@ class EStopButton(QPushButton):
         self.setText(t("E-STOP"))
 
 
-class PinPad(QDialog):
-    """Login for touch (a PIN pad) and for the laptop (typing a password works too)."""
+class HoldButton(QPushButton):
+    """Confirms only when held for ``hold_ms`` (a touch screen's safe "are you sure"); it fills
+    from the left while held, and a release before the end says so (``released_early``)."""
 
-    submitted = Signal(str, str)
+    confirmed = Signal()
+    released_early = Signal()
 
-    def __init__(self, users: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, text: str, hold_ms: int = 800, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setObjectName("primary")
+        self.hold_ms = hold_ms
+        self.progress = 0.0
+        self._clock = QElapsedTimer()
+        self._tick = QTimer(self)
+        self._tick.setInterval(30)
+        self._tick.timeout.connect(self._advance)
+        self.pressed.connect(self._start)
+        self.released.connect(self._stop)
+
+    def _start(self) -> None:
+        self._clock.start()
+        self.progress = 0.0
+        self._tick.start()
+
+    def _advance(self) -> None:
+        self.progress = min(1.0, self._clock.elapsed() / self.hold_ms)
+        self.update()
+        if self.progress >= 1.0:
+            self._tick.stop()
+            self.confirmed.emit()
+
+    def _stop(self) -> None:
+        if self._tick.isActive():
+            self._tick.stop()
+            self.progress = 0.0
+            self.update()
+            self.released_early.emit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self.progress > 0:
+            p = QPainter(self)
+            fill = QColor(255, 255, 255, 90)
+            p.fillRect(QRectF(0, 0, self.width() * self.progress, self.height()), fill)
+            p.end()
+
+
+class ConfirmDialog(QDialog):
+    """A two-step confirmation: what changes (old → new, and what it does now), then a hold."""
+
+    def __init__(self, title: str, lines: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(t("Log in"))
-        self.user = QLineEdit()
-        self.user.setPlaceholderText(t("User"))
-        if users:
-            self.user.setText(users[0])
-        self.secret = QLineEdit()
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText(t("PIN or password"))
-        self.message = QLabel("")
-        self.message.setObjectName("interlock")
-        grid = QGridLayout()
-        for i, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]):
-            button = QPushButton(key)
-            button.setMinimumSize(72, 56)
-            button.setObjectName("primary" if key == "OK" else "")
-            button.clicked.connect(lambda _=False, k=key: self._key(k))
-            grid.addWidget(button, i // 3, i % 3)
+        self.setWindowTitle(title)
+        heading = QLabel(title)
+        heading.setObjectName("header")
+        self.text = QLabel("\n".join(lines))
+        self.text.setWordWrap(True)
+        self.hint = QLabel("")
+        self.hint.setObjectName("interlock")
+        self.hold = HoldButton(t("Hold to confirm"))
+        self.hold.setMinimumHeight(64)
+        self.hold.confirmed.connect(self.accept)
+        self.hold.released_early.connect(
+            lambda: self.hint.setText(t("Keep holding until the button is full"))
+        )
+        cancel = QPushButton(t("Cancel"))
+        cancel.setMinimumHeight(64)
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.hold, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.user)
-        layout.addWidget(self.secret)
-        layout.addLayout(grid)
-        layout.addWidget(self.message)
-        self.secret.returnPressed.connect(self._submit)
+        layout.addWidget(heading)
+        layout.addWidget(self.text)
+        layout.addWidget(self.hint)
+        layout.addLayout(buttons)
 
-    def _key(self, key: str) -> None:
-        if key == "OK":
-            self._submit()
-        elif key == "⌫":
-            self.secret.setText(self.secret.text()[:-1])
-        else:
-            self.secret.setText(self.secret.text() + key)
 
-    def _submit(self) -> None:
-        self.submitted.emit(self.user.text().strip(), self.secret.text())
+class ResultLabel(QLabel):
+    """A command's result, rendered in the screen's language at each refresh, gone after
+    ``RESULT_SHOWN_S``: a message must not outlive what it is about."""
 
-    def refuse(self, why: str) -> None:
-        self.secret.clear()
-        self.message.setText(why)
+    def __init__(self, render: Callable[[object], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.text_of = render
+        self.result: object = None
+        self.shown_at = 0.0
+
+    def show_result(self, result: object) -> None:
+        self.result, self.shown_at = result, time.monotonic()
+        self.render_now()
+
+    def render_now(self) -> None:
+        fresh = self.result is not None and time.monotonic() - self.shown_at < RESULT_SHOWN_S
+        text = self.text_of(self.result) if fresh else ""
+        if text != self.text():
+            self.setText(text)

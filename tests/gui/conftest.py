@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 from argon2 import PasswordHasher
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from bessai.core.auth import AuthService, Role
@@ -95,29 +95,37 @@ def app(aio: Loop, qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[MainWindow, G
     try:
         yield window, gateway, aio
     finally:
+        window.set_language("en")  # the translator is the application's: leave none behind
         bridge.close()
         window.hide()
         aio.run(gateway.stop())
 
 
 def login(window: MainWindow, qtbot: QtBot, user: str, secret: str) -> None:
+    """Log in as a user would: tap the user's tile, then the PIN's digits, then OK."""
     window.pin = None
     window.login_or_logout()
     qtbot.waitUntil(lambda: window.pin is not None, timeout=3000)  # the users are read off-loop
     pad = window.pin
     assert pad is not None
-    pad.user.setText(user)
+    tile = next(b for b in pad.tiles if b.property("user") == user)
+    qtbot.mouseClick(tile, _left())
+    buttons = pad.stack.currentWidget().findChildren(type(window.login_button))
     for digit in secret:
-        qtbot.mouseClick(
-            next(b for b in pad.findChildren(type(window.login_button)) if b.text() == digit),
-            _left(),
-        )
-    ok = next(b for b in pad.findChildren(type(window.login_button)) if b.text() == "OK")
-    qtbot.mouseClick(ok, _left())
+        qtbot.mouseClick(next(b for b in buttons if b.text() == digit), _left())
+    qtbot.mouseClick(next(b for b in buttons if b.text() in ("OK", "Aceptar")), _left())
     qtbot.waitUntil(
         lambda: window.bridge.current_session() is not None or bool(pad.message.text()),
         timeout=5000,
     )
+
+
+def hold(qtbot: QtBot, button: QWidget) -> None:
+    """Press and hold a hold-to-confirm button until it confirms, then release it."""
+    dialog = button.window()
+    qtbot.mousePress(button, _left())
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+    qtbot.mouseRelease(button, _left())
 
 
 def _left() -> Any:

@@ -18,7 +18,7 @@ from bessai.drivers.simulator.server import Fault
 from bessai.gui.charts import RingBuffer
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.pages.alarms import AlarmsPage
-from tests.gui.conftest import Loop, login
+from tests.gui.conftest import Loop, hold, login
 
 App = tuple[MainWindow, Gateway, Loop]
 
@@ -45,21 +45,20 @@ def test_setpoint_from_login_through_confirmation_to_the_simulator(app: App, qtb
     qtbot.waitUntil(lambda: control.mode_buttons[ControlMode.MANUAL].isEnabled(), timeout=3000)
     qtbot.mouseClick(control.mode_buttons[ControlMode.MANUAL], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: control.apply.isEnabled(), timeout=3000)
-    control.spin.setValue(150.0)  # beyond the 100 kW limit: the slider stops at the window
-    assert control.spin.value() == pytest.approx(150.0)
+    control.pad.set_value(150.0)  # typed beyond the 100 kW limit: the guard will clamp it
+    assert control.pad.value_kw == pytest.approx(150.0)
     qtbot.mouseClick(control.apply, Qt.MouseButton.LeftButton)
     dialog = control.dialog
     assert dialog is not None
     text = dialog.text.text()
-    assert "+0.0 kW  →  +150.0 kW" in text
+    assert "0.0 kW  →  +150.0 kW" in text
     assert "+100.0 kW" in text  # the value after the guard
     assert "maximum discharge power" in text  # and why
     assert "h" in text.split("\n")[-1]  # time to the SoC limit
     qtbot.mouseClick(dialog.hold, Qt.MouseButton.LeftButton)  # a tap is not a hold
     assert dialog.isVisible()
-    qtbot.mousePress(dialog.hold, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
-    qtbot.mouseRelease(dialog.hold, Qt.MouseButton.LeftButton)
+    assert "Keep holding" in dialog.hint.text()  # and the screen says so
+    hold(qtbot, dialog.hold)
     sim = gateway.simulators["bess"]
     qtbot.waitUntil(lambda: sim.model.setpoint_kw == pytest.approx(100.0, abs=0.01), timeout=10000)
     assert "Clamped" in control.status.text()
@@ -72,10 +71,10 @@ def test_interlocks_disable_controls_with_their_reasons(app: App, qtbot: QtBot) 
     window.show_page(2)
     login(window, qtbot, "olga", "314159")
     gateway.simulators["bess"].model.temp_c = 50.0
-    qtbot.waitUntil(lambda: "Protection trip" in control.interlocks.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Protection trip: battery" in control.checklist.text(), timeout=5000)
     assert not control.mode_buttons[ControlMode.MANUAL].isEnabled()
     assert not control.apply.isEnabled()
-    assert "50" in control.interlocks.text()
+    assert "50" in control.checklist.text()
 
 
 def test_estop_latches_and_only_an_engineer_resets_it(app: App, qtbot: QtBot) -> None:
@@ -83,9 +82,9 @@ def test_estop_latches_and_only_an_engineer_resets_it(app: App, qtbot: QtBot) ->
     control = window.pages[2]
     qtbot.mouseClick(window.estop, Qt.MouseButton.LeftButton)  # no login needed to stop
     qtbot.waitUntil(lambda: gateway.controller().estop_latched, timeout=3000)
-    qtbot.waitUntil(
-        lambda: window.banner.isVisible() and "EMERGENCY" in window.banner.text(), timeout=3000
-    )
+    qtbot.waitUntil(lambda: "EMERGENCY" in window.strip.sentence.text(), timeout=3000)
+    assert window.strip.severity == "trip"
+    assert window.strip.estop.isVisibleTo(window)
     window.show_page(2)
     login(window, qtbot, "olga", "314159")
     qtbot.waitUntil(control.reset.isVisible, timeout=3000)
@@ -94,6 +93,11 @@ def test_estop_latches_and_only_an_engineer_resets_it(app: App, qtbot: QtBot) ->
     login(window, qtbot, "enzo", "314159")
     qtbot.waitUntil(control.reset.isEnabled, timeout=3000)
     qtbot.mouseClick(control.reset, Qt.MouseButton.LeftButton)
+    dialog = control.dialog
+    assert dialog is not None
+    assert "nothing resumes" in dialog.text.text()
+    assert gateway.controller().estop_latched  # not before the hold
+    hold(qtbot, dialog.hold)
     qtbot.waitUntil(lambda: not gateway.controller().estop_latched, timeout=3000)
     assert gateway.controller().mode is ControlMode.STANDBY
 
@@ -103,7 +107,7 @@ def test_wrong_pin_is_refused_on_the_pad(app: App, qtbot: QtBot) -> None:
     login(window, qtbot, "olga", "000000")
     assert window.bridge.current_session() is None
     assert window.pin is not None
-    assert "wrong PIN" in window.pin.message.text()
+    assert "Wrong PIN" in window.pin.message.text()
 
 
 def test_charts_receive_samples(app: App, qtbot: QtBot) -> None:
@@ -125,7 +129,7 @@ def test_language_switch_relabels_the_app(app: App, qtbot: QtBot) -> None:
     window.set_language("es")
     qtbot.waitUntil(lambda: "Resumen" in window.nav_buttons[0].text(), timeout=3000)
     assert window.pages[0].soc.title.text() == "Estado de carga"
-    assert window.estop.text() == "PARADA"
+    assert window.estop.text() == "PARADA DE EMERGENCIA"
     window.set_language("en")
     qtbot.waitUntil(lambda: "Overview" in window.nav_buttons[0].text(), timeout=3000)
 
@@ -133,11 +137,12 @@ def test_language_switch_relabels_the_app(app: App, qtbot: QtBot) -> None:
 def test_stale_values_look_stale_with_their_age(app: App, qtbot: QtBot) -> None:
     window, gateway, _ = app
     overview = window.pages[0]
-    qtbot.waitUntil(lambda: "s ago" in overview.power.detail.text(), timeout=3000)
-    assert not overview.power.stale
+    qtbot.waitUntil(lambda: "s ago" in overview.temp.detail.text(), timeout=3000)
+    assert not overview.temp.stale
     gateway.pollers["bess"].stopping = True
-    qtbot.waitUntil(lambda: overview.power.stale, timeout=10000)
-    assert overview.power.value.property("stale") is True
+    qtbot.waitUntil(lambda: overview.temp.stale, timeout=10000)
+    assert overview.temp.value.property("stale") is True
+    assert overview.ring.values.stale
 
 
 def test_kiosk_cannot_be_closed_without_an_engineer(
@@ -234,7 +239,8 @@ def test_week_range_is_read_from_history_off_the_loop(app: App, qtbot: QtBot) ->
     window.show_page(1)
     qtbot.waitUntil(lambda: bool(window.bridge.latest), timeout=3000)
     charts.set_range(7 * 86400)
-    qtbot.waitUntil(lambda: set(charts.history) == {"soc", "power", "temp", "ids"}, timeout=5000)
+    qtbot.waitUntil(lambda: charts.history_for == 7 * 86400, timeout=5000)
+    assert {"soc", "power", "setpoint", "temp", "ids"} <= set(charts.history)
     assert charts.range_buttons["7 d"].isChecked()
 
 
@@ -248,6 +254,11 @@ def test_auto_shows_who_dispatches_the_proposal_and_its_inputs(app: App, qtbot: 
     login(window, qtbot, "olga", "314159")
     qtbot.waitUntil(lambda: control.mode_buttons[ControlMode.AUTO].isEnabled(), timeout=3000)
     qtbot.mouseClick(control.mode_buttons[ControlMode.AUTO], Qt.MouseButton.LeftButton)
+    dialog = control.dialog
+    assert dialog is not None
+    assert "Auto" in dialog.text.text()
+    assert gateway.controller().mode is not ControlMode.AUTO
+    hold(qtbot, dialog.hold)
     qtbot.waitUntil(lambda: gateway.controller().mode is ControlMode.AUTO, timeout=3000)
     qtbot.waitUntil(lambda: "(model)" in control.dispatch.text(), timeout=3000)
     proposal = gateway.controller().state().proposal

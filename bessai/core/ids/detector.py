@@ -62,6 +62,7 @@ class IntrusionDetector:
         self._traffic: dict[str, list[TrafficRecord]] = {}
         self._baseline: dict[str, list[npt.NDArray[np.float64]]] = {}
         self._baseline_started: dict[str, float] = {}
+        self._last_ts: dict[str, float] = {}
         self._fitting: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         if enabled:
@@ -106,6 +107,7 @@ class IntrusionDetector:
         records.clear()  # the device's listener appends to this same list
         vector = self._writer(s.device).vector(s.roles, s.ts, traffic)
         model = self.models.get(s.device)
+        self._last_ts[s.device] = s.ts
         if model is None:
             started = self._baseline_started.setdefault(s.device, s.ts)
             windows = self._baseline.setdefault(s.device, [])
@@ -164,7 +166,14 @@ class IntrusionDetector:
         for name in self._traffic:
             score = self.scores.get(name)
             if name not in self.models:
-                devices[name] = DeviceIntrusion("learning")
+                started = self._baseline_started.get(name)
+                windows = self._baseline.get(name, [])
+                left = None
+                if started is not None and windows:
+                    # The baseline's span so far: one window per sample, at the sample's rate.
+                    seen_s = self._last_ts.get(name, started) - started
+                    left = round(max(0.0, self.baseline_s - seen_s), 1)
+                devices[name] = DeviceIntrusion("learning", learning_left_s=left)
             else:
                 devices[name] = DeviceIntrusion(
                     "scoring",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -16,10 +17,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bessai.gui.bridge import CoreBridge, Permission
+from bessai.gui.bridge import AlarmState, CoreBridge, Permission, Priority
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.status import priority_severity
+from bessai.gui.theme import current_palette
 
 VIEWS = ["Active alarms", "Alarm history", "Audit trail"]
+ROW_HEIGHT_PX = 48
+STATES = {
+    AlarmState.ACTIVE_UNACK: "Active, not acknowledged",
+    AlarmState.ACTIVE_ACK: "Active, acknowledged",
+    AlarmState.CLEARED_UNACK: "Cleared, not acknowledged",
+    AlarmState.NORMAL: "Normal",
+}
+PRIORITIES = {
+    Priority.CRITICAL: "Critical",
+    Priority.HIGH: "High",
+    Priority.MEDIUM: "Medium",
+    Priority.LOW: "Low",
+}
+
+EVENTS = {
+    "raised": "raised",
+    "cleared": "cleared",
+    "acknowledged": "acknowledged",
+    "shelved": "shelved",
+    "unshelved": "unshelved",
+}
+
+
+def detail_text(detail: dict[str, object]) -> str:
+    """An audit record's detail as "key: value" pairs, not a Python dict."""
+    return ", ".join(f"{key}: {value}" for key, value in detail.items())
 
 
 def stamp(ts: float | None) -> str:
@@ -35,7 +64,10 @@ class AlarmsPage(QWidget):
         self.table = QTableWidget(0, 6)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT_PX)
+        self.table.verticalHeader().setMinimumSectionSize(ROW_HEIGHT_PX)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.comment = QLineEdit()
         self.ack = QPushButton()
         self.ack.clicked.connect(self._ack)
@@ -45,6 +77,8 @@ class AlarmsPage(QWidget):
         actions.addWidget(self.comment, 2)
         actions.addWidget(self.ack)
         actions.addWidget(self.shelve)
+        self.hint = QLabel()
+        self.hint.setObjectName("interlock")
         self.title = QLabel()
         self.title.setObjectName("header")
         layout = QVBoxLayout(self)
@@ -52,6 +86,7 @@ class AlarmsPage(QWidget):
         layout.addWidget(self.view)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
+        layout.addWidget(self.hint)
         self.retranslate()
         bridge.alarms_changed.connect(self.refresh)
         bridge.session_changed.connect(self.refresh)
@@ -66,22 +101,37 @@ class AlarmsPage(QWidget):
 
     def _ack(self) -> None:
         alarm = self.selected_alarm()
-        if alarm is not None:
-            self.bridge.acknowledge(alarm, self.comment.text() or None)
-            self.comment.clear()
+        if alarm is None:
+            self.hint.setText(t("Select an alarm first"))
+            return
+        self.hint.clear()
+        self.bridge.acknowledge(alarm, self.comment.text() or None)
+        self.comment.clear()
 
     def _shelve(self) -> None:
         alarm = self.selected_alarm()
-        if alarm is not None:
-            self.bridge.shelve(alarm, 3600)
+        if alarm is None:
+            self.hint.setText(t("Select an alarm first"))
+            return
+        self.hint.clear()
+        self.bridge.shelve(alarm, 3600)
 
-    def _fill(self, headers: list[str], rows: list[list[str]]) -> None:
+    def _fill(
+        self, headers: list[str], rows: list[list[str]], severities: list[str] | None = None
+    ) -> None:
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(rows))
+        palette = current_palette()
+        colours = {"warning": palette.warn, "trip": palette.bad}
         for r, row in enumerate(rows):
+            colour = colours.get(severities[r]) if severities else None
             for c, text in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if colour is not None:
+                    item.setForeground(QBrush(QColor(colour)))
+                self.table.setItem(r, c, item)
+            self.table.setRowHeight(r, ROW_HEIGHT_PX)
         self.table.resizeColumnsToContents()
 
     def refresh(self) -> None:
@@ -90,19 +140,29 @@ class AlarmsPage(QWidget):
         self.ack.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
         self.shelve.setEnabled(active_view and self.bridge.may(Permission.ENGINEER))
         if active_view:
+            alarms = self.bridge.active_alarms()
             rows = [
                 [
                     "★" if a.first_out else ("↳ " + a.group if a.group else ""),
-                    a.definition.priority.name.lower(),
-                    a.state.value,
+                    t(PRIORITIES[a.definition.priority]),
+                    t(STATES[a.state]),
                     a.definition.text_es if self.spanish() else a.definition.text_en,
                     stamp(a.raised_at),
                     a.id,
                 ]
-                for a in self.bridge.active_alarms()
+                for a in alarms
+            ]
+            # Unacknowledged alarms in their priority's colour; acknowledged ones calm.
+            severities = [
+                priority_severity(a.definition.priority)
+                if a.state in (AlarmState.ACTIVE_UNACK, AlarmState.CLEARED_UNACK)
+                else "normal"
+                for a in alarms
             ]
             self._fill(
-                [t("First out"), t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"], rows
+                [t("First out"), t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"],
+                rows,
+                severities,
             )
         elif view == 1:
             self.bridge.fetch_alarm_log(300, self._show_log)
@@ -116,7 +176,7 @@ class AlarmsPage(QWidget):
             [
                 stamp(float(r[0])),
                 str(r[1]),
-                str(r[2]),
+                t(EVENTS.get(str(r[2]), str(r[2]))),
                 str(r[7] or ""),
                 str(r[8] or ""),
                 str(r[6] or ""),
@@ -129,7 +189,8 @@ class AlarmsPage(QWidget):
         if self.view.currentIndex() != 2 or not isinstance(records, list):
             return
         rows = [
-            [stamp(r.ts), r.user, r.action, r.outcome, str(r.detail), str(r.seq)] for r in records
+            [stamp(r.ts), r.user, r.action, r.outcome, detail_text(r.detail), str(r.seq)]
+            for r in records
         ]
         self._fill([t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"], rows)
 

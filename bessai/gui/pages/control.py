@@ -1,17 +1,24 @@
-"""Control: mode, setpoint inside the live allowed window, confirmation with the guard's answer."""
+"""Control: the mode, the interlock checklist, and the setpoint pad inside the live window.
+
+Every control that does nothing now looks disabled and says why. A
+setpoint, arming Auto and resetting the E-stop all take the same two-step
+confirmation: what changes (old → new, and what the guard makes of it), then
+a hold.
+"""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog,
-    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
+    QScrollArea,
+    QScroller,
     QVBoxLayout,
     QWidget,
 )
@@ -21,170 +28,235 @@ from bessai.gui.bridge import (
     ControlState,
     CoreBridge,
     Permission,
-    Preview,
+    Reason,
     result_text,
 )
+from bessai.gui.formatting import duration_text, power_text
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.keypad import SetpointPad
+from bessai.gui.status import mode_text
+from bessai.gui.widgets import ConfirmDialog, ResultLabel
+
+# Every interlock, in the order the checklist shows them, with who or what clears it.
+INTERLOCKS: list[tuple[Reason, str, str]] = [
+    (Reason.INTERLOCK_ESTOP, "Emergency stop", "An engineer resets it (hold to confirm)"),
+    (Reason.INTERLOCK_COMMS, "Communication", "Clears when the device answers"),
+    (Reason.INTERLOCK_STALE, "Fresh data", "Clears with a fresh sample"),
+    (Reason.INTERLOCK_TRIP, "Protection trip", "Clears when the value is back within limits"),
+    (Reason.INTERLOCK_MEASUREMENT, "Valid measurements", "Clears when the value is valid again"),
+    (
+        Reason.INTERLOCK_INTRUSION,
+        "Intrusion lockout",
+        "Clears below the lockout score; an engineer reviews the traffic",
+    ),
+    (Reason.INTERLOCK_MAINTENANCE, "Maintenance", "An engineer ends maintenance"),
+]
+
+TRIPS = (
+    Reason.INTERLOCK_ESTOP,
+    Reason.INTERLOCK_TRIP,
+    Reason.INTERLOCK_COMMS,
+    Reason.INTERLOCK_INTRUSION,
+)
 
 
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "--"
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+def _restyle(widget: QWidget, severity: str) -> None:
+    if widget.property("severity") != severity:
+        widget.setProperty("severity", severity)
+        for w in (widget, *widget.findChildren(QLabel)):
+            w.style().unpolish(w)
+            w.style().polish(w)
 
 
-class HoldButton(QPushButton):
-    """Confirms only when held for ``hold_ms`` (a touch screen's safe 'are you sure')."""
+class InterlockChecklist(QFrame):
+    """One row per interlock: grey when clear; amber or red, with since-when and who clears
+    it, when active."""
 
-    confirmed = Signal()
-
-    def __init__(self, text: str, hold_ms: int = 800, parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.setObjectName("primary")
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(hold_ms)
-        self._timer.timeout.connect(self.confirmed.emit)
-        self.pressed.connect(self._timer.start)
-        self.released.connect(self._timer.stop)
-
-
-class ConfirmDialog(QDialog):
-    """Old → new, the value after the guard's clamping and why, and the time to the SoC limit."""
-
-    def __init__(
-        self, old_kw: float, preview: Preview, spanish: bool, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(t("Confirm setpoint"))
-        v = preview.verdict
-        lines = [
-            f"{old_kw:+.1f} kW  →  {v.requested_kw:+.1f} kW",
-            t("After the safety guard: {0:+.1f} kW").format(v.value_kw),
-            v.message_es if spanish else v.message_en,
-            t("Time to SoC limit at this power: {0}").format(
-                duration_text(preview.seconds_to_soc_limit)
-            ),
-        ]
-        self.text = QLabel("\n".join(lines))
-        self.text.setWordWrap(True)
-        self.hold = HoldButton(t("Hold to confirm"))
-        self.hold.confirmed.connect(self.accept)
-        cancel = QPushButton(t("Cancel"))
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.hold)
+        self.rows: dict[Reason, QFrame] = {}
+        self.names: dict[Reason, QLabel] = {}
+        self.details: dict[Reason, QLabel] = {}
         layout = QVBoxLayout(self)
-        layout.addWidget(self.text)
-        layout.addLayout(buttons)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.heading = QLabel()
+        self.heading.setObjectName("muted")
+        layout.addWidget(self.heading)
+        self.states: dict[Reason, QLabel] = {}
+        for reason, _, _ in INTERLOCKS:
+            row = QFrame()
+            row.setObjectName("checkRow")
+            name, state, detail = QLabel(), QLabel(), QLabel()
+            detail.setWordWrap(True)
+            detail.setVisible(False)
+            top = QHBoxLayout()
+            top.addWidget(name, 1)
+            top.addWidget(state)
+            lines = QVBoxLayout(row)
+            lines.setContentsMargins(8, 3, 8, 3)
+            lines.setSpacing(0)
+            lines.addLayout(top)
+            lines.addWidget(detail)
+            layout.addWidget(row)
+            self.rows[reason], self.names[reason], self.details[reason] = row, name, detail
+            self.states[reason] = state
+        layout.addStretch(1)
+
+    def show_state(
+        self, state: ControlState | None, since: dict[Reason, float], spanish: bool
+    ) -> None:
+        active = {i.reason: i for i in state.interlocks} if state is not None else {}
+        self.heading.setText(t("Interlocks"))
+        for reason, name, clears in INTERLOCKS:
+            interlock = active.get(reason)
+            mark = "●" if interlock is not None else "○"
+            self.names[reason].setText(f"{mark} {t(name)}")
+            self.states[reason].setText(t("clear") if interlock is None else t("ACTIVE"))
+            self.details[reason].setVisible(interlock is not None)
+            if interlock is None:
+                self.details[reason].clear()
+                _restyle(self.rows[reason], "normal")
+                continue
+            started = since.get(reason)
+            when = time.strftime("%H:%M:%S", time.localtime(started)) if started else "--"
+            self.details[reason].setText(
+                f"{interlock.message_es if spanish else interlock.message_en}\n"
+                + t("since {0} · {1}").format(when, t(clears))
+            )
+            _restyle(self.rows[reason], "trip" if reason in TRIPS else "warning")
+
+    def active(self) -> list[Reason]:
+        return [r for r, row in self.rows.items() if row.property("severity") != "normal"]
+
+    def text(self) -> str:
+        return "\n".join(f"{self.names[r].text()}: {self.details[r].text()}" for r in self.rows)
 
 
 class ControlPage(QWidget):
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self.title = QLabel()
-        self.title.setObjectName("header")
         self.mode_buttons: dict[ControlMode, QPushButton] = {}
         modes = QHBoxLayout()
         for mode in ControlMode:
             button = QPushButton()
             button.setCheckable(True)
-            button.clicked.connect(
-                lambda _=False, m=mode: self.bridge.set_mode(m, self._show_result)
-            )
+            button.clicked.connect(lambda _=False, m=mode: self.choose_mode(m))
             self.mode_buttons[mode] = button
             modes.addWidget(button)
         self.window_label = QLabel()
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setMinimumHeight(48)
-        self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(1)
-        self.spin.setSuffix(" kW")
-        self.spin.setRange(-1000, 1000)
-        self.slider.valueChanged.connect(lambda v: self.spin.setValue(v / 10))
-        self.spin.valueChanged.connect(self._spin_changed)
+        self.window_label.setObjectName("muted")
+        self.pad = SetpointPad()
         self.apply = QPushButton()
         self.apply.setObjectName("primary")
+        self.apply.setMinimumHeight(56)
         self.apply.clicked.connect(self.ask_confirmation)
-        row = QHBoxLayout()
-        row.addWidget(self.slider, 3)
-        row.addWidget(self.spin, 1)
-        row.addWidget(self.apply, 1)
+        self.why = QLabel()
+        self.why.setObjectName("interlock")
+        self.why.setWordWrap(True)
         self.lease = QLabel()
         self.lease.setObjectName("muted")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.interlocks = QLabel()
-        self.interlocks.setObjectName("interlock")
-        self.interlocks.setWordWrap(True)
+        self.lease.setWordWrap(True)
+        self.status = ResultLabel(lambda r: result_text(r, self.spanish()))
         self.dispatch = QLabel()
         self.dispatch.setObjectName("muted")
         self.dispatch.setWordWrap(True)
+        self.checklist = InterlockChecklist()
         self.reset = QPushButton()
-        self.reset.clicked.connect(lambda: self.bridge.reset_estop(self._show_result))
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addLayout(modes)
-        layout.addWidget(self.window_label)
-        layout.addLayout(row)
-        layout.addWidget(self.lease)
-        layout.addWidget(self.interlocks)
-        layout.addWidget(self.status)
-        layout.addWidget(self.dispatch)
-        layout.addWidget(self.reset)
-        layout.addStretch(1)
+        self.reset.clicked.connect(self.ask_reset)
+        self.pad.top.addWidget(self.apply, 1)  # Apply beside the value it applies
+        self.apply.setMinimumHeight(64)
+        left_widget = QWidget()
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(modes)
+        left.addWidget(self.window_label)
+        left.addWidget(self.pad)
+        left.addWidget(self.why)
+        left.addWidget(self.lease)
+        left.addWidget(self.status)
+        left.addWidget(self.dispatch)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.checklist, 1)
+        right.addWidget(self.reset)
+        # At 800×480 the explanations below the pad scroll; the controls above them never do.
+        left_area = QScrollArea()
+        left_area.setWidgetResizable(True)
+        left_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        left_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_area.setWidget(left_widget)
+        QScroller.grabGesture(
+            left_area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
+        )
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(left_area, 0, 0)
+        layout.addLayout(right, 0, 1)
+        layout.setColumnStretch(0, 5)
+        layout.setColumnStretch(1, 3)
         self.dialog: ConfirmDialog | None = None
         self.retranslate()
-        bridge.frame.connect(self.refresh)
-
-    def _spin_changed(self, value: float) -> None:
-        # A typed value outside the window stays as typed: the confirmation then shows
-        # what the guard makes of it, and why.
-        self.slider.blockSignals(True)
-        self.slider.setValue(round(value * 10))
-        self.slider.blockSignals(False)
+        bridge.text_frame.connect(self.refresh)
 
     def spanish(self) -> bool:
         return is_spanish(self)
 
     def _show_result(self, result: object) -> None:
-        self.status.setText(result_text(result, self.spanish()))
+        self.pad.edited = False  # the pad follows the applied setpoint again
+        self.status.show_result(result)
+
+    def why_disabled(self, state: ControlState | None) -> str:
+        """Why the setpoint cannot be applied now, or "" when it can."""
+        if state is None:
+            return t("No device with a setpoint register: control is not available.")
+        if not self.bridge.may(Permission.CONTROL):
+            return t("Log in as an operator to command the battery")
+        if state.estop_latched:
+            return t("Emergency stop latched: an engineer must reset it")
+        if state.interlocks:
+            return t("An interlock is active: see the checklist")
+        if state.mode is not ControlMode.MANUAL:
+            return t("Choose Manual to enter a setpoint")
+        return ""
 
     def refresh(self) -> None:
+        if not self.isVisible():
+            return
         state = self.bridge.state()
         may = self.bridge.may(Permission.CONTROL)
+        self.status.render_now()
+        self.checklist.show_state(state, self.bridge.interlock_since, self.spanish())
+        why = self.why_disabled(state)
+        self.why.setText(why)
         if state is None:
-            self.status.setText(t("No device with a setpoint register: control is not available."))
-            for widget in (*self.mode_buttons.values(), self.slider, self.spin, self.apply):
+            for widget in (*self.mode_buttons.values(), self.pad, self.apply):
                 widget.setEnabled(False)
+            self.reset.setVisible(False)
             return
         for mode, button in self.mode_buttons.items():
             button.setChecked(mode is state.mode)
             button.setEnabled(may and (mode is ControlMode.STANDBY or not state.interlocks))
-        manual = state.mode is ControlMode.MANUAL and may and not state.interlocks
-        for widget in (self.slider, self.spin, self.apply):
-            widget.setEnabled(manual)
+        manual = not why
+        self.pad.setEnabled(manual)
+        self.apply.setEnabled(manual)
         w = state.window
-        self.window_label.setText(
-            t("Allowed now: {0:+.1f} … {1:+.1f} kW (charge … discharge)").format(w.min_kw, w.max_kw)
-        )
-        low, high = round(w.min_kw * 10), round(w.max_kw * 10)
-        if (self.slider.minimum(), self.slider.maximum()) != (low, high):
-            self.slider.setRange(low, high)
+        self.pad.set_window(w.min_kw, w.max_kw)
+        self.pad.follow(state.applied_kw)
+        if state.interlocks:
+            self.window_label.setText(t("Allowed now: 0 kW (interlock)"))
+        else:
+            self.window_label.setText(
+                t("Allowed now: {0} … {1} kW (charge … discharge)").format(
+                    power_text(w.min_kw), power_text(w.max_kw)
+                )
+            )
         remaining = state.lease_remaining_s(time.time())
-        parts = [t("Setpoint applied: {0:+.1f} kW").format(state.applied_kw)]
+        parts = [t("Setpoint applied: {0} kW").format(power_text(state.applied_kw))]
         if remaining is not None:
             parts.append(t("Manual lease: {0} left").format(duration_text(remaining)))
         self.lease.setText("  ·  ".join(parts))
-        reasons = [
-            f"• {i.message_es if self.spanish() else i.message_en}" for i in state.interlocks
-        ]
-        if not may:
-            reasons.append("• " + t("Log in as an operator to command the battery"))
-        self.interlocks.setText("\n".join(reasons))
         self.reset.setVisible(state.estop_latched)
         self.reset.setEnabled(self.bridge.may(Permission.ENGINEER))
         self.dispatch.setText(self._dispatch_text(state))
@@ -207,12 +279,13 @@ class ControlPage(QWidget):
             lines = [t("Auto dispatch: model {0}, rules as fallback").format(version)]
         proposal = state.proposal
         if state.mode is ControlMode.AUTO and proposal is not None:
-            line = t("Proposal {0:+.1f} kW").format(proposal.setpoint_kw)
+            line = t("Proposal {0} kW").format(power_text(proposal.setpoint_kw))
             line += f" ({t('model') if proposal.source == 'model' else t('rules')})"
             verdict = state.last_verdict
             if verdict is not None and verdict.reason.value not in ("ok", "done"):
-                line += " → " + t("guard {0:+.1f} kW ({1})").format(
-                    verdict.value_kw, verdict.message_es if self.spanish() else verdict.message_en
+                line += " → " + t("guard {0} kW ({1})").format(
+                    power_text(verdict.value_kw),
+                    verdict.message_es if self.spanish() else verdict.message_en,
                 )
             if proposal.fallback is not None:
                 line += " · " + t("fallback: {0}").format(proposal.fallback.detail)
@@ -220,7 +293,7 @@ class ControlPage(QWidget):
             lines.append(self._inputs_text(proposal.inputs))
         shadow = state.shadow_proposal
         if shadow is not None:
-            lines.append(t("The model would do {0:+.1f} kW").format(shadow.setpoint_kw))
+            lines.append(t("The model would do {0} kW").format(power_text(shadow.setpoint_kw)))
             lines.append(self._inputs_text(shadow.inputs))
         return "\n".join(lines)
 
@@ -238,24 +311,67 @@ class ControlPage(QWidget):
             shown("price_usd_mwh", 0),
         )
 
+    def choose_mode(self, mode: ControlMode) -> None:
+        """Standby and Manual at once (neither moves the battery); Auto after a confirmation."""
+        state = self.bridge.state()
+        if mode is not ControlMode.AUTO or state is None:
+            self.bridge.set_mode(mode, self._show_result)
+            return
+        self.refresh()  # the button's checked state follows the mode, not the tap
+        lines = [
+            f"{mode_text(state)}  →  {t('Auto')}",
+            t("The dispatcher proposes setpoints from now on; the safety guard clamps each."),
+            self._dispatch_text(state).split("\n")[0],
+        ]
+        self._confirm(t("Arm Auto"), lines, lambda: self.bridge.set_mode(mode, self._show_result))
+
     def ask_confirmation(self) -> None:
-        preview = self.bridge.preview(self.spin.value())
+        value = self.pad.value_kw
+        preview = self.bridge.preview(value)
         state = self.bridge.state()
         if preview is None or state is None:
             return
-        self.dialog = ConfirmDialog(state.applied_kw, preview, self.spanish(), self)
-        self.dialog.accepted.connect(
-            lambda: self.bridge.command_setpoint(self.spin.value(), self._show_result)
+        v = preview.verdict
+        lines = [
+            f"{power_text(state.applied_kw)} kW  →  {power_text(v.requested_kw)} kW",
+            t("After the safety guard: {0} kW").format(power_text(v.value_kw)),
+            v.message_es if self.spanish() else v.message_en,
+            t("Time to SoC limit at this power: {0}").format(
+                duration_text(preview.seconds_to_soc_limit)
+            ),
+        ]
+        self._confirm(
+            t("Confirm setpoint"),
+            lines,
+            lambda: self.bridge.command_setpoint(value, self._show_result),
         )
+
+    def ask_reset(self) -> None:
+        since = self.bridge.interlock_since.get(Reason.INTERLOCK_ESTOP)
+        when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "--"
+        lines = [
+            t("Emergency stop latched since {0}").format(when),
+            t("After the reset the battery stays in Standby: nothing resumes by itself."),
+        ]
+        self._confirm(t("Reset E-stop"), lines, lambda: self.bridge.reset_estop(self._show_result))
+
+    def _confirm(self, title: str, lines: list[str], action: object) -> None:
+        self.dialog = ConfirmDialog(title, lines, self)
+        self.dialog.accepted.connect(action)
         self.dialog.open()
 
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)  # type: ignore[arg-type]
+        self.refresh()
+
     def retranslate(self) -> None:
-        self.title.setText(t("Control"))
         for mode, text in (
             (ControlMode.STANDBY, "Standby"),
             (ControlMode.MANUAL, "Manual"),
-            (ControlMode.AUTO, "Auto"),
+            (ControlMode.AUTO, "Auto…"),
         ):
             self.mode_buttons[mode].setText(t(text))
         self.apply.setText(t("Apply…"))
-        self.reset.setText(t("Reset E-stop (engineer)"))
+        self.reset.setText(t("Reset E-stop (engineer)…"))
+        self.pad.retranslate()
+        self.refresh()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import is_spanish, t
-from bessai.gui.widgets import age_text
+from bessai.gui.widgets import ResultLabel, age_text
 
 
 class DevicesPage(QWidget):
@@ -45,7 +45,7 @@ class DevicesPage(QWidget):
         self.value.setDecimals(3)
         self.write = QPushButton()
         self.write.clicked.connect(self._write)
-        self.result = QLabel()
+        self.result = ResultLabel(lambda r: result_text(r, is_spanish(self)))
         row = QHBoxLayout()
         row.addWidget(self.register, 2)
         row.addWidget(self.value, 1)
@@ -63,7 +63,7 @@ class DevicesPage(QWidget):
         self._device_changed(self.device.currentText())
         self.retranslate()
         self._last = 0.0
-        bridge.frame.connect(self.refresh)
+        bridge.text_frame.connect(self.refresh)
 
     def _device_changed(self, name: str) -> None:
         self.register.clear()
@@ -72,15 +72,15 @@ class DevicesPage(QWidget):
             self.register.addItems(info.writable)
 
     def _write(self) -> None:
-        spanish = is_spanish(self)
         self.bridge.write_register(
             self.device.currentText(),
             self.register.currentText(),
             self.value.value(),
-            lambda r: self.result.setText(result_text(r, spanish)),
+            self.result.show_result,
         )
 
     def refresh(self) -> None:
+        self.result.render_now()
         if not self.isVisible() or time.monotonic() - self._last < 1.0:
             return
         self._last = time.monotonic()

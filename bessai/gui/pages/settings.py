@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import LANGUAGES, is_spanish, t
+from bessai.gui.login import refusal_text
+from bessai.gui.widgets import ResultLabel
 
 ROLES = ["viewer", "operator", "engineer", "admin"]
 
@@ -42,7 +44,7 @@ class SettingsPage(QWidget):
             self.new_role.addItem(t(role), role)
         self.add_user = QPushButton()
         self.add_user.clicked.connect(self._add_user)
-        self.result = QLabel()
+        self.result = ResultLabel(self._result_text)
         add_row = QHBoxLayout()
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
             add_row.addWidget(w)
@@ -71,8 +73,15 @@ class SettingsPage(QWidget):
         )
         self.new_secret.clear()
 
+    def _result_text(self, result: object) -> str:
+        if isinstance(result, tuple):
+            return t("User added: {0} ({1})").format(result[0], t(result[1]))
+        if isinstance(result, str):
+            return refusal_text(result)
+        return result_text(result, is_spanish(self))
+
     def _added(self, result: object) -> None:
-        self.result.setText(result_text(result, is_spanish(self)))
+        self.result.show_result(result)
         self.refresh()
 
     def refresh(self) -> None:
@@ -81,6 +90,7 @@ class SettingsPage(QWidget):
             f"{d.name} ({d.manufacturer} {d.model}, {d.endpoint})" for d in infos if d is not None
         )
         self.site.setText(f"{t('Site')}: {self.bridge.site_id}\n{t('Devices')}: {devices}")
+        self.result.render_now()
         admin = self.bridge.may(Permission.ADMIN)
         self.bridge.fetch_users(self._show_users)
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):

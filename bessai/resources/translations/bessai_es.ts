@@ -4,8 +4,32 @@
 <context>
     <name>bessai</name>
     <message>
+        <source>A PIN needs at least 6 digits, not all the same</source>
+        <translation>Un PIN necesita al menos 6 dígitos, no todos iguales</translation>
+    </message>
+    <message>
+        <source>A name is 2-32 characters: a-z, 0-9, '_', '.', '-', starting with a letter</source>
+        <translation>Un nombre tiene 2-32 caracteres: a-z, 0-9, '_', '.', '-', y empieza con una letra</translation>
+    </message>
+    <message>
+        <source>ACTIVE</source>
+        <translation>ACTIVO</translation>
+    </message>
+    <message>
+        <source>ALARM (at {0})</source>
+        <translation>ALARMA (desde {0})</translation>
+    </message>
+    <message>
         <source>Access</source>
         <translation>Acceso</translation>
+    </message>
+    <message>
+        <source>Account locked for a while after too many failures</source>
+        <translation>Cuenta bloqueada un tiempo tras demasiados intentos fallidos</translation>
+    </message>
+    <message>
+        <source>Accounts exist already: log in</source>
+        <translation>Ya existen cuentas: inicie sesión</translation>
     </message>
     <message>
         <source>Acknowledge</source>
@@ -24,6 +48,14 @@
         <translation>Potencia activa</translation>
     </message>
     <message>
+        <source>Active, acknowledged</source>
+        <translation>Activa, reconocida</translation>
+    </message>
+    <message>
+        <source>Active, not acknowledged</source>
+        <translation>Activa, sin reconocer</translation>
+    </message>
+    <message>
         <source>Add user (admin)</source>
         <translation>Agregar usuario (admin)</translation>
     </message>
@@ -32,8 +64,16 @@
         <translation>Dirección</translation>
     </message>
     <message>
+        <source>After the reset the battery stays in Standby: nothing resumes by itself.</source>
+        <translation>Tras la reposición la batería queda en Reposo: nada se reanuda por sí solo.</translation>
+    </message>
+    <message>
         <source>After the safety guard: {0:+.1f} kW</source>
         <translation>Tras la protección: {0:+.1f} kW</translation>
+    </message>
+    <message>
+        <source>After the safety guard: {0} kW</source>
+        <translation>Tras la protección: {0} kW</translation>
     </message>
     <message>
         <source>Alarm</source>
@@ -52,12 +92,40 @@
         <translation>Alarmas y eventos</translation>
     </message>
     <message>
+        <source>Alarms: {0}</source>
+        <translation>Alarmas: {0}</translation>
+    </message>
+    <message>
+        <source>Allowed now: 0 kW (interlock)</source>
+        <translation>Permitido ahora: 0 kW (enclavamiento)</translation>
+    </message>
+    <message>
         <source>Allowed now: {0:+.1f} … {1:+.1f} kW (charge … discharge)</source>
         <translation>Permitido ahora: {0:+.1f} … {1:+.1f} kW (carga … descarga)</translation>
     </message>
     <message>
+        <source>Allowed now: {0} … {1} kW (charge … discharge)</source>
+        <translation>Permitido ahora: {0} … {1} kW (carga … descarga)</translation>
+    </message>
+    <message>
+        <source>An engineer ends maintenance</source>
+        <translation>Un ingeniero termina el mantenimiento</translation>
+    </message>
+    <message>
+        <source>An engineer resets it (hold to confirm)</source>
+        <translation>La repone un ingeniero (mantener para confirmar)</translation>
+    </message>
+    <message>
+        <source>An interlock is active: see the checklist</source>
+        <translation>Hay un enclavamiento activo: vea la lista</translation>
+    </message>
+    <message>
         <source>Apply…</source>
         <translation>Aplicar…</translation>
+    </message>
+    <message>
+        <source>Arm Auto</source>
+        <translation>Armar Automático</translation>
     </message>
     <message>
         <source>Audit trail</source>
@@ -84,6 +152,14 @@
         <translation>Despacho automático: reglas; modelo {0} en modo sombra (se registra, nunca se escribe)</translation>
     </message>
     <message>
+        <source>Auto…</source>
+        <translation>Automático…</translation>
+    </message>
+    <message>
+        <source>Battery</source>
+        <translation>Batería</translation>
+    </message>
+    <message>
         <source>Battery temperature</source>
         <translation>Temperatura de batería</translation>
     </message>
@@ -92,12 +168,44 @@
         <translation>Temperatura de batería (°C)</translation>
     </message>
     <message>
+        <source>CHARGING {0} kW</source>
+        <translation>CARGANDO {0} kW</translation>
+    </message>
+    <message>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
         <source>Charts</source>
         <translation>Gráficos</translation>
+    </message>
+    <message>
+        <source>Choose Manual to enter a setpoint</source>
+        <translation>Elija Manual para ingresar una consigna</translation>
+    </message>
+    <message>
+        <source>Cleared, not acknowledged</source>
+        <translation>Despejada, sin reconocer</translation>
+    </message>
+    <message>
+        <source>Clears below the lockout score; an engineer reviews the traffic</source>
+        <translation>Se libera bajo el puntaje de bloqueo; un ingeniero revisa el tráfico</translation>
+    </message>
+    <message>
+        <source>Clears when the device answers</source>
+        <translation>Se libera cuando el equipo responde</translation>
+    </message>
+    <message>
+        <source>Clears when the value is back within limits</source>
+        <translation>Se libera cuando el valor vuelve a sus límites</translation>
+    </message>
+    <message>
+        <source>Clears when the value is valid again</source>
+        <translation>Se libera cuando el valor vuelve a ser válido</translation>
+    </message>
+    <message>
+        <source>Clears with a fresh sample</source>
+        <translation>Se libera con una muestra nueva</translation>
     </message>
     <message>
         <source>Cloud outbox</source>
@@ -112,12 +220,28 @@
         <translation>Comentario (opcional)</translation>
     </message>
     <message>
+        <source>Communication</source>
+        <translation>Comunicación</translation>
+    </message>
+    <message>
         <source>Confirm setpoint</source>
         <translation>Confirmar consigna</translation>
     </message>
     <message>
         <source>Control</source>
         <translation>Control</translation>
+    </message>
+    <message>
+        <source>Create the administrator</source>
+        <translation>Crear el administrador</translation>
+    </message>
+    <message>
+        <source>Critical</source>
+        <translation>Crítica</translation>
+    </message>
+    <message>
+        <source>DISCHARGING {0} kW</source>
+        <translation>DESCARGANDO {0} kW</translation>
     </message>
     <message>
         <source>DOWN</source>
@@ -137,11 +261,35 @@
     </message>
     <message>
         <source>E-STOP</source>
-        <translation>PARADA</translation>
+        <translation>PARADA DE EMERGENCIA</translation>
+    </message>
+    <message>
+        <source>E-STOP LATCHED</source>
+        <translation>PARADA ENCLAVADA</translation>
+    </message>
+    <message>
+        <source>E-stop</source>
+        <translation>Parada de emergencia</translation>
+    </message>
+    <message>
+        <source>E-stop reset</source>
+        <translation>Reposición de parada</translation>
     </message>
     <message>
         <source>EMERGENCY STOP LATCHED</source>
         <translation>PARADA DE EMERGENCIA ENCLAVADA</translation>
+    </message>
+    <message>
+        <source>Emergency stop</source>
+        <translation>Parada de emergencia</translation>
+    </message>
+    <message>
+        <source>Emergency stop latched since {0}</source>
+        <translation>Parada de emergencia enclavada desde {0}</translation>
+    </message>
+    <message>
+        <source>Emergency stop latched: an engineer must reset it</source>
+        <translation>Parada de emergencia enclavada: un ingeniero debe reponerla</translation>
     </message>
     <message>
         <source>Event</source>
@@ -156,20 +304,60 @@
         <translation>Seguir</translation>
     </message>
     <message>
+        <source>Fresh data</source>
+        <translation>Datos frescos</translation>
+    </message>
+    <message>
         <source>Grid</source>
         <translation>Red</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>Alta</translation>
     </message>
     <message>
         <source>Hold to confirm</source>
         <translation>Mantener para confirmar</translation>
     </message>
     <message>
+        <source>IDLE</source>
+        <translation>EN REPOSO</translation>
+    </message>
+    <message>
+        <source>INTERLOCK: {0}</source>
+        <translation>ENCLAVAMIENTO: {0}</translation>
+    </message>
+    <message>
+        <source>INTRUSION ALARM: score {0}</source>
+        <translation>ALARMA DE INTRUSIÓN: puntaje {0}</translation>
+    </message>
+    <message>
+        <source>INTRUSION LOCKOUT: score {0}</source>
+        <translation>BLOQUEO POR INTRUSIÓN: puntaje {0}</translation>
+    </message>
+    <message>
         <source>Inputs: {0} h, SoC {1} %, PV {2} kW, load {3} kW, {4} USD/MWh</source>
         <translation>Entradas: {0} h, SoC {1} %, FV {2} kW, consumo {3} kW, costo marginal {4} USD/MWh</translation>
     </message>
     <message>
+        <source>Interlocks</source>
+        <translation>Enclavamientos</translation>
+    </message>
+    <message>
+        <source>Intrusion lockout</source>
+        <translation>Bloqueo por intrusión</translation>
+    </message>
+    <message>
         <source>Intrusion score</source>
         <translation>Puntaje de intrusión</translation>
+    </message>
+    <message>
+        <source>Keep holding until the button is full</source>
+        <translation>Mantenga presionado hasta que el botón se llene</translation>
+    </message>
+    <message>
+        <source>LOCKOUT (at {0})</source>
+        <translation>BLOQUEO (desde {0})</translation>
     </message>
     <message>
         <source>Language</source>
@@ -192,6 +380,18 @@
         <translation>Salir</translation>
     </message>
     <message>
+        <source>Login refused</source>
+        <translation>Inicio de sesión rechazado</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>Baja</translation>
+    </message>
+    <message>
+        <source>Maintenance</source>
+        <translation>Mantenimiento</translation>
+    </message>
+    <message>
         <source>Manual</source>
         <translation>Manual</translation>
     </message>
@@ -200,24 +400,68 @@
         <translation>Consigna manual: quedan {0}</translation>
     </message>
     <message>
+        <source>Medium</source>
+        <translation>Media</translation>
+    </message>
+    <message>
         <source>Mode</source>
         <translation>Modo</translation>
+    </message>
+    <message>
+        <source>NO COMMUNICATION: {0}</source>
+        <translation>SIN COMUNICACIÓN: {0}</translation>
+    </message>
+    <message>
+        <source>NO DATA YET</source>
+        <translation>SIN DATOS AÚN</translation>
     </message>
     <message>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
+        <source>New PIN (6 digits or more)</source>
+        <translation>PIN nuevo (6 dígitos o más)</translation>
+    </message>
+    <message>
         <source>New user</source>
         <translation>Nuevo usuario</translation>
+    </message>
+    <message>
+        <source>No accounts yet: create the administrator on the local console</source>
+        <translation>Aún no hay cuentas: cree el administrador en la consola local</translation>
     </message>
     <message>
         <source>No communication with: {0}</source>
         <translation>Sin comunicación con: {0}</translation>
     </message>
     <message>
+        <source>No control</source>
+        <translation>Sin control</translation>
+    </message>
+    <message>
         <source>No device with a setpoint register: control is not available.</source>
         <translation>Ningún equipo tiene registro de consigna: el control no está disponible.</translation>
+    </message>
+    <message>
+        <source>No power allowed: {0}</source>
+        <translation>Sin potencia permitida: {0}</translation>
+    </message>
+    <message>
+        <source>Normal</source>
+        <translation>Normal</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>Aceptar</translation>
+    </message>
+    <message>
+        <source>Only an admin may add users</source>
+        <translation>Solo un administrador puede agregar usuarios</translation>
+    </message>
+    <message>
+        <source>Other user</source>
+        <translation>Otro usuario</translation>
     </message>
     <message>
         <source>Outcome</source>
@@ -248,8 +492,20 @@
         <translation>Pausa</translation>
     </message>
     <message>
+        <source>Power</source>
+        <translation>Potencia</translation>
+    </message>
+    <message>
         <source>Power and setpoint (kW)</source>
         <translation>Potencia y consigna (kW)</translation>
+    </message>
+    <message>
+        <source>Power flow</source>
+        <translation>Flujo de potencia</translation>
+    </message>
+    <message>
+        <source>Presets (kW): charge ◀ ▶ discharge</source>
+        <translation>Valores rápidos (kW): carga ◀ ▶ descarga</translation>
     </message>
     <message>
         <source>Priority</source>
@@ -258,6 +514,14 @@
     <message>
         <source>Proposal {0:+.1f} kW</source>
         <translation>Propuesta {0:+.1f} kW</translation>
+    </message>
+    <message>
+        <source>Proposal {0} kW</source>
+        <translation>Propuesta {0} kW</translation>
+    </message>
+    <message>
+        <source>Protection trip</source>
+        <translation>Disparo de protección</translation>
     </message>
     <message>
         <source>Raised</source>
@@ -272,16 +536,36 @@
         <translation>Solo lectura</translation>
     </message>
     <message>
+        <source>Reset E-stop</source>
+        <translation>Reponer parada de emergencia</translation>
+    </message>
+    <message>
         <source>Reset E-stop (engineer)</source>
         <translation>Reponer parada (ingeniero)</translation>
+    </message>
+    <message>
+        <source>Reset E-stop (engineer)…</source>
+        <translation>Reponer parada (ingeniero)…</translation>
+    </message>
+    <message>
+        <source>Select an alarm first</source>
+        <translation>Seleccione primero una alarma</translation>
     </message>
     <message>
         <source>Setpoint</source>
         <translation>Consigna</translation>
     </message>
     <message>
+        <source>Setpoint (kW)</source>
+        <translation>Consigna (kW)</translation>
+    </message>
+    <message>
         <source>Setpoint applied: {0:+.1f} kW</source>
         <translation>Consigna aplicada: {0:+.1f} kW</translation>
+    </message>
+    <message>
+        <source>Setpoint applied: {0} kW</source>
+        <translation>Consigna aplicada: {0} kW</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -294,6 +578,10 @@
     <message>
         <source>Site</source>
         <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Site load</source>
+        <translation>Consumo</translation>
     </message>
     <message>
         <source>Standby</source>
@@ -312,12 +600,40 @@
         <translation>Estado de carga (%)</translation>
     </message>
     <message>
+        <source>TRIP: {0}</source>
+        <translation>DISPARO: {0}</translation>
+    </message>
+    <message>
+        <source>That user already exists</source>
+        <translation>Ese usuario ya existe</translation>
+    </message>
+    <message>
+        <source>The dispatcher proposes setpoints from now on; the safety guard clamps each.</source>
+        <translation>Desde ahora el despacho propone consignas; la protección limita cada una.</translation>
+    </message>
+    <message>
         <source>The model would do {0:+.1f} kW</source>
         <translation>El modelo haría {0:+.1f} kW</translation>
     </message>
     <message>
+        <source>The model would do {0} kW</source>
+        <translation>El modelo haría {0} kW</translation>
+    </message>
+    <message>
+        <source>The same PIN again</source>
+        <translation>El mismo PIN otra vez</translation>
+    </message>
+    <message>
+        <source>The two PINs differ</source>
+        <translation>Los dos PIN no coinciden</translation>
+    </message>
+    <message>
         <source>Theme</source>
         <translation>Tema</translation>
+    </message>
+    <message>
+        <source>This site has no accounts yet. Create the administrator (local console only).</source>
+        <translation>Este sitio aún no tiene cuentas. Cree el administrador (solo en la consola local).</translation>
     </message>
     <message>
         <source>Time</source>
@@ -336,28 +652,80 @@
         <translation>Usuario</translation>
     </message>
     <message>
+        <source>User added: {0} ({1})</source>
+        <translation>Usuario agregado: {0} ({1})</translation>
+    </message>
+    <message>
         <source>Users</source>
         <translation>Usuarios</translation>
+    </message>
+    <message>
+        <source>Valid measurements</source>
+        <translation>Mediciones válidas</translation>
     </message>
     <message>
         <source>Value</source>
         <translation>Valor</translation>
     </message>
     <message>
+        <source>Who are you?</source>
+        <translation>¿Quién es usted?</translation>
+    </message>
+    <message>
         <source>Write (engineer)</source>
         <translation>Escribir (ingeniero)</translation>
+    </message>
+    <message>
+        <source>Wrong PIN or password</source>
+        <translation>PIN o contraseña incorrectos</translation>
+    </message>
+    <message>
+        <source>acknowledged</source>
+        <translation>reconocida</translation>
     </message>
     <message>
         <source>admin</source>
         <translation>administrador</translation>
     </message>
     <message>
+        <source>alarm</source>
+        <translation>alarma</translation>
+    </message>
+    <message>
+        <source>allowed {0} … {1} kW</source>
+        <translation>permitido {0} … {1} kW</translation>
+    </message>
+    <message>
+        <source>ceiling</source>
+        <translation>máximo</translation>
+    </message>
+    <message>
+        <source>charge</source>
+        <translation>carga</translation>
+    </message>
+    <message>
         <source>charging</source>
         <translation>cargando</translation>
     </message>
     <message>
+        <source>clear</source>
+        <translation>libre</translation>
+    </message>
+    <message>
+        <source>cleared</source>
+        <translation>despejada</translation>
+    </message>
+    <message>
+        <source>discharge</source>
+        <translation>descarga</translation>
+    </message>
+    <message>
         <source>discharging</source>
         <translation>descargando</translation>
+    </message>
+    <message>
+        <source>driven by</source>
+        <translation>por</translation>
     </message>
     <message>
         <source>engineer</source>
@@ -376,8 +744,16 @@
         <translation>respaldo: {0}</translation>
     </message>
     <message>
+        <source>floor</source>
+        <translation>mínimo</translation>
+    </message>
+    <message>
         <source>guard {0:+.1f} kW ({1})</source>
         <translation>protección {0:+.1f} kW ({1})</translation>
+    </message>
+    <message>
+        <source>guard {0} kW ({1})</source>
+        <translation>protección {0} kW ({1})</translation>
     </message>
     <message>
         <source>ids</source>
@@ -388,8 +764,24 @@
         <translation>importación +, exportación -</translation>
     </message>
     <message>
+        <source>intrusion</source>
+        <translation>intrusión</translation>
+    </message>
+    <message>
+        <source>intrusion detection off</source>
+        <translation>detección de intrusión apagada</translation>
+    </message>
+    <message>
+        <source>kW: + discharge, - charge</source>
+        <translation>kW: + descarga, - carga</translation>
+    </message>
+    <message>
         <source>last sample</source>
         <translation>última muestra</translation>
+    </message>
+    <message>
+        <source>learning</source>
+        <translation>aprendiendo</translation>
     </message>
     <message>
         <source>link down</source>
@@ -398,6 +790,18 @@
     <message>
         <source>link up</source>
         <translation>enlace activo</translation>
+    </message>
+    <message>
+        <source>lockout</source>
+        <translation>bloqueo</translation>
+    </message>
+    <message>
+        <source>maintenance</source>
+        <translation>mantenimiento</translation>
+    </message>
+    <message>
+        <source>mode</source>
+        <translation>modo</translation>
     </message>
     <message>
         <source>model</source>
@@ -414,6 +818,10 @@
     <message>
         <source>no data</source>
         <translation>sin datos</translation>
+    </message>
+    <message>
+        <source>normal; alarm at {0}</source>
+        <translation>normal; alarma en {0}</translation>
     </message>
     <message>
         <source>off: no Pub/Sub topic configured</source>
@@ -436,8 +844,16 @@
         <translation>potencia</translation>
     </message>
     <message>
+        <source>power kW</source>
+        <translation>potencia kW</translation>
+    </message>
+    <message>
         <source>proposal</source>
         <translation>propuesta</translation>
+    </message>
+    <message>
+        <source>raised</source>
+        <translation>activada</translation>
     </message>
     <message>
         <source>reconnects</source>
@@ -456,6 +872,18 @@
         <translation>consigna</translation>
     </message>
     <message>
+        <source>setpoint kW</source>
+        <translation>consigna kW</translation>
+    </message>
+    <message>
+        <source>shelved</source>
+        <translation>suprimida</translation>
+    </message>
+    <message>
+        <source>since {0} · {1}</source>
+        <translation>desde {0} · {1}</translation>
+    </message>
+    <message>
         <source>soc</source>
         <translation>SoC</translation>
     </message>
@@ -464,12 +892,24 @@
         <translation>temperatura</translation>
     </message>
     <message>
+        <source>the normal traffic</source>
+        <translation>el tráfico normal</translation>
+    </message>
+    <message>
         <source>timeouts</source>
         <translation>sin respuesta</translation>
     </message>
     <message>
+        <source>trip</source>
+        <translation>disparo</translation>
+    </message>
+    <message>
         <source>unknown</source>
         <translation>desconocido</translation>
+    </message>
+    <message>
+        <source>unshelved</source>
+        <translation>restituida</translation>
     </message>
     <message>
         <source>up</source>
@@ -478,6 +918,10 @@
     <message>
         <source>viewer</source>
         <translation>observador</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>advertencia</translation>
     </message>
     <message>
         <source>written by the gateway</source>
@@ -494,6 +938,22 @@
     <message>
         <source>{0} interlock(s)</source>
         <translation>{0} enclavamiento(s)</translation>
+    </message>
+    <message>
+        <source>{0} kWh available</source>
+        <translation>{0} kWh disponibles</translation>
+    </message>
+    <message>
+        <source>{0} left</source>
+        <translation>quedan {0}</translation>
+    </message>
+    <message>
+        <source>{0} to the ceiling</source>
+        <translation>{0} al máximo</translation>
+    </message>
+    <message>
+        <source>{0} to the floor</source>
+        <translation>{0} al mínimo</translation>
     </message>
 </context>
 </TS>
