@@ -200,6 +200,20 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
     record.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
+    cloud = sub.add_parser("cloud", help="the Google Cloud side")
+    cloud_sub = cloud.add_subparsers(dest="cloud_command", required=True)
+    setup = cloud_sub.add_parser(
+        "setup",
+        help="create the Pub/Sub topics and subscriptions (what packaging/terraform creates on "
+        "Pub/Sub); existing ones are left alone",
+    )
+    setup.add_argument("--project", required=True, help="Google Cloud project id")
+    setup.add_argument("--topic", default="bessai-telemetry", help="telemetry topic")
+    setup.add_argument("--events-topic", default="bessai-events", help="events topic")
+    setup.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="give up a step after S seconds"
+    )
+
     prof = sub.add_parser("profile", help="device profiles")
     prof_sub = prof.add_subparsers(dest="profile_command", required=True)
     check = prof_sub.add_parser("check", help="validate profile files")
@@ -403,6 +417,23 @@ def _export_command(args: argparse.Namespace, settings: Settings) -> int:
         history.db.close()
 
 
+def _cloud_command(args: argparse.Namespace) -> int:
+    from bessai.core.publish.setup import SetupError, setup_cloud
+
+    try:
+        steps = setup_cloud(args.project, args.topic, args.events_topic, timeout_s=args.timeout)
+    except SetupError as exc:
+        print(f"bessai: cloud setup stopped: {exc}", file=sys.stderr)
+        return 1
+    for step in steps:
+        print(f"{step.kind} {step.name}: {step.outcome}")
+    print(
+        f"gateways: GCP_PROJECT_ID={args.project} GCP_PUBSUB_TOPIC={args.topic} "
+        f"GCP_PUBSUB_EVENTS_TOPIC={args.events_topic}"
+    )
+    return 0
+
+
 def _dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.dispatch_command == "check":
         path = args.model or settings.DISPATCH_MODEL_PATH or builtin_model_path()
@@ -547,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export_command(args, settings)
         if args.command == "dispatch":
             return _dispatch_command(args, settings)
+        if args.command == "cloud":
+            return _cloud_command(args)
         site_id, devices, limits, dispatch = site_config(settings)
         lock = prepare_data_dir(settings.DATA_DIR)
         raise_open_file_limit()

@@ -19,6 +19,12 @@ for lib in libxcb-icccm4 libxcb-keysyms1; do                    # Qt's xcb platf
   dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
 done
 
+if ! command -v terraform >/dev/null; then                      # packaging/terraform's fmt check
+  echo "the tests need terraform (HashiCorp's release, not a Debian package):" >&2
+  echo "  https://developer.hashicorp.com/terraform/install" >&2
+  exit 1
+fi
+
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing what the tests need: ${need[*]}"

@@ -53,6 +53,7 @@ from bessai.core.notify import SystemdNotifier
 from bessai.core.outbox import Outbox
 from bessai.core.periodic import cancel_and_wait
 from bessai.core.publish.pubsub import PubSubPublisher
+from bessai.core.publish.topics import TopicCheck, check_topics
 from bessai.core.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.scheduler import DevicePoller, DeviceStatus
 from bessai.core.simulated import start_simulated
@@ -139,6 +140,9 @@ class Gateway:
         self.outbox: Outbox | None = None
         self.publisher: PubSubPublisher | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._topic_check: asyncio.Task[None] | None = None
+        self.cloud_problems: list[str] = []  # a missing topic or permission, for /health
+        self.topic_recheck_s = 300.0
         self.ids = IntrusionDetector(
             self.bus,
             self.data_dir,
@@ -315,10 +319,38 @@ class Gateway:
         )
         self.publisher.start()
         self._housekeeping = asyncio.create_task(self._outbox_housekeeping(), name="outbox-alarm")
+        self._topic_check = asyncio.create_task(self._check_topics(cloud), name="topic-check")
         log.info(
             "cloud outbox on",
             extra={"project": cloud.project_id, "topic": cloud.topic, "depth": self.outbox.depth},
         )
+
+    async def _check_topics(self, cloud: CloudConfig) -> None:
+        """At start, and every ``topic_recheck_s`` while something is wrong: each topic exists
+        and this identity may publish to it. Each problem is one log line and a /health
+        problem, until it is fixed (then it is logged as fixed)."""
+        topics = [cloud.topic, *([cloud.events_topic] if cloud.events_topic else [])]
+        found: dict[str, str] = {}  # topic -> its problem, as last decided
+        while True:
+            try:
+                checks = await asyncio.to_thread(check_topics, cloud.project_id, topics)
+            except Exception as exc:  # no credentials at all, a broken client ...
+                checks = [TopicCheck(cloud.topic, f"Pub/Sub cannot be used: {exc}", True)]
+            had = bool(found)
+            for check in checks:
+                if not check.decided:
+                    continue  # unreachable now: the publisher's backoff handles the link
+                if check.problem is None:
+                    found.pop(check.topic, None)
+                elif found.get(check.topic) != check.problem:
+                    found[check.topic] = check.problem
+                    log.error("cloud topic check failed", extra={"problem": check.problem})
+            self.cloud_problems = list(found.values())
+            if had and not found:
+                log.info("cloud topic check passed", extra={"topics": topics})
+            if not found and all(c.decided for c in checks):
+                return
+            await asyncio.sleep(self.topic_recheck_s)
 
     def _outbox_dropped(self, count: int) -> None:
         self.alarms.update("outbox_full", True, f"{count} oldest raw samples dropped")
@@ -377,6 +409,8 @@ class Gateway:
             await device.close()
         if self._housekeeping is not None:
             await cancel_and_wait([self._housekeeping])
+        if self._topic_check is not None:
+            await cancel_and_wait([self._topic_check])
         # The battery is safe by now; a store that fails from here on is logged, not raised.
         if self.publisher is not None and self.outbox is not None:
             try:

@@ -85,6 +85,7 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
         problems.append(f"store {store} failing: {error}")
     for store, problem in sorted(gateway.stores_replaced.items()):
         problems.append(f"store {store} replaced: {problem}")
+    problems.extend(gateway.cloud_problems)
     dispatch = gateway.dispatch_summary()
     if dispatch.model_error:
         problems.append(f"dispatch model not usable, rules in use: {dispatch.model_error}")

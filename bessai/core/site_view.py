@@ -31,6 +31,7 @@ class SiteView(Protocol):
     outbox: Outbox | None
     store_failures: dict[str, str]
     stores_replaced: dict[str, str]
+    cloud_problems: list[str]
 
     def intrusion_summary(self) -> IntrusionSummary: ...
 

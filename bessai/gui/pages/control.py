@@ -147,6 +147,7 @@ class ControlPage(QWidget):
             modes.addWidget(button)
         self.window_label = QLabel()
         self.window_label.setObjectName("muted")
+        self.window_label.setWordWrap(True)
         self.pad = SetpointPad()
         self.apply = QPushButton()
         self.apply.setObjectName("primary")
@@ -194,8 +195,8 @@ class ControlPage(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(left_area, 0, 0)
         layout.addLayout(right, 0, 1)
-        layout.setColumnStretch(0, 5)
-        layout.setColumnStretch(1, 3)
+        layout.setColumnStretch(0, 1)
+        layout.setColumnStretch(1, 0)
         self.dialog: ConfirmDialog | None = None
         self.retranslate()
         bridge.text_frame.connect(self.refresh)
@@ -359,6 +360,11 @@ class ControlPage(QWidget):
         self.dialog = ConfirmDialog(title, lines, self)
         self.dialog.accepted.connect(action)
         self.dialog.open()
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        # The pad keeps the room a gloved hand needs; the checklist takes a third at most.
+        self.checklist.setFixedWidth(max(240, min(420, self.width() // 3)))
+        super().resizeEvent(event)  # type: ignore[arg-type]
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)  # type: ignore[arg-type]
