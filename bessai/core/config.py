@@ -106,17 +106,35 @@ class DeviceConfig(BaseModel):
         return self
 
 
+class FrequencySettings(BaseModel):
+    """Primary frequency response (``[dispatch.frequency]``), used when ``mode = "frequency"``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    nominal_hz: Annotated[float, Field(ge=45, le=65)] = 50.0
+    deadband_hz: Annotated[float, Field(ge=0, le=1)] = 0.1
+    droop_pct: Annotated[float, Field(gt=0, le=20)] = 4.0
+    max_response_kw: Annotated[float | None, Field(gt=0)] = None
+    ramp_kw_per_s: Annotated[float, Field(gt=0)] = 20.0
+    max_age_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    rated_kw: Annotated[float | None, Field(gt=0)] = Field(
+        default=None,
+        description="The power the droop is a percentage of; default the device's rating",
+    )
+
+
 class DispatchSettings(BaseModel):
     """Who proposes in Auto, the model to load, and the site's prices (``[dispatch]`` in the site file).
 
     ``mode``: ``model`` (the ONNX model drives Auto, the rules stand in when it
     cannot), ``shadow`` (the rules drive Auto; the model proposes beside them
-    and is only recorded) or ``rules``.
+    and is only recorded), ``rules``, or ``frequency`` (Auto is primary
+    frequency response by a droop, ``[dispatch.frequency]``).
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
-    mode: Literal["model", "shadow", "rules"] = "model"
+    mode: Literal["model", "shadow", "rules", "frequency"] = "model"
     model_path: Annotated[Path | None, Field(strict=False)] = Field(
         default=None, description="None: the shipped model"
     )
@@ -125,6 +143,7 @@ class DispatchSettings(BaseModel):
     ] = Field(default_factory=lambda: list(TYPICAL_MARGINAL_COST_USD_MWH))
     timezone: str = "America/Santiago"
     peak_import_kw: Annotated[float | None, Field(gt=0)] = None
+    frequency: FrequencySettings = Field(default_factory=FrequencySettings)
 
     @field_validator("timezone")
     @classmethod
@@ -207,7 +226,7 @@ class Settings(BaseSettings):
     OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     SITE_FILE: Path | None = None
-    DISPATCH_MODE: Literal["model", "shadow", "rules"] | None = None
+    DISPATCH_MODE: Literal["model", "shadow", "rules", "frequency"] | None = None
     DISPATCH_MODEL_PATH: Path | None = None
     IDS_BASELINE_S: Annotated[float | None, Field(ge=10, le=7 * 86400, allow_inf_nan=False)] = None
     IDS_ENABLED: bool | None = None

@@ -243,7 +243,13 @@ class Controller(OperatorCommands):
             load_kw=load,
             price_usd_mwh=self.prices.price_at(hour),
             rated_power_kw=self.guard.limits.max_discharge_kw,
-            ages_s={"soc_pct": age("soc_pct"), "pv_kw": age("pv_power_kw"), "load_kw": load_age},
+            ages_s={
+                "soc_pct": age("soc_pct"),
+                "pv_kw": age("pv_power_kw"),
+                "load_kw": load_age,
+                "grid_frequency_hz": age("grid_frequency_hz"),
+            },
+            grid_frequency_hz=value("grid_frequency_hz"),
         )
 
     def _propose(self, now: float, shadow: bool = False) -> Proposal:
@@ -302,7 +308,13 @@ class Controller(OperatorCommands):
             self._propose(sample.ts, shadow=True)
 
     def _evaluate_sample(self, sample: Sample) -> None:
-        for role in ("soc_pct", "pv_power_kw", "grid_power_kw", "active_power_kw"):
+        for role in (
+            "soc_pct",
+            "pv_power_kw",
+            "grid_power_kw",
+            "active_power_kw",
+            "grid_frequency_hz",
+        ):
             value = sample.roles.get(role)
             if value is not None:
                 self._measured[role] = (value, sample.ts)

@@ -7,6 +7,7 @@ loopback port and polls it over real Modbus TCP (the embedded default).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -40,7 +41,14 @@ from bessai.core.control import (
     Controller,
     refuse_role,
 )
-from bessai.core.dispatch import ModelDispatcher, PriceCurve, RuleDispatcher, load_dispatcher
+from bessai.core.dispatch import (
+    Dispatcher,
+    ModelDispatcher,
+    PriceCurve,
+    RuleDispatcher,
+    load_dispatcher,
+)
+from bessai.core.dispatch.frequency import FrequencyResponse
 from bessai.core.dispatch.record import DispatchRecord
 from bessai.core.events import PollFailed, SampleTaken
 from bessai.core.history import History
@@ -173,12 +181,29 @@ class Gateway:
         ):
             self._store_replaced(what, store.open_problem)
 
-    def _dispatchers(self) -> tuple[RuleDispatcher | ModelDispatcher, ModelDispatcher | None]:
+    def _dispatchers(self) -> tuple[Dispatcher, ModelDispatcher | None]:
         """The Auto dispatcher and the shadow one, as the dispatch mode says; alarms a bad model."""
         settings = self.dispatch_settings
         rules = RuleDispatcher(peak_import_kw=settings.peak_import_kw)
         if settings.mode == "rules":
             return rules, None
+        if settings.mode == "frequency":
+            f = settings.frequency
+            droop = FrequencyResponse(
+                nominal_hz=f.nominal_hz,
+                deadband_hz=f.deadband_hz,
+                droop_pct=f.droop_pct,
+                max_response_kw=f.max_response_kw,
+                ramp_kw_per_s=f.ramp_kw_per_s,
+                max_age_s=f.max_age_s,
+            )
+            log.info(
+                "frequency response in Auto: droop %g %%, dead band ±%g Hz around %g Hz",
+                f.droop_pct,
+                f.deadband_hz,
+                f.nominal_hz,
+            )
+            return droop, None
         self.model_dispatcher, error = load_dispatcher(settings.model_path, rules)
         if error is not None:
             log.error("dispatch model not usable, rules in use: %s", error)
@@ -190,6 +215,19 @@ class Gateway:
         if settings.mode == "shadow":
             return rules, self.model_dispatcher
         return self.model_dispatcher, None
+
+    def _droop_for(
+        self, droop: FrequencyResponse, profile: Profile, controller: Controller
+    ) -> FrequencyResponse:
+        """A device's own droop (its ramp state is its own), as a percentage of its rating:
+        the site file's, else the profile's, else the setpoint register's maximum, else the
+        discharge limit."""
+        rating = self.dispatch_settings.frequency.rated_kw
+        if rating is None and profile.control is not None:
+            rating = profile.control.rated_power_kw
+        if rating is None and math.isfinite(controller.guard.device_max_kw):
+            rating = controller.guard.device_max_kw
+        return dataclasses.replace(droop, rated_kw=rating, _last=None)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -256,6 +294,8 @@ class Gateway:
                 books=self.books,
                 latch_store=self.latches,
             )
+            if isinstance(dispatcher, FrequencyResponse):
+                controller.dispatcher = self._droop_for(dispatcher, profile, controller)
             if controller.can_control or controller.watchdog_reg is not None:
                 self.controllers[cfg.name] = controller
             else:

@@ -14,6 +14,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SPANISH = {
+    "Auto dispatch: primary frequency response (droop on the grid frequency)": "Despacho automático: control primario de frecuencia (estatismo sobre la frecuencia de red)",
+    "frequency response": "control de frecuencia",
     "User added: {0} ({1})": "Usuario agregado: {0} ({1})",
     "A PIN needs at least 6 digits, not all the same": "Un PIN necesita al menos 6 dígitos, no todos iguales",
     "A name is 2-32 characters: a-z, 0-9, '_', '.', '-', starting with a letter": "Un nombre tiene 2-32 caracteres: a-z, 0-9, '_', '.', '-', y empieza con una letra",

@@ -36,6 +36,7 @@ class DispatchInputs:
     price_usd_mwh: float
     rated_power_kw: float
     ages_s: dict[str, float | None] = field(default_factory=dict)
+    grid_frequency_hz: float | None = None  # frequency response only; not a model feature
 
     def features(self) -> dict[str, float | None]:
         """The model's inputs by name; None where a measurement is missing."""

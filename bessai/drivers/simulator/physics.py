@@ -121,6 +121,8 @@ class BatteryModel:
     time_s: float = 0.0
     extra_heat_w: float = 0.0
     noise_gain: float = 1.0
+    grid_frequency_hz: float = 50.0  # the grid's frequency here: a test or a script steps it
+    frequency_noise_hz: float = 0.005
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -247,7 +249,7 @@ class BatteryModel:
             pack_current_a=self.current_a,
             battery_temp_c=self._noisy(self.temp_c, p.noise_c),
             ambient_temp_c=p.ambient_c,
-            grid_frequency_hz=self._noisy(50.0, 0.005),
+            grid_frequency_hz=self._noisy(self.grid_frequency_hz, self.frequency_noise_hz),
             device_state=int(self.state),
             alarm_word=self.alarm_word,
             max_charge_power_kw=self.charge_limit_kw(),

@@ -60,6 +60,11 @@ TRIPS = (
 )
 
 
+def source_text(source: str) -> str:
+    """Who proposed, in words."""
+    return {"model": t("model"), "frequency": t("frequency response")}.get(source, t("rules"))
+
+
 def _restyle(widget: QWidget, severity: str) -> None:
     if widget.property("severity") != severity:
         widget.setProperty("severity", severity)
@@ -268,6 +273,8 @@ class ControlPage(QWidget):
         version, error = info.model_version, info.model_error
         if info.mode == "rules":
             lines = [t("Auto dispatch: rules (time of use, peak shaving)")]
+        elif info.mode == "frequency":
+            lines = [t("Auto dispatch: primary frequency response (droop on the grid frequency)")]
         elif error:
             lines = [t("Auto dispatch: rules — the model is not usable: {0}").format(error)]
         elif info.mode == "shadow":
@@ -281,7 +288,7 @@ class ControlPage(QWidget):
         proposal = state.proposal
         if state.mode is ControlMode.AUTO and proposal is not None:
             line = t("Proposal {0} kW").format(power_text(proposal.setpoint_kw))
-            line += f" ({t('model') if proposal.source == 'model' else t('rules')})"
+            line += f" ({source_text(proposal.source)})"
             verdict = state.last_verdict
             if verdict is not None and verdict.reason.value not in ("ok", "done"):
                 line += " → " + t("guard {0} kW ({1})").format(

@@ -22,6 +22,7 @@ from bessai.gui.bridge import ControlState, CoreBridge, IntrusionSummary, Safety
 from bessai.gui.flow import FlowValues, PowerFlow, RingValues, SocRing
 from bessai.gui.formatting import deadband_kw, duration_text, fmt, power_text
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.pages.control import source_text
 from bessai.gui.status import alarm_badge, mode_text
 from bessai.gui.widgets import STALE_AFTER_S, ValueCard, age_text
 
@@ -281,7 +282,7 @@ class OverviewPage(QWidget):
             return
         extra = ""
         if state.proposal is not None and state.mode.name == "AUTO":
-            source = t("model") if state.proposal.source == "model" else t("rules")
+            source = source_text(state.proposal.source)
             extra = f"{t('proposal')} {power_text(state.proposal.setpoint_kw)} kW ({source})"
         elif state.interlocks:
             extra = t("{0} interlock(s)").format(len(state.interlocks))

@@ -140,6 +140,10 @@
         <translation>Despacho automático: modelo {0}, reglas de respaldo</translation>
     </message>
     <message>
+        <source>Auto dispatch: primary frequency response (droop on the grid frequency)</source>
+        <translation>Despacho automático: control primario de frecuencia (estatismo sobre la frecuencia de red)</translation>
+    </message>
+    <message>
         <source>Auto dispatch: rules (time of use, peak shaving)</source>
         <translation>Despacho automático: reglas (horario, recorte de punta)</translation>
     </message>
@@ -746,6 +750,10 @@
     <message>
         <source>floor</source>
         <translation>mínimo</translation>
+    </message>
+    <message>
+        <source>frequency response</source>
+        <translation>control de frecuencia</translation>
     </message>
     <message>
         <source>guard {0:+.1f} kW ({1})</source>

@@ -1,0 +1,96 @@
+"""Primary frequency response on the simulator over loopback: the metered frequency steps, the
+battery follows the droop through the guard, and every interlock still wins."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from bessai.core.auth import AuthService, Role, Session
+from bessai.core.config import DispatchSettings, FrequencySettings
+from bessai.core.control import ControlMode
+from bessai.core.gateway import Gateway
+from bessai.core.safety import SafetyLimits
+from bessai.drivers.simulator.server import BessSimulator
+from tests.helpers import sim_device, until
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+DROOP = FrequencySettings(deadband_hz=0.1, droop_pct=4.0, ramp_kw_per_s=100.0)
+
+
+@asynccontextmanager
+async def site(
+    tmp_path: Path, limits: SafetyLimits
+) -> AsyncIterator[tuple[BessSimulator, Gateway, Session]]:
+    sim = BessSimulator(seed=5)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    auth = AuthService(tmp_path / "users.db", hasher=FAST)
+    await auth.add_user("ana", Role.ADMIN, "271828")
+    await auth.add_user("olga", Role.OPERATOR, "314159", by=await auth.login("ana", "271828"))
+    gw = Gateway(
+        "frequency-test",
+        [sim_device(port)],
+        data_dir=tmp_path,
+        limits=limits,
+        control_interval_s=0.1,
+        auth=auth,
+        dispatch=DispatchSettings(mode="frequency", frequency=DROOP),
+    )
+    await gw.start()
+    try:
+        await until(lambda: gw.controller().telemetry.comms_up)
+        yield sim, gw, await auth.login("olga", "314159")
+    finally:
+        await gw.stop()
+        await sim.stop()
+
+
+async def test_the_battery_follows_the_droop_on_frequency_steps(tmp_path: Path) -> None:
+    limits = SafetyLimits(max_ramp_kw_per_s=200, max_sample_age_s=1.0)
+    async with site(tmp_path, limits) as (sim, gw, olga):
+        ctl = gw.controller()
+        assert (await ctl.set_mode(olga, ControlMode.AUTO)).ok
+        await until(lambda: ctl.state().proposal is not None, what="a first proposal")
+        assert abs(sim.model.setpoint_kw) < 0.5  # 50 Hz ± noise: inside the dead band
+        sim.model.grid_frequency_hz = 49.5  # 0.4 Hz beyond the band: +20 kW
+        stepped = time.monotonic()
+        await until(lambda: abs(sim.model.setpoint_kw - 20.0) < 0.6, 5.0, "+20 kW written")
+        written_s = time.monotonic() - stepped
+        await until(lambda: abs(sim.model.power_kw - 20.0) < 1.0, 5.0, "power at +20 kW")
+        assert written_s < 1.0  # a poll (0.1 s) and a control tick (0.1 s), with slack
+        proposal = ctl.state().proposal
+        assert proposal is not None
+        assert proposal.source == "frequency"
+        assert "49.5" in proposal.explanation
+        sim.model.grid_frequency_hz = 50.3  # over-frequency: charge 10 kW
+        await until(lambda: abs(sim.model.setpoint_kw + 10.0) < 0.6, 5.0, "-10 kW written")
+        sim.model.grid_frequency_hz = 50.05
+        await until(lambda: abs(sim.model.setpoint_kw) < 0.6, 5.0, "back to zero in the band")
+        audit = [r.action for r in gw.audit.records()]
+        assert "mode" in audit  # arming Auto for frequency response is on record
+
+
+async def test_the_guard_clamps_the_response_and_an_estop_zeroes_it(tmp_path: Path) -> None:
+    limits = SafetyLimits(max_discharge_kw=15, max_ramp_kw_per_s=200, max_sample_age_s=1.0)
+    async with site(tmp_path, limits) as (sim, gw, olga):
+        ctl = gw.controller()
+        assert (await ctl.set_mode(olga, ControlMode.AUTO)).ok
+        sim.model.grid_frequency_hz = 49.0  # the droop asks for +45 kW
+        await until(lambda: abs(sim.model.setpoint_kw - 15.0) < 0.3, 5.0, "clamped at 15 kW")
+        await until(
+            lambda: ctl.last_verdict is not None and ctl.last_verdict.requested_kw > 44.5,
+            3.0,
+            "the droop's whole request (after its ramp)",
+        )
+        verdict = ctl.state().last_verdict
+        assert verdict is not None
+        assert verdict.requested_kw == pytest.approx(45.0, abs=0.5)
+        assert verdict.value_kw == pytest.approx(15.0)
+        await ctl.estop(olga, "test")
+        await until(lambda: sim.model.setpoint_kw == 0.0, 3.0, "zero after the E-stop")
+        assert ctl.mode is ControlMode.STANDBY  # nothing resumes by itself
