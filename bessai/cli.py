@@ -214,6 +214,21 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, metavar="S", help="give up a step after S seconds"
     )
 
+    fleet = sub.add_parser(
+        "fleet", help="every site's latest state, live, from the telemetry subscription"
+    )
+    fleet.add_argument("--subscription", required=True, help="subscription on the telemetry topic")
+    fleet.add_argument("--project", help="Google Cloud project (default: GCP_PROJECT_ID)")
+    fleet.add_argument(
+        "--stale-after",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="a silent site is stale after S s",
+    )
+    fleet.add_argument("--every", type=float, default=1.0, metavar="S", help="redraw every S s")
+    fleet.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
     prof = sub.add_parser("profile", help="device profiles")
     prof_sub = prof.add_subparsers(dest="profile_command", required=True)
     check = prof_sub.add_parser("check", help="validate profile files")
@@ -417,6 +432,41 @@ def _export_command(args: argparse.Namespace, settings: Settings) -> int:
         history.db.close()
 
 
+def _fleet_command(args: argparse.Namespace, settings: Settings) -> int:
+    """A live table: redrawn in place on a terminal, printed as blocks when piped."""
+    from google.api_core import exceptions as api_errors
+
+    from bessai.core.fleet import Fleet, FleetReader, render
+
+    project = args.project or settings.GCP_PROJECT_ID
+    if not project:
+        print("bessai: fleet needs --project or GCP_PROJECT_ID", file=sys.stderr)
+        return EXIT_CONFIG
+    fleet = Fleet(stale_after_s=args.stale_after)
+    reader = FleetReader(project, args.subscription, fleet)
+    tty = sys.stdout.isatty()
+    started = time.monotonic()
+    drawn = 0.0
+    try:
+        while args.duration is None or time.monotonic() - started < args.duration:
+            try:
+                reader.pull_once(timeout_s=min(2.0, args.every))
+            except api_errors.NotFound:
+                print(f"bessai: subscription {reader.path} does not exist", file=sys.stderr)
+                return 1
+            except (api_errors.DeadlineExceeded, api_errors.ServiceUnavailable):
+                pass  # nothing arrived, or the link is down: the ages show it
+            if time.monotonic() - drawn >= args.every:
+                drawn = time.monotonic()
+                table = render(fleet.rows(), fleet)
+                print(("\x1b[H\x1b[2J" if tty else "") + table + ("" if tty else "\n"), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reader.close()
+    return 0
+
+
 def _cloud_command(args: argparse.Namespace) -> int:
     from bessai.core.publish.setup import SetupError, setup_cloud
 
@@ -580,6 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dispatch_command(args, settings)
         if args.command == "cloud":
             return _cloud_command(args)
+        if args.command == "fleet":
+            return _fleet_command(args, settings)
         site_id, devices, limits, dispatch = site_config(settings)
         lock = prepare_data_dir(settings.DATA_DIR)
         raise_open_file_limit()
@@ -611,7 +663,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.headless:
                 from bessai.gui.app import main as run_app  # Qt only when the app is wanted
 
-                return run_app(gateway, kiosk=args.kiosk, language=args.lang)
+                fleet = None
+                if settings.GCP_PROJECT_ID and settings.GCP_FLEET_SUBSCRIPTION:
+                    fleet = (settings.GCP_PROJECT_ID, settings.GCP_FLEET_SUBSCRIPTION)
+                return run_app(gateway, kiosk=args.kiosk, language=args.lang, fleet=fleet)
             asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
         finally:
             if provider is not None:

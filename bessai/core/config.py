@@ -219,6 +219,7 @@ class Settings(BaseSettings):
     GCP_PROJECT_ID: str | None = None
     GCP_PUBSUB_TOPIC: str | None = None
     GCP_PUBSUB_EVENTS_TOPIC: str | None = None
+    GCP_FLEET_SUBSCRIPTION: str | None = None
     OUTBOX_MAX_ROWS: Annotated[int, Field(ge=1000)] = 1_000_000
     OUTBOX_MAX_MB: Annotated[float, Field(gt=0)] = 512.0
     HISTORY_RAW_DAYS: Annotated[float, Field(gt=0, le=365)] = 7.0
@@ -277,6 +278,7 @@ class Settings(BaseSettings):
         "GCP_PROJECT_ID",
         "GCP_PUBSUB_TOPIC",
         "GCP_PUBSUB_EVENTS_TOPIC",
+        "GCP_FLEET_SUBSCRIPTION",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         mode="before",
     )

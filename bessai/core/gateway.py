@@ -151,6 +151,7 @@ class Gateway:
         self._topic_check: asyncio.Task[None] | None = None
         self.cloud_problems: list[str] = []  # a missing topic or permission, for /health
         self.topic_recheck_s = 300.0
+        self.status_every_s = 10.0  # the site's status message, for the fleet view
         self.ids = IntrusionDetector(
             self.bus,
             self.data_dir,
@@ -413,9 +414,42 @@ class Gateway:
             },
         )
 
+    def status_message(self, now: float) -> dict[str, Any]:
+        """The site at a glance for the fleet view: each device's link, mode and interlocks,
+        the active alarms and their highest priority, and this outbox's backlog."""
+        devices: dict[str, Any] = {}
+        for status in self.statuses():
+            controller = self.controllers.get(status.name)
+            state = controller.state(now) if controller is not None else None
+            devices[status.name] = {
+                "up": status.up,
+                "mode": None if state is None else state.mode.value,
+                "interlocks": 0 if state is None else len(state.interlocks),
+            }
+        active = [a for a in self.alarms.active() if a.active]
+        outbox = self.outbox_summary()
+        return {
+            "id": f"{self.site_id}:status:{round(now * 1000)}",
+            "ts": now,
+            "devices": devices,
+            "alarms": {
+                "active": len(active),
+                "highest_priority": min((int(a.definition.priority) for a in active), default=None),
+            },
+            "outbox": {
+                "depth": 0 if outbox is None else outbox.depth,
+                "oldest_age_s": None if outbox is None else outbox.oldest_age_s,
+            },
+        }
+
     async def _outbox_housekeeping(self) -> None:
+        last_status = -math.inf
         while True:
             await asyncio.sleep(1.0)
+            now = time.time()
+            if self.outbox is not None and now - last_status >= self.status_every_s:
+                last_status = now
+                self.outbox.add_status(self.status_message(now))
             full = self.outbox is not None and self.cloud is not None
             if full and self.outbox.depth < 0.9 * self.cloud.max_rows:  # type: ignore[union-attr]
                 self.alarms.update("outbox_full", False)

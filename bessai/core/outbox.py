@@ -67,6 +67,9 @@ class OutboxStats:
     corrupt_files: int = 0
 
 
+STATUS_KEY = "_site"  # the ordering key of a site's status messages (no device has this name)
+
+
 def sample_message(site_id: str, sample: Sample) -> tuple[str, dict[str, Any]]:
     """The message id and JSON body of a raw sample (schema ``telemetry-v1``)."""
     message_id = f"{site_id}:{sample.device}:{round(sample.ts * 1000)}"
@@ -162,6 +165,10 @@ class Outbox:
         if done is not None:
             self._pending.append(("aggregate", self.topic, done.device, done.minute_ts, done))
         self.stats.enqueued += 1
+
+    def add_status(self, body: dict[str, Any]) -> None:
+        """Queue the site's status (modes, alarms, this outbox's backlog) for the fleet view."""
+        self._pending.append(("status", self.topic, STATUS_KEY, time.time(), body))
 
     def add_event(self, kind: str, ordering_key: str, body: dict[str, Any]) -> None:
         """Queue an alarm or audit event for the events topic (if one is configured)."""

@@ -16,7 +16,13 @@ from bessai.gui.main_window import MainWindow
 from bessai.gui.theme import apply_theme
 
 
-async def run_app(gateway: Gateway, *, kiosk: bool = False, language: str | None = None) -> None:
+async def run_app(
+    gateway: Gateway,
+    *,
+    kiosk: bool = False,
+    language: str | None = None,
+    fleet: tuple[str, str] | None = None,
+) -> None:
     """Run until the window is closed (or the app quits), then stop the core cleanly."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -25,6 +31,8 @@ async def run_app(gateway: Gateway, *, kiosk: bool = False, language: str | None
     app.aboutToQuit.connect(quit_event.set)
     await gateway.start()
     bridge = CoreBridge(gateway)
+    if fleet is not None:
+        bridge.watch_fleet(*fleet)
     window = MainWindow(bridge, kiosk=kiosk, exit_action=app.quit, hide_cursor=kiosk)
     window.restore_settings(language)
     if kiosk:
@@ -40,10 +48,16 @@ async def run_app(gateway: Gateway, *, kiosk: bool = False, language: str | None
         await gateway.stop()
 
 
-def main(gateway: Gateway, *, kiosk: bool = False, language: str | None = None) -> int:
+def main(
+    gateway: Gateway,
+    *,
+    kiosk: bool = False,
+    language: str | None = None,
+    fleet: tuple[str, str] | None = None,
+) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("BESSAI Edge")
     # qasync on Python 3.11: asyncio.Runner takes the loop factory (asyncio.run does only from 3.12).
     with asyncio.Runner(loop_factory=AppEventLoop) as runner:
-        runner.run(run_app(gateway, kiosk=kiosk, language=language))
+        runner.run(run_app(gateway, kiosk=kiosk, language=language, fleet=fleet))
     return 0

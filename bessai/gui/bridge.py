@@ -35,6 +35,7 @@ from bessai.core.alarms import (
 from bessai.core.auth import AuthError, Permission, Role, Session
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import Sample, SampleTaken
+from bessai.core.fleet import Fleet, FleetReader, FleetRow
 from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Interlock, Preview, Reason, SafetyLimits, Window
@@ -93,7 +94,9 @@ class CoreBridge(QObject):
         self._pending: list[Sample] = []
         self._alarms_dirty = False
         self.interlock_since: dict[Reason, float] = {}
-        self._text_at = 0.0  # when each active interlock was first seen
+        self._text_at = 0.0
+        self.fleet: Fleet | None = None  # the fleet view's state, once a subscription is watched
+        self._fleet_reader: FleetReader | None = None  # when each active interlock was first seen
         self._tasks: set[asyncio.Task[Any]] = set()  # qasync keeps no references to tasks
         bus = gateway.bus
         self._unsubscribe = [
@@ -168,6 +171,8 @@ class CoreBridge(QObject):
 
     def close(self) -> None:
         self.timer.stop()
+        if self._fleet_reader is not None:
+            self._fleet_reader.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         for task in self._tasks:
@@ -387,6 +392,25 @@ class CoreBridge(QObject):
         """The last ``limit`` audit records, newest first."""
         self.read("audit", lambda: list(reversed(self.gateway.audit.records()[-limit:])), done)
 
+    def watch_fleet(self, project_id: str, subscription: str, stale_after_s: float = 30.0) -> None:
+        """Read the fleet's telemetry subscription (the Fleet page pulls it while shown)."""
+        self.fleet = Fleet(stale_after_s=stale_after_s)
+        self._fleet_reader = FleetReader(project_id, subscription, self.fleet)
+
+    def pull_fleet(self, done: Callable[[Any], None]) -> None:
+        """One pull off the loop; ``done`` gets the message count or the error in words."""
+        reader = self._fleet_reader
+        if reader is None:
+            return
+
+        def pull() -> int | str:
+            try:
+                return reader.pull_once(timeout_s=2.0)
+            except Exception as exc:  # the link or the subscription: shown on the page
+                return f"{type(exc).__name__}: {exc}"
+
+        self.read("fleet", pull, done)
+
     def fetch_events(self, since: float, done: Callable[[Any], None]) -> None:
         """Chart markers since ``since``: (ts, kind, text) from the audit trail and alarm log."""
 
@@ -461,6 +485,7 @@ __all__ = [
     "ControlState",
     "CoreBridge",
     "DeviceStatus",
+    "FleetRow",
     "Gateway",
     "Interlock",
     "IntrusionSummary",

@@ -30,6 +30,7 @@ from bessai.gui.pages.alarms import AlarmsPage
 from bessai.gui.pages.charts import ChartsPage
 from bessai.gui.pages.control import ControlPage
 from bessai.gui.pages.devices import DevicesPage
+from bessai.gui.pages.fleet import FleetPage
 from bessai.gui.pages.overview import OverviewPage
 from bessai.gui.pages.settings import SettingsPage
 from bessai.gui.status import alarm_badge, mode_text, site_status
@@ -37,8 +38,8 @@ from bessai.gui.strip import StatusStrip
 from bessai.gui.theme import apply_theme
 from bessai.gui.widgets import EStopButton
 
-PAGES = ["Overview", "Charts", "Control", "Alarms", "Devices", "Settings"]
-ICONS = ["▣", "∿", "◉", "⚠", "⇄", "⚙"]
+PAGES = ["Overview", "Charts", "Control", "Alarms", "Devices", "Fleet", "Settings"]
+ICONS = ["▣", "∿", "◉", "⚠", "⇄", "☷", "⚙"]
 ALARMS_PAGE = PAGES.index("Alarms")
 
 
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
             ControlPage(bridge),
             AlarmsPage(bridge),
             DevicesPage(bridge),
+            FleetPage(bridge),
             self.settings,
         ]
         self.stack = QStackedWidget()

@@ -14,6 +14,15 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SPANISH = {
+    "Fleet": "Flota",
+    "No fleet subscription configured (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)": "Sin suscripción de flota configurada (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)",
+    "{0} sites, {1} stale": "{0} sitios, {1} sin datos recientes",
+    "cannot read the subscription: {0}": "no se puede leer la suscripción: {0}",
+    "STALE": "SIN DATOS RECIENTES",
+    "Device": "Equipo",
+    "Power kW": "Potencia kW",
+    "Outbox": "Buzón",
+    "Age": "Antigüedad",
     "Auto dispatch: primary frequency response (droop on the grid frequency)": "Despacho automático: control primario de frecuencia (estatismo sobre la frecuencia de red)",
     "frequency response": "control de frecuencia",
     "User added: {0} ({1})": "Usuario agregado: {0} ({1})",

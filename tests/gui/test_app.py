@@ -217,7 +217,7 @@ def test_idle_session_falls_back_to_read_only_and_input_keeps_it(app: App, qtbot
 
 def test_settings_switch_language_and_theme(app: App, qtbot: QtBot, qapp: QApplication) -> None:
     window, _, _ = app
-    settings = window.pages[5]
+    settings = window.settings
     settings.language.setCurrentIndex(settings.language.findData("es"))
     qtbot.waitUntil(lambda: "Resumen" in window.nav_buttons[0].text(), timeout=3000)
     settings.theme.setCurrentIndex(settings.theme.findData("light"))

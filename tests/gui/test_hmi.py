@@ -6,6 +6,7 @@ Abnormal states are asserted by the colour role the widgets carry (the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from bessai.core.alarms import AlarmState
 from bessai.core.auth import AuthService
 from bessai.core.config import DeviceConfig
 from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
+from bessai.core.gateway import CloudConfig, Gateway
 from bessai.core.safety import Reason
 from bessai.core.summaries import DeviceIntrusion, IntrusionSummary
 from bessai.drivers.simulator.server import Fault
@@ -29,12 +30,13 @@ from bessai.gui.bridge import CoreBridge
 from bessai.gui.formatting import deadband_kw, fmt, power_text
 from bessai.gui.keypad import NumberDialog
 from bessai.gui.login import FirstRunDialog
-from bessai.gui.main_window import ALARMS_PAGE, MainWindow
+from bessai.gui.main_window import ALARMS_PAGE, PAGES, MainWindow
 from bessai.gui.pages.alarms import ROW_HEIGHT_PX
 from bessai.gui.pages.charts import padded_range, with_gaps
 from bessai.gui.status import site_status
 from bessai.gui.theme import THEMES, contrast_ratio, current_palette
 from tests.gui.conftest import Loop, login
+from tests.pubsub_emulator import PubSubEmulator
 
 App = tuple[MainWindow, Gateway, Loop]
 LEFT = Qt.MouseButton.LeftButton
@@ -475,3 +477,43 @@ def test_the_overview_shows_every_device_of_a_multi_device_site(
         window.bridge.close()
         window.hide()
         aio.run(gateway.stop())
+
+
+def test_the_fleet_page_shows_a_remote_site_from_the_subscription_and_its_staleness(
+    hmi: App, qtbot: QtBot, tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    window, _, loop = hmi
+    loop.run(asyncio.to_thread(pubsub_emulator.create, "telemetry", "fleet"))
+
+    async def remote_site() -> Gateway:
+        gw = Gateway(
+            "cl-remote-01",
+            [DeviceConfig(name="bess", profile="sim_bess", simulated=True, poll_interval_s=0.5)],
+            data_dir=tmp_path / "remote",
+            cloud=CloudConfig(pubsub_emulator.project, "telemetry", retry_max_s=1.0),
+            ids_enabled=False,
+        )
+        gw.status_every_s = 1.0
+        await gw.start()
+        return gw
+
+    remote = loop.run(remote_site())
+    try:
+        window.bridge.watch_fleet(pubsub_emulator.project, "fleet", stale_after_s=3.0)
+        page = window.pages[PAGES.index("Fleet")]
+        window.show_page(PAGES.index("Fleet"))
+
+        def shown(site: str) -> bool:
+            return any(
+                page.table.item(r, 0) is not None and page.table.item(r, 0).text() == site
+                for r in range(page.table.rowCount())
+            )
+
+        qtbot.waitUntil(lambda: shown("cl-remote-01"), timeout=15000)
+        qtbot.waitUntil(lambda: page.table.item(0, 4).text().startswith("standby"), timeout=8000)
+        assert "1 sites, 0 stale" in page.status.text()
+    finally:
+        loop.run(remote.stop())
+    qtbot.waitUntil(lambda: "STALE" in page.table.item(0, 7).text(), timeout=10000)
+    assert page.table.item(0, 0).foreground().color().name() == current_palette().warn
+    assert "1 stale" in page.status.text()

@@ -55,10 +55,19 @@ async def test_every_message_kind_validates_against_the_schema(tmp_path: Path) -
         "comms_lost",
         {"id": "a1", "alarm": "comms_lost", "state": "active_unack", "priority": 2},
     )
+    box.add_status(
+        {
+            "id": "site:status:1",
+            "ts": 1.0,
+            "devices": {"bess": {"up": True, "mode": "manual", "interlocks": 0}},
+            "alarms": {"active": 1, "highest_priority": 2},
+            "outbox": {"depth": 130, "oldest_age_s": 2.5},
+        }
+    )
     await box.commit()
     rows = await box.batch(1000)
     kinds = {r.attributes["kind"] for r in rows}
-    assert kinds == {"sample", "aggregate", "alarm"}
+    assert kinds == {"sample", "aggregate", "alarm", "status"}
     for row in rows:
         body = json.loads(row.payload)
         jsonschema.validate(body, SCHEMA)

@@ -76,6 +76,10 @@
         <translation>Tras la protección: {0} kW</translation>
     </message>
     <message>
+        <source>Age</source>
+        <translation>Antigüedad</translation>
+    </message>
+    <message>
         <source>Alarm</source>
         <translation>Alarma</translation>
     </message>
@@ -260,6 +264,10 @@
         <translation>Detalle</translation>
     </message>
     <message>
+        <source>Device</source>
+        <translation>Equipo</translation>
+    </message>
+    <message>
         <source>Devices</source>
         <translation>Equipos</translation>
     </message>
@@ -302,6 +310,10 @@
     <message>
         <source>First out</source>
         <translation>Primera</translation>
+    </message>
+    <message>
+        <source>Fleet</source>
+        <translation>Flota</translation>
     </message>
     <message>
         <source>Follow</source>
@@ -448,6 +460,10 @@
         <translation>Ningún equipo tiene registro de consigna: el control no está disponible.</translation>
     </message>
     <message>
+        <source>No fleet subscription configured (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)</source>
+        <translation>Sin suscripción de flota configurada (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)</translation>
+    </message>
+    <message>
         <source>No power allowed: {0}</source>
         <translation>Sin potencia permitida: {0}</translation>
     </message>
@@ -466,6 +482,10 @@
     <message>
         <source>Other user</source>
         <translation>Otro usuario</translation>
+    </message>
+    <message>
+        <source>Outbox</source>
+        <translation>Buzón</translation>
     </message>
     <message>
         <source>Outcome</source>
@@ -506,6 +526,10 @@
     <message>
         <source>Power flow</source>
         <translation>Flujo de potencia</translation>
+    </message>
+    <message>
+        <source>Power kW</source>
+        <translation>Potencia kW</translation>
     </message>
     <message>
         <source>Presets (kW): charge ◀ ▶ discharge</source>
@@ -550,6 +574,10 @@
     <message>
         <source>Reset E-stop (engineer)…</source>
         <translation>Reponer parada (ingeniero)…</translation>
+    </message>
+    <message>
+        <source>STALE</source>
+        <translation>SIN DATOS RECIENTES</translation>
     </message>
     <message>
         <source>Select an alarm first</source>
@@ -698,6 +726,10 @@
     <message>
         <source>allowed {0} … {1} kW</source>
         <translation>permitido {0} … {1} kW</translation>
+    </message>
+    <message>
+        <source>cannot read the subscription: {0}</source>
+        <translation>no se puede leer la suscripción: {0}</translation>
     </message>
     <message>
         <source>ceiling</source>
@@ -954,6 +986,10 @@
     <message>
         <source>{0} left</source>
         <translation>quedan {0}</translation>
+    </message>
+    <message>
+        <source>{0} sites, {1} stale</source>
+        <translation>{0} sitios, {1} sin datos recientes</translation>
     </message>
     <message>
         <source>{0} to the ceiling</source>
