@@ -107,11 +107,15 @@ async def test_normal_flow_every_sample_once_with_attributes_and_schema(
     assert len(set(got)) == len(got)
     for m in messages:
         assert m.attributes["site_id"] == "cl-site-7"
-        assert m.attributes["device"] == "bess"
         assert m.attributes["schema_version"] == "1"
-        assert m.ordering_key == "bess"
         body = json.loads(m.data)
         jsonschema.validate(body, SCHEMA)
+        if m.attributes["kind"] == "status":  # the site's, every status_every_s
+            assert m.ordering_key == m.attributes["device"] == "_site"
+            assert body["id"] == m.attributes["sample_id"]
+            continue
+        assert m.attributes["device"] == "bess"
+        assert m.ordering_key == "bess"
         assert body["sample_id"] == m.attributes["sample_id"]
     check_order(messages)
     assert gw.outbox is not None
