@@ -160,6 +160,7 @@ class Gateway:
             on_score=self._intrusion_scored,
             enabled=ids_enabled,
         )
+        self.history.score_of = self.ids.score
         self.dispatch_settings = dispatch or DispatchSettings()
         self.dispatch_record = DispatchRecord(self.data_dir / "dispatch.db")
         self.model_dispatcher: ModelDispatcher | None = None

@@ -96,13 +96,19 @@ class History:
         # A bucket this wide is drawn from minute aggregates: the envelope is the same
         # (min and max are kept per minute) and it reads ~60x fewer rows.
         self.minute_bucket_s = 15.0
+        # The intrusion score is not a device's measurement: the gateway says where it comes
+        # from, so that charts of the score can be drawn from history too.
+        self.score_of: Callable[[str], float | None] | None = None
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe(SampleTaken, self._on_sample)
 
     def _on_sample(self, event: SampleTaken) -> None:
         s = event.sample
-        self.add(s.device, s.ts, s.quality.value, s.roles)
+        roles = s.roles
+        if self.score_of is not None:
+            roles = {**roles, "intrusion_score": self.score_of(s.device)}
+        self.add(s.device, s.ts, s.quality.value, roles)
 
     def add(self, device: str, ts: float, quality: str, roles: dict[str, float | None]) -> None:
         """Queue one sample (cheap; the write happens on the next flush)."""

@@ -58,6 +58,11 @@ async def test_unknown_then_calm_then_a_rogue_master_is_caught_and_locks_out(
         calm = [s.score for s in scores]
         assert max(calm) < 0.7, high(scores)
         assert (tmp_path / "ids-bess.npz").exists()
+        await gw.history.flush()  # the score is in local history too, for the charts
+        now = time.time()
+        series = gw.history.query("bess", "intrusion_score", now - 60, now + 1, 600)
+        assert len(series.values) > 0
+        assert max(series.values) < 0.7
         # Another master on the network writes the setpoint register (50 kW as i32 W).
         rogue = AsyncModbusTcpClient("127.0.0.1", port=port)
         await rogue.connect()

@@ -120,6 +120,7 @@ class AlarmsPage(QWidget):
         self, headers: list[str], rows: list[list[str]], severities: list[str] | None = None
     ) -> None:
         self.table.setColumnCount(len(headers))
+        self.table.setColumnHidden(5, False)
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(rows))
         palette = current_palette()
@@ -164,6 +165,7 @@ class AlarmsPage(QWidget):
                 rows,
                 severities,
             )
+            self.table.setColumnHidden(5, True)  # the id picks the alarm; people read its text
         elif view == 1:
             self.bridge.fetch_alarm_log(300, self._show_log)
         else:
