@@ -7,11 +7,18 @@ import hashlib
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bessai.core.config import DeviceConfig
+from argon2 import PasswordHasher
+
+from bessai.core.auth import AuthService, Role, Session
+from bessai.core.config import DeviceConfig, DispatchSettings
+from bessai.core.gateway import Gateway
+from bessai.core.safety import SafetyLimits
+from bessai.drivers.simulator.server import BessSimulator
 
 
 async def until(
@@ -88,3 +95,39 @@ def write_constant_model(directory: Path, value: float, **meta_changes: Any) -> 
     meta.update(meta_changes)
     path.with_suffix(".json").write_text(json.dumps(meta))
     return path
+
+
+@asynccontextmanager
+async def operated_site(
+    tmp_path: Path,
+    site_id: str,
+    dispatch: DispatchSettings,
+    limits: SafetyLimits,
+    *,
+    seed: int = 3,
+) -> AsyncIterator[tuple[BessSimulator, Gateway, Session]]:
+    """The simulator on loopback, a gateway with this dispatch and these limits, an admin
+    and an operator (logged in, yielded): the site a dispatch test commands."""
+    sim = BessSimulator(seed=seed)
+    port = await sim.start_tcp("127.0.0.1", 0)
+    auth = AuthService(
+        tmp_path / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
+    await auth.add_user("ana", Role.ADMIN, "271828")
+    await auth.add_user("olga", Role.OPERATOR, "314159", by=await auth.login("ana", "271828"))
+    gw = Gateway(
+        site_id,
+        [sim_device(port)],
+        data_dir=tmp_path,
+        limits=limits,
+        control_interval_s=0.1,
+        auth=auth,
+        dispatch=dispatch,
+    )
+    await gw.start()
+    try:
+        await until(lambda: gw.controller().telemetry.comms_up)
+        yield sim, gw, await auth.login("olga", "314159")
+    finally:
+        await gw.stop()
+        await sim.stop()

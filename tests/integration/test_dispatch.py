@@ -2,53 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
+from bessai.core.auth import Session
 from bessai.core.config import DispatchSettings
 from bessai.core.control import ControlMode, DispatchProposed
 from bessai.core.gateway import Gateway
 from bessai.core.health import health_report
 from bessai.core.safety import Reason, SafetyLimits
 from bessai.drivers.simulator.server import BessSimulator
-from tests.helpers import sim_device, until, write_constant_model
+from tests.helpers import operated_site, until, write_constant_model
 
-FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 LIMITS = SafetyLimits(
     max_charge_kw=60, max_discharge_kw=80, max_ramp_kw_per_s=200, max_sample_age_s=1.0
 )
 
 
-@asynccontextmanager
-async def site(
+def site(
     tmp_path: Path, dispatch: DispatchSettings
-) -> AsyncIterator[tuple[BessSimulator, Gateway, Session]]:
-    sim = BessSimulator(seed=3)
-    port = await sim.start_tcp("127.0.0.1", 0)
-    auth = AuthService(tmp_path / "users.db", hasher=FAST)
-    await auth.add_user("ana", Role.ADMIN, "271828")
-    await auth.add_user("olga", Role.OPERATOR, "314159", by=await auth.login("ana", "271828"))
-    gw = Gateway(
-        "dispatch-test",
-        [sim_device(port)],
-        data_dir=tmp_path,
-        limits=LIMITS,
-        control_interval_s=0.1,
-        auth=auth,
-        dispatch=dispatch,
-    )
-    await gw.start()
-    try:
-        await until(lambda: gw.controller().telemetry.comms_up)
-        yield sim, gw, await auth.login("olga", "314159")
-    finally:
-        await gw.stop()
-        await sim.stop()
+) -> AbstractAsyncContextManager[tuple[BessSimulator, Gateway, Session]]:
+    return operated_site(tmp_path, "dispatch-test", dispatch, LIMITS, seed=3)
 
 
 def setpoints(sim: BessSimulator) -> list[float]:

@@ -4,50 +4,27 @@ battery follows the droop through the guard, and every interlock still wins."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
+from bessai.core.auth import Session
 from bessai.core.config import DispatchSettings, FrequencySettings
 from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.core.safety import SafetyLimits
 from bessai.drivers.simulator.server import BessSimulator
-from tests.helpers import sim_device, until
+from tests.helpers import operated_site, until
 
-FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 DROOP = FrequencySettings(deadband_hz=0.1, droop_pct=4.0, ramp_kw_per_s=100.0)
 
 
-@asynccontextmanager
-async def site(
+def site(
     tmp_path: Path, limits: SafetyLimits
-) -> AsyncIterator[tuple[BessSimulator, Gateway, Session]]:
-    sim = BessSimulator(seed=5)
-    port = await sim.start_tcp("127.0.0.1", 0)
-    auth = AuthService(tmp_path / "users.db", hasher=FAST)
-    await auth.add_user("ana", Role.ADMIN, "271828")
-    await auth.add_user("olga", Role.OPERATOR, "314159", by=await auth.login("ana", "271828"))
-    gw = Gateway(
-        "frequency-test",
-        [sim_device(port)],
-        data_dir=tmp_path,
-        limits=limits,
-        control_interval_s=0.1,
-        auth=auth,
-        dispatch=DispatchSettings(mode="frequency", frequency=DROOP),
-    )
-    await gw.start()
-    try:
-        await until(lambda: gw.controller().telemetry.comms_up)
-        yield sim, gw, await auth.login("olga", "314159")
-    finally:
-        await gw.stop()
-        await sim.stop()
+) -> AbstractAsyncContextManager[tuple[BessSimulator, Gateway, Session]]:
+    dispatch = DispatchSettings(mode="frequency", frequency=DROOP)
+    return operated_site(tmp_path, "frequency-test", dispatch, limits, seed=5)
 
 
 async def test_the_battery_follows_the_droop_on_frequency_steps(tmp_path: Path) -> None:
