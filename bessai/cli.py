@@ -51,6 +51,7 @@ from bessai.core.tracing import setup_tracing
 from bessai.drivers.profile_loader import ProfileError, load_profile, registry_ids
 from bessai.drivers.simulator.attacks import Attack, flood, rogue_master, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
+from bessai.drivers.simulator.sunspec_chain import sunspec_simulator_map
 
 log = logging.getLogger("bessai")
 
@@ -165,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
         "--unit-id", type=int, default=None, help="Modbus unit id (default: the profile's)"
     )
     sim.add_argument(
+        "--sunspec",
+        action="store_true",
+        help="serve the battery as a SunSpec device (models 1, 124, 713, 802, 803 at 40000) "
+        "instead of a profile",
+    )
+    sim.add_argument(
         "--attack",
         action="append",
         default=[],
@@ -228,6 +235,63 @@ def _parser() -> argparse.ArgumentParser:
     )
     fleet.add_argument("--every", type=float, default=1.0, metavar="S", help="redraw every S s")
     fleet.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    disc = sub.add_parser(
+        "discover",
+        help="find a device's unit id and map: a SunSpec chain becomes a profile; otherwise "
+        "what answered, and the shipped profiles that fit",
+    )
+    disc.add_argument("host", help="the device's address")
+    disc.add_argument("--port", type=int, default=502, help="Modbus TCP port (default 502)")
+    disc.add_argument("--unit", type=int, help="only this unit id (default: probe 1..247)")
+    disc.add_argument("--out", type=Path, help="write the discovered profile here (JSON)")
+    disc.add_argument("--force", action="store_true", help="replace an existing --out file")
+    disc.add_argument(
+        "--all-units", action="store_true", help="keep probing after the first unit that answers"
+    )
+    disc.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="scan unit ids although the host is not on this computer's networks",
+    )
+    disc.add_argument(
+        "--timeout", type=float, default=0.5, metavar="S", help="per request (default 0.5)"
+    )
+    disc.add_argument(
+        "--interval",
+        type=float,
+        default=0.05,
+        metavar="S",
+        help="at least S seconds between requests (default 0.05)",
+    )
+
+    commission = sub.add_parser(
+        "commission",
+        help="run a device's commissioning tests headless (identity, poll, setpoint step, "
+        "watchdog, interlock) and write the report as JSON and PDF",
+    )
+    commission.add_argument("--device", required=True, help="the device, as the site file names it")
+    commission.add_argument(
+        "--report", required=True, type=Path, help="report file: FILE.json and FILE.pdf are written"
+    )
+    commission.add_argument(
+        "--login", required=True, metavar="USER", help="the engineer who runs it (PIN from stdin)"
+    )
+    commission.add_argument(
+        "--comms-loss",
+        type=float,
+        metavar="S",
+        help="also run the comms-loss test: wait up to S s for the link to drop and come back",
+    )
+    commission.add_argument("--step-kw", type=float, help="size of the setpoint steps")
+    commission.add_argument(
+        "--tests",
+        default="identity,poll,step,watchdog,interlock",
+        help="comma-separated tests to run, in order (default: all but comms_loss)",
+    )
+    commission.add_argument(
+        "--lang", choices=["es", "en"], default="es", help="language of the PDF (default es)"
+    )
 
     prof = sub.add_parser("profile", help="device profiles")
     prof_sub = prof.add_subparsers(dest="profile_command", required=True)
@@ -319,9 +383,81 @@ async def run_headless(
         await gateway.stop()
 
 
+async def run_commissioning(gateway: Gateway, args: argparse.Namespace, secret: str) -> int:
+    """``bessai commission``: start the site, run the device's tests, write JSON and PDF."""
+    import json
+
+    from bessai.core.commissioning import TESTS, CommissioningError, CommissioningRun
+
+    unknown = [t for t in args.tests.split(",") if t.strip() and t.strip() not in TESTS]
+    if unknown:
+        print(f"bessai: commission: unknown test {unknown[0]!r} (tests: {', '.join(TESTS)})", file=sys.stderr)
+        return EXIT_CONFIG
+
+    await gateway.start()
+    try:
+        try:
+            session = await gateway.auth.login(args.login, secret)
+        except AuthError as exc:
+            print(f"bessai: commission: login refused: {exc}", file=sys.stderr)
+            return 1
+        try:
+            run = CommissioningRun(
+                gateway,
+                args.device,
+                session,
+                step_kw=args.step_kw,
+                comms_wait_s=args.comms_loss or 120.0,
+            )
+        except CommissioningError as exc:
+            print(f"bessai: commission: {exc}", file=sys.stderr)
+            return 1
+        run.progress = lambda test, text: print(f"{test}: {text}", flush=True)
+        tests = tuple(t.strip() for t in args.tests.split(",") if t.strip())
+        tests += ("comms_loss",) if args.comms_loss and "comms_loss" not in tests else ()
+        report = (await run.run(tests)).to_json()
+    finally:
+        await gateway.stop()
+    json_path, pdf_path = args.report.with_suffix(".json"), args.report.with_suffix(".pdf")
+    try:
+        json_path.write_text(
+            json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        _write_report_pdf(report, pdf_path, args.lang)
+    except OSError as exc:
+        print(
+            f"bessai: commission: cannot write the report: {exc.strerror}: {exc.filename}",
+            file=sys.stderr,
+        )
+        return 1
+    for test in report["tests"]:
+        verdict = "not run" if test["passed"] is None else "PASS" if test["passed"] else "FAIL"
+        print(f"{verdict:<8} {test['name']}: {test['detail']}")
+    print(f"audit head #{report['audit_head_seq']} {report['audit_head_hash']}")
+    print(f"report: {json_path} and {pdf_path}")
+    return 0 if report["passed"] else 1
+
+
+def _write_report_pdf(report: dict[str, Any], path: Path, language: str) -> None:
+    """The PDF through Qt's writer; offscreen when there is no display."""
+    if not _display_available():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QGuiApplication
+
+    from bessai.gui.report import write_pdf
+
+    app = QGuiApplication.instance() or QGuiApplication([])
+    write_pdf(report, path, language)
+    del app
+
+
 async def run_simulator(args: argparse.Namespace) -> None:
-    profile = load_profile(args.profile)
-    sim = BessSimulator(profile, seed=args.seed, unit_id=args.unit_id)
+    if args.sunspec:
+        profile, constants = sunspec_simulator_map()
+        sim = BessSimulator(profile, seed=args.seed, unit_id=args.unit_id, constants=constants)
+    else:
+        sim = BessSimulator(load_profile(args.profile), seed=args.seed, unit_id=args.unit_id)
+        profile = sim.profile
     for name in args.fault:
         sim.inject(Fault(name))
     port = await sim.start_tcp(args.host, args.port)
@@ -484,6 +620,84 @@ def _cloud_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _discover_command(args: argparse.Namespace) -> int:
+    """``bessai discover``: report what answered; a SunSpec map is written as a profile."""
+    from bessai.drivers.discovery import DiscoveryError, discover, discovered_profile
+    from bessai.drivers.profile_loader import parse_profile
+
+    if args.out is not None and args.out.exists() and not args.force:
+        print(f"bessai: {args.out} exists (pass --force to replace it)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        found = asyncio.run(
+            discover(
+                args.host,
+                args.port,
+                unit=args.unit,
+                allow_remote=args.allow_remote,
+                all_units=args.all_units,
+                timeout_s=args.timeout,
+                interval_s=args.interval,
+            )
+        )
+    except DiscoveryError as exc:
+        print(f"bessai: discover: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(
+        f"{args.host}:{args.port}: {found.requests} requests in {found.elapsed_s:.1f} s; "
+        f"units answering: {', '.join(map(str, found.units)) or 'none'}"
+    )
+    if not found.units:
+        return 1
+    sunspec = found.sunspec
+    if sunspec is None:
+        print(f"unit {found.units[0]}: no SunSpec marker at 40000, 0 or 50000")
+        for table, address, outcome in found.ranges:
+            print(f"  {table:<9} {address:>6}: {outcome}")
+        if found.suggestions:
+            for s in found.suggestions:
+                shown = ", ".join(f"{k}={v}" for k, v in s.values.items())
+                print(
+                    f"suggested profile {s.profile_id}: {s.matched}/{s.read} identity registers fit ({shown})"
+                )
+        else:
+            print(
+                "no shipped profile's identity registers fit: write a profile from the vendor's map"
+            )
+        if args.out is not None:
+            print(f"no profile written to {args.out}: without SunSpec the map is the vendor's")
+        return 0
+    ident = sunspec.identity
+    print(
+        f"unit {sunspec.unit_id}: SunSpec at {sunspec.base}: {ident.get('Mn', '?')} "
+        f"{ident.get('Md', '?')}, firmware {ident.get('Vr', '?')}, serial {ident.get('SN', '?')}"
+    )
+    print("  models: " + ", ".join(f"{p.id}@{p.address} (L={p.length})" for p in sunspec.chain))
+    if sunspec.unknown:
+        print("  vendor models left out: " + ", ".join(map(str, sunspec.unknown)))
+    data = discovered_profile(
+        sunspec, args.host, args.port, datetime.now().isoformat(timespec="seconds")
+    )
+    profile = parse_profile(data, str(args.out or "discovered profile"))
+    roles = ", ".join(f"{r.role.value}={r.name}" for r in profile.registers if r.role is not None)
+    print(f"  roles: {roles}")
+    print(
+        f"  control: {'window (model 124)' if profile.control else 'none (no model 124 or WChaMax)'}"
+    )
+    if args.out is None:
+        print("no --out: profile not written")
+        return 0
+    import json
+
+    try:
+        args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"bessai: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"profile {profile.id} written to {args.out} ({len(profile.registers)} registers)")
+    return 0
+
+
 def _dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.dispatch_command == "check":
         path = args.model or settings.DISPATCH_MODEL_PATH or builtin_model_path()
@@ -578,7 +792,8 @@ def _audit_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.audit_command == "verify":
             result = trail.verify()
             if result.ok:
-                print(f"audit trail intact: {result.rows} rows")
+                seq, digest = trail.head()
+                print(f"audit trail intact: {result.rows} rows; head #{seq} {digest}")
                 return 0
             print(f"audit trail TAMPERED: {result.problem}", file=sys.stderr)
             return 1
@@ -632,7 +847,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cloud_command(args)
         if args.command == "fleet":
             return _fleet_command(args, settings)
+        if args.command == "discover":
+            return _discover_command(args)
         site_id, devices, limits, dispatch = site_config(settings)
+        if args.command == "commission" and args.device not in {d.name for d in devices}:
+            known = ", ".join(d.name for d in devices)
+            print(
+                f"bessai: commission: no device {args.device!r} in this site ({known})",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
         lock = prepare_data_dir(settings.DATA_DIR)
         raise_open_file_limit()
         secret = read_secret(f"{args.login}'s PIN or password: ") if args.login else None
@@ -655,6 +879,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         provider = setup_tracing(settings.OTEL_EXPORTER_OTLP_ENDPOINT, site_id)
         try:
+            if args.command == "commission":
+                return asyncio.run(run_commissioning(gateway, args, secret or ""))
             if not args.headless and not _display_available():
                 log.warning(
                     "no display (DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM): running headless"

@@ -189,6 +189,9 @@ class Controller(OperatorCommands):
         self.applied_at: float | None = None
         self.heartbeat = 0
         self.heartbeat_at: float | None = None
+        # The commissioning watchdog test: no heartbeat and no setpoint refresh, so that the
+        # device must fall back by itself; a zero still goes out.
+        self.heartbeat_paused = False
         self.telemetry = Telemetry()
         self.last_verdict: Verdict | None = None
         self.proposal: Proposal | None = None
@@ -473,6 +476,8 @@ class Controller(OperatorCommands):
         )
         self.last_verdict = verdict
         assert self.command is not None
+        if self.heartbeat_paused and verdict.value_kw != 0.0:
+            return
         if (
             self.applied_kw is not None
             and toward_zero(verdict.value_kw, self.command.step_kw) == self.applied_kw
@@ -528,7 +533,7 @@ class Controller(OperatorCommands):
             self._record(SYSTEM_USER, "remote_control_leave", "ok")
 
     async def _heartbeat(self, now: float) -> None:
-        if self.watchdog_reg is None:
+        if self.watchdog_reg is None or self.heartbeat_paused:
             return
         if self.heartbeat_at is not None and now - self.heartbeat_at < self.heartbeat_interval_s:
             return

@@ -32,7 +32,7 @@ from bessai.core.audit import AuditTrail
 from bessai.core.auth import AuthService, Permission, Session
 from bessai.core.books import Books
 from bessai.core.bus import EventBus
-from bessai.core.config import DeviceConfig, DispatchSettings, device_limits
+from bessai.core.config import ConfigError, DeviceConfig, DispatchSettings, device_limits
 from bessai.core.control import (
     COMMAND_BOOKS_WAIT_S,
     SYSTEM_USER,
@@ -168,6 +168,11 @@ class Gateway:
         self.devices: dict[str, ModbusDevice] = {}
         self.pollers: dict[str, DevicePoller] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._device_tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self._dispatch: tuple[Dispatcher, ModelDispatcher | None] = (RuleDispatcher(), None)
+        self._prices = PriceCurve(
+            tuple(self.dispatch_settings.marginal_cost_usd_mwh), self.dispatch_settings.timezone
+        )
         self.started_at: float | None = None
         # Profiles are checked before anything starts, so a bad one stops the start cleanly.
         self.profiles: dict[str, Profile] = {
@@ -253,55 +258,10 @@ class Gateway:
         ]
         dispatcher, shadow = self._dispatchers()
         settings = self.dispatch_settings
-        prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
+        self._dispatch = (dispatcher, shadow)
+        self._prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
         for cfg in self.configs:
-            profile = self.profiles[cfg.name]
-            endpoint: Endpoint
-            if cfg.simulated:
-                sim, endpoint = await start_simulated(
-                    cfg,
-                    profile,
-                    seed=self.simulator_seed,
-                    local_hour=prices.local_hour(time.time()),
-                )
-                self.simulators[cfg.name] = sim
-            elif cfg.serial_port is not None:
-                endpoint = SerialEndpoint(
-                    cfg.serial_port, baudrate=cfg.baudrate, parity=cfg.parity, stopbits=cfg.stopbits
-                )
-            else:
-                assert cfg.host is not None
-                endpoint = TcpEndpoint(cfg.host, cfg.port or profile.connection.port)
-            device = ModbusDevice(
-                cfg.name, profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
-            )
-            self.devices[cfg.name] = device
-            self.ids.attach(device)
-            self.pollers[cfg.name] = DevicePoller(
-                device, cfg.poll_interval_s, self.bus, tracer=self.tracer
-            )
-            controller = Controller(
-                device,
-                self.bus,
-                self.audit,
-                self.alarms,
-                guard=SafetyGuard(self.device_limits[cfg.name]),
-                control_interval_s=self.control_interval_s,
-                heartbeat_interval_s=self.heartbeat_interval_s,
-                tracer=self.tracer,
-                intrusion_score=functools.partial(self.ids.score, cfg.name),
-                dispatcher=dispatcher,
-                shadow_dispatcher=shadow,
-                prices=prices,
-                books=self.books,
-                latch_store=self.latches,
-            )
-            if isinstance(dispatcher, FrequencyResponse):
-                controller.dispatcher = self._droop_for(dispatcher, profile, controller)
-            if controller.can_control or controller.watchdog_reg is not None:
-                self.controllers[cfg.name] = controller
-            else:
-                controller.close()
+            await self._open_device(cfg)
         self.started_at = time.time()
         self.history.attach(self.bus)
         self.history.start(self._store_failure)
@@ -324,14 +284,110 @@ class Gateway:
                     f"{exc.strerror or exc} (another bessai, or an address not of this machine?)"
                 ) from None
             self.http = http
-        for name, poller in self.pollers.items():
-            self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{name}"))
-        for name, controller in self.controllers.items():
-            self._tasks.append(asyncio.create_task(controller.run(), name=f"control:{name}"))
+        for name in self.pollers:
+            self._run_device(name)
         log.info(
             "gateway started",
             extra={"site": self.site_id, "devices": [str(d) for d in self.devices.values()]},
         )
+
+    async def _open_device(self, cfg: DeviceConfig) -> None:
+        """A device's link, poller and controller (started later, by ``start``'s loop or
+        ``add_device``)."""
+        dispatcher, shadow = self._dispatch
+        profile = self.profiles[cfg.name]
+        endpoint: Endpoint
+        if cfg.simulated:
+            sim, endpoint = await start_simulated(
+                cfg,
+                profile,
+                seed=self.simulator_seed,
+                local_hour=self._prices.local_hour(time.time()),
+            )
+            self.simulators[cfg.name] = sim
+        elif cfg.serial_port is not None:
+            endpoint = SerialEndpoint(
+                cfg.serial_port, baudrate=cfg.baudrate, parity=cfg.parity, stopbits=cfg.stopbits
+            )
+        else:
+            assert cfg.host is not None
+            endpoint = TcpEndpoint(cfg.host, cfg.port or profile.connection.port)
+        device = ModbusDevice(
+            cfg.name, profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
+        )
+        self.devices[cfg.name] = device
+        self.ids.attach(device)
+        self.pollers[cfg.name] = DevicePoller(
+            device, cfg.poll_interval_s, self.bus, tracer=self.tracer
+        )
+        controller = Controller(
+            device,
+            self.bus,
+            self.audit,
+            self.alarms,
+            guard=SafetyGuard(self.device_limits[cfg.name]),
+            control_interval_s=self.control_interval_s,
+            heartbeat_interval_s=self.heartbeat_interval_s,
+            tracer=self.tracer,
+            intrusion_score=functools.partial(self.ids.score, cfg.name),
+            dispatcher=dispatcher,
+            shadow_dispatcher=shadow,
+            prices=self._prices,
+            books=self.books,
+            latch_store=self.latches,
+        )
+        if isinstance(dispatcher, FrequencyResponse):
+            controller.dispatcher = self._droop_for(dispatcher, profile, controller)
+        if controller.can_control or controller.watchdog_reg is not None:
+            self.controllers[cfg.name] = controller
+        else:
+            controller.close()
+
+    def _run_device(self, name: str) -> None:
+        tasks = [asyncio.create_task(self.pollers[name].run(), name=f"poll:{name}")]
+        if name in self.controllers:
+            tasks.append(asyncio.create_task(self.controllers[name].run(), name=f"control:{name}"))
+        self._device_tasks[name] = tasks
+        self._tasks += tasks
+
+    async def add_device(self, cfg: DeviceConfig) -> None:
+        """Start polling (and, if its profile can be commanded, controlling) one more device,
+        in Standby, without a restart. Raises ConfigError or ProfileError naming the fault."""
+        if cfg.name in self.devices:
+            raise ConfigError(f"device name {cfg.name!r} is used already")
+        profile = load_profile(Path(cfg.profile) if cfg.profile.endswith(".json") else cfg.profile)
+        limits = device_limits(self.limits, [cfg], {cfg.name: profile})[cfg.name]
+        self.profiles[cfg.name] = profile
+        self.device_limits[cfg.name] = limits
+        self.configs = [*self.configs, cfg]
+        await self._open_device(cfg)
+        self._run_device(cfg.name)
+        log.info("device added", extra={"device": str(self.devices[cfg.name])})
+
+    async def remove_device(self, name: str) -> None:
+        """Stop a device: zero power and Standby first, then its poller and link."""
+        if name not in self.devices:
+            raise ConfigError(f"no device named {name!r}")
+        controller = self.controllers.pop(name, None)
+        poller = self.pollers.pop(name)
+        poller.stopping = True
+        if controller is not None:
+            controller.stopping = True
+        tasks = self._device_tasks.pop(name, [])
+        await cancel_and_wait(tasks)
+        self._tasks = [t for t in self._tasks if t not in tasks]
+        if controller is not None:
+            try:
+                await asyncio.wait_for(controller.shutdown(), 5.0)
+            finally:
+                controller.close()
+        await self.devices.pop(name).close()
+        sim = self.simulators.pop(name, None)
+        if sim is not None:
+            await sim.stop()
+        self.configs = [c for c in self.configs if c.name != name]
+        self.profiles.pop(name, None)
+        log.info("device removed", extra={"device": name})
 
     def _start_cloud(self, cloud: CloudConfig) -> None:
         self.outbox = Outbox(

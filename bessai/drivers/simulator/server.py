@@ -110,6 +110,7 @@ class BessSimulator:
         step_hz: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         strict_gaps: bool = False,
+        constants: dict[str, float | str] | None = None,
     ) -> None:
         self.profile = profile or load_profile(SIMULATOR_PROFILE)
         self.model = BatteryModel(params=_rated(self.profile, params or BatteryParams()), seed=seed)
@@ -132,6 +133,8 @@ class BessSimulator:
             for a in range(reg.address, reg.end):
                 self._by_addr[(reg.table, a)] = reg
         self._statics: dict[str, float | str] = {r.name: _static_value(r) for r in self._regs}
+        # Values a map fixes (a SunSpec chain's marker, model ids and lengths, scale factors).
+        self._statics.update(constants or {})
         if self.profile.by_role(Role.WATCHDOG) is None:
             # The model's heartbeat watchdog stands for a watchdog register; without one the
             # vendor's own timeout (the control section's) is what the unit honours.

@@ -1,0 +1,198 @@
+"""`bessai commission` against simulators on loopback: every figure of the report comes from
+the run (the watchdog's fall time is the simulator's 10 s timeout, the step responses are
+measured), the PDF says what the JSON says, and the head hash is what `bessai audit verify`
+prints. A device found by `bessai discover` is commissioned the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from pypdf import PdfReader
+
+from bessai.core.auth import AuthService, Role
+from tests.helpers import free_port
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
+async def _bessai(
+    *args: str, env: dict[str, str], cwd: Path, stdin: bytes = b"", timeout_s: float = 180
+) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bessai",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def _engineer(data: Path) -> None:
+    auth = AuthService(data / "users.db", hasher=FAST)
+    await auth.add_user("ada", Role.ADMIN, "314159")
+    admin = await auth.login("ada", "314159")
+    await auth.add_user("eve", Role.ENGINEER, "271828", by=admin)
+    auth.close()
+
+
+def _env(tmp_path: Path, **more: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "HEALTH_PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        "QT_QPA_PLATFORM": "offscreen",
+        **more,
+    }
+
+
+async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_head(
+    tmp_path: Path,
+) -> None:
+    await _engineer(tmp_path / "data")
+    env = _env(tmp_path)
+    env.pop("SITE_FILE", None)
+    code, out, err = await _bessai(
+        "commission",
+        "--device",
+        "bess-sim",
+        "--report",
+        str(tmp_path / "report"),
+        "--login",
+        "eve",
+        env=env,
+        cwd=tmp_path,
+        stdin=b"271828\n",
+    )
+    assert code == 0, out + err
+    report = json.loads((tmp_path / "report.json").read_text())
+    tests = {t["name"]: t for t in report["tests"]}
+    assert list(tests) == ["identity", "poll", "step", "watchdog", "interlock"]
+    assert all(t["passed"] for t in tests.values()), tests
+    assert report["user"] == "eve"
+    assert report["role"] == "engineer"
+    assert report["identity"]["serial_number"] == "SIM-0001"
+    # The simulator drops to standby 10 s after the last heartbeat (sim_bess' watchdog).
+    watchdog = tests["watchdog"]["figures"]
+    assert watchdog["timeout_s"] == 10
+    assert 8.5 <= watchdog["fall_s"] <= 10 + watchdog["margin_s"]
+    steps = tests["step"]["figures"]["steps"]
+    assert [s["setpoint_kw"] for s in steps] == [5.0, 0.0, -5.0, 0.0]
+    assert all(0 < s["response_s"] < 20 for s in steps)
+    assert steps[2]["measured_kw"] < -4.0
+    assert tests["interlock"]["figures"]["trip_to_zero_s"] is not None
+    assert tests["interlock"]["figures"]["restored"] is True
+    code, verified, _ = await _bessai("audit", "verify", env=env, cwd=tmp_path)
+    assert code == 0
+    head = re.search(r"head #(\d+) ([0-9a-f]{64})", verified)
+    assert head is not None
+    assert (int(head.group(1)), head.group(2)) == (
+        report["audit_head_seq"],
+        report["audit_head_hash"],
+    )
+    pdf = PdfReader(tmp_path / "report.pdf")
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    assert "Informe de puesta en servicio" in text
+    assert f"fall_s: {watchdog['fall_s']:g}" in text
+    assert report["audit_head_hash"][:32] in text.replace(" ", "")
+    # The run is on the record, test by test.
+    code, csv, _ = await _bessai("audit", "export", env=env, cwd=tmp_path)
+    assert csv.count("commissioning_test") == 5
+    assert "commissioning_end" in csv
+
+
+async def test_an_operator_cannot_commission_and_an_unknown_test_is_named(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    auth = AuthService(data / "users.db", hasher=FAST)
+    await auth.add_user("ada", Role.ADMIN, "314159")
+    admin = await auth.login("ada", "314159")
+    await auth.add_user("otto", Role.OPERATOR, "161803", by=admin)
+    auth.close()
+    env = _env(tmp_path)
+    env.pop("SITE_FILE", None)
+    args = ("commission", "--device", "bess-sim", "--report", str(tmp_path / "r"))
+    code, _, err = await _bessai(*args, "--login", "otto", env=env, cwd=tmp_path, stdin=b"161803\n")
+    assert code == 1
+    assert "not an engineer" in err
+    code, _, err = await _bessai(
+        *args, "--login", "otto", "--tests", "poll,smoke", env=env, cwd=tmp_path
+    )
+    assert code == 2
+    assert "unknown test 'smoke'" in err
+    code, _, err = await _bessai(
+        "commission", "--device", "nope", "--report", "r", "--login", "otto", env=env, cwd=tmp_path
+    )
+    assert code == 2
+    assert "no device 'nope'" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+async def test_a_discovered_sunspec_device_is_commanded_through_its_model_124(
+    tmp_path: Path,
+) -> None:
+    await _engineer(tmp_path / "data")
+    port = free_port()
+    env = _env(tmp_path)
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bessai",
+        "simulate",
+        "--sunspec",
+        "--port",
+        str(port),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert sim.stdout is not None
+        await asyncio.wait_for(sim.stdout.readline(), 30)
+        code, out, err = await _bessai(
+            "discover", "127.0.0.1", "--port", str(port), "--out", "found.json", env=env, cwd=tmp_path
+        )
+        assert code == 0, err
+        site = tmp_path / "site.toml"
+        site.write_text(
+            f'site_id = "sunspec-lab"\n[[devices]]\nname = "bess"\nprofile = "found.json"\n'
+            f'host = "127.0.0.1"\nport = {port}\npoll_interval_s = 0.5\n'
+        )
+        code, out, err = await _bessai(
+            "commission",
+            "--device",
+            "bess",
+            "--report",
+            "sunspec",
+            "--login",
+            "eve",
+            "--tests",
+            "identity,poll,step",
+            env={**env, "SITE_FILE": str(site)},
+            cwd=tmp_path,
+            stdin=b"271828\n",
+        )
+        assert code == 0, out + err
+        report = json.loads((tmp_path / "sunspec.json").read_text())
+        assert report["identity"]["c_sn"] == "SIM-SUNSPEC-0001"
+        assert report["identity"]["c_vr"]  # the firmware version, from model 1
+        step = next(t for t in report["tests"] if t["name"] == "step")
+        assert step["passed"], step
+        assert step["figures"]["steps"][0]["measured_kw"] > 4.0
+        assert step["figures"]["steps"][2]["measured_kw"] < -4.0
+    finally:
+        sim.terminate()
+        await sim.wait()

@@ -1,0 +1,153 @@
+"""`bessai discover` against real servers on loopback: the SunSpec simulator becomes a profile
+that polls the same state of charge; a simulator without SunSpec gets its profile suggested;
+pysunspec2's own client reads the simulated chain too (an independent implementation)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import sunspec2.modbus.client as sunspec_client
+
+from bessai.drivers.device import ModbusDevice, TcpEndpoint
+from bessai.drivers.discovery import DiscoveryError, discover, own_network
+from bessai.drivers.profile_loader import load_profile
+from bessai.drivers.simulator.server import BessSimulator
+from bessai.drivers.simulator.sunspec_chain import SIM_SCALE_FACTORS, sunspec_simulator_map
+
+
+async def _bessai(*args: str, cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bessai",
+        *args,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def _sunspec_sim(unit_id: int = 1) -> tuple[BessSimulator, int]:
+    profile, constants = sunspec_simulator_map()
+    sim = BessSimulator(profile, seed=3, step_hz=0, unit_id=unit_id, constants=constants)
+    sim.model.soc_pct = 63.21
+    sim.refresh_image()
+    return sim, await sim.start_tcp("127.0.0.1", 0)
+
+
+async def test_discover_writes_a_profile_that_polls_the_same_soc(tmp_path: Path) -> None:
+    sim, port = await _sunspec_sim(unit_id=3)
+    try:
+        out = tmp_path / "found.json"
+        code, stdout, err = await _bessai(
+            "discover", "127.0.0.1", "--port", str(port), "--out", str(out), cwd=tmp_path
+        )
+        assert code == 0, err
+        assert "units answering: 3" in stdout
+        assert "SunSpec at 40000: BESSAI SIM-BESS-SUNSPEC" in stdout
+        assert "124@40070" in stdout
+        assert "802@40105" in stdout
+        code, stdout, err = await _bessai("profile", "check", str(out), cwd=tmp_path)
+        assert code == 0, err
+        assert stdout.startswith("ok")
+        data = json.loads(out.read_text())
+        assert data["connection"]["unit_id"] == 3
+        profile = load_profile(out)
+        soc = profile.by_name("bat_soc")
+        # Model 802's SoC_SF is -2 on the simulated unit: the scale carries it.
+        assert soc.scale == pytest.approx(10.0 ** SIM_SCALE_FACTORS["bat_soc_sf"])
+        assert profile.control is not None
+        assert profile.control.rated_power_kw == 100.0
+        device = ModbusDevice("found", profile, TcpEndpoint("127.0.0.1", port))
+        try:
+            result = await device.poll()
+        finally:
+            await device.close()
+        roles = profile.roles_of(result.values)
+        assert roles["soc_pct"] == pytest.approx(63.21, abs=0.01)
+        assert roles["pack_voltage_v"] == pytest.approx(sim.model.measure().pack_voltage_v, abs=0.2)
+        assert roles["rated_power_kw"] == pytest.approx(100.0)
+        code, _, err = await _bessai(
+            "discover", "127.0.0.1", "--port", str(port), "--out", str(out), cwd=tmp_path
+        )
+        assert code == 2
+        assert "exists" in err
+    finally:
+        await sim.stop()
+
+
+async def test_pysunspec2_reads_the_simulated_chain() -> None:
+    sim, port = await _sunspec_sim()
+    try:
+
+        def scan() -> tuple[list[object], str, float, float]:
+            device = sunspec_client.SunSpecModbusClientDeviceTCP(
+                slave_id=1, ipaddr="127.0.0.1", ipport=port
+            )
+            try:
+                device.scan()
+                common = device.models["common"][0]
+                battery = device.models["battery"][0]
+                storage = (
+                    device.models["storage_basic"][0]
+                    if "storage_basic" in device.models
+                    else device.models[124][0]
+                )
+                return (
+                    [k for k in device.models if isinstance(k, int)],
+                    common.SN.cvalue,
+                    battery.SoC.cvalue,
+                    storage.WChaMax.cvalue,
+                )
+            finally:
+                device.close()
+
+        ids, serial, soc, wchamax = await asyncio.to_thread(scan)
+        assert ids == [1, 124, 713, 802, 803]
+        assert serial == "SIM-SUNSPEC-0001"
+        assert soc == pytest.approx(63.21, abs=0.01)
+        assert wchamax == pytest.approx(100_000.0)
+    finally:
+        await sim.stop()
+
+
+async def test_without_sunspec_it_reports_and_suggests_the_matching_profile(
+    simulator: tuple[BessSimulator, int], tmp_path: Path
+) -> None:
+    _, port = simulator
+    found = await discover("127.0.0.1", port, interval_s=0.0)
+    assert found.units == [1]
+    assert found.sunspec is None
+    assert ("holding", 0, "data") in found.ranges
+    assert ("holding", 40000, "exception 2") in found.ranges
+    assert [s.profile_id for s in found.suggestions] == ["sim_bess"]
+    assert found.suggestions[0].values["serial_number"] == "SIM-0001"
+
+
+async def test_silent_unit_ids_are_skipped_within_the_bound() -> None:
+    sim, port = await _sunspec_sim(unit_id=4)
+    try:
+        found = await discover("127.0.0.1", port, timeout_s=0.2, interval_s=0.0)
+        assert found.units == [4]
+        assert found.sunspec is not None
+        assert found.sunspec.unit_id == 4
+        # 1, 3, 71, 100, 247, 2, 126 stay silent (two reads each), then 4 answers.
+        assert found.requests < 40
+    finally:
+        await sim.stop()
+
+
+async def test_a_remote_target_is_not_scanned() -> None:
+    # Documentation ranges; one of them may be this machine's own network.
+    remote = next(a for a in ("198.51.100.10", "203.0.113.10", "192.0.2.10") if not own_network(a))
+    with pytest.raises(DiscoveryError, match="not on this computer's networks"):
+        await discover(remote, 502)
+    assert own_network("127.0.0.1")
+    assert own_network("localhost")
