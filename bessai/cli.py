@@ -29,6 +29,7 @@ from bessai.core.auth import AuthError, AuthService, Role
 from bessai.core.config import (
     ConfigError,
     Settings,
+    app_site_file,
     device_limits,
     ids_baseline_s,
     ids_enabled,
@@ -391,7 +392,10 @@ async def run_commissioning(gateway: Gateway, args: argparse.Namespace, secret: 
 
     unknown = [t for t in args.tests.split(",") if t.strip() and t.strip() not in TESTS]
     if unknown:
-        print(f"bessai: commission: unknown test {unknown[0]!r} (tests: {', '.join(TESTS)})", file=sys.stderr)
+        print(
+            f"bessai: commission: unknown test {unknown[0]!r} (tests: {', '.join(TESTS)})",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
 
     await gateway.start()
@@ -892,7 +896,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fleet = None
                 if settings.GCP_PROJECT_ID and settings.GCP_FLEET_SUBSCRIPTION:
                     fleet = (settings.GCP_PROJECT_ID, settings.GCP_FLEET_SUBSCRIPTION)
-                return run_app(gateway, kiosk=args.kiosk, language=args.lang, fleet=fleet)
+                # The devices page saves to the site file; without one (the simulator, not
+                # INVERTER_IP) to DATA_DIR/site.toml, which the next start reads.
+                site_file = settings.SITE_FILE
+                if site_file is None and settings.INVERTER_IP is None:
+                    site_file = app_site_file(settings)
+                return run_app(
+                    gateway, kiosk=args.kiosk, language=args.lang, fleet=fleet, site_file=site_file
+                )
             asyncio.run(run_headless(gateway, args.duration, args.status_every, args, secret))
         finally:
             if provider is not None:

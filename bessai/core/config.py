@@ -312,9 +312,19 @@ def _short(text: str, limit: int = 80) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and ``.env``); raises ConfigError."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "environment variable ")) from None
+    own = app_site_file(settings)
+    if settings.SITE_FILE is None and settings.INVERTER_IP is None and own.is_file():
+        # The site the app's devices page saved (no SITE_FILE given): what runs now.
+        settings = settings.model_copy(update={"SITE_FILE": own})
+    return settings
+
+
+def app_site_file(settings: Settings) -> Path:
+    """Where the app saves the site when no SITE_FILE names one."""
+    return settings.DATA_DIR / "site.toml"
 
 
 def load_site_file(path: Path) -> SiteFile:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 
@@ -22,6 +23,7 @@ async def run_app(
     kiosk: bool = False,
     language: str | None = None,
     fleet: tuple[str, str] | None = None,
+    site_file: Path | None = None,
 ) -> None:
     """Run until the window is closed (or the app quits), then stop the core cleanly."""
     app = QApplication.instance()
@@ -31,6 +33,8 @@ async def run_app(
     app.aboutToQuit.connect(quit_event.set)
     await gateway.start()
     bridge = CoreBridge(gateway)
+    if site_file is not None:
+        bridge.enable_site_admin(site_file)
     if fleet is not None:
         bridge.watch_fleet(*fleet)
     window = MainWindow(bridge, kiosk=kiosk, exit_action=app.quit, hide_cursor=kiosk)
@@ -54,10 +58,13 @@ def main(
     kiosk: bool = False,
     language: str | None = None,
     fleet: tuple[str, str] | None = None,
+    site_file: Path | None = None,
 ) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("BESSAI Edge")
     # qasync on Python 3.11: asyncio.Runner takes the loop factory (asyncio.run does only from 3.12).
     with asyncio.Runner(loop_factory=AppEventLoop) as runner:
-        runner.run(run_app(gateway, kiosk=kiosk, language=language, fleet=fleet))
+        runner.run(
+            run_app(gateway, kiosk=kiosk, language=language, fleet=fleet, site_file=site_file)
+        )
     return 0

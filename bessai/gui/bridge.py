@@ -14,6 +14,7 @@ back as signals. Chart samples are buffered between frames, not dropped.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from bessai.core.alarms import (
@@ -33,6 +35,8 @@ from bessai.core.alarms import (
     Priority,
 )
 from bessai.core.auth import AuthError, Permission, Role, Session
+from bessai.core.commissioning import TESTS, CommissioningError, CommissioningRun
+from bessai.core.config import DeviceConfig
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import Sample, SampleTaken
 from bessai.core.fleet import Fleet, FleetReader, FleetRow
@@ -40,8 +44,12 @@ from bessai.core.gateway import Gateway
 from bessai.core.heap import freeze_startup_heap
 from bessai.core.safety import Interlock, Preview, Reason, SafetyLimits, Window
 from bessai.core.scheduler import DeviceStatus
+from bessai.core.site_admin import ConnectionTest, SiteAdmin, SiteChangeError, check_connection
 from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import RegisterRow
+from bessai.drivers.discovery import Discovery, DiscoveryError, discover, discovered_profile
+from bessai.drivers.profile_loader import registry_ids
+from bessai.drivers.simulator.server import Fault
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +106,8 @@ class CoreBridge(QObject):
         self.fleet: Fleet | None = None  # the fleet view's state, once a subscription is watched
         self._fleet_reader: FleetReader | None = None  # when each active interlock was first seen
         self._tasks: set[asyncio.Task[Any]] = set()  # qasync keeps no references to tasks
+        self.site_admin: SiteAdmin | None = None  # set when the site can be edited from here
+        self.commissioning: CommissioningRun | None = None
         bus = gateway.bus
         self._unsubscribe = [
             bus.subscribe(SampleTaken, self._on_sample),
@@ -469,6 +479,238 @@ class CoreBridge(QObject):
                 done,
             )
 
+    def enable_site_admin(self, site_file: Path) -> None:
+        """Devices and limits become editable; changes are saved to ``site_file``."""
+        self.site_admin = SiteAdmin(self.gateway, site_file)
+
+    @property
+    def site_file(self) -> Path | None:
+        return None if self.site_admin is None else self.site_admin.editor.path
+
+    def profile_ids(self) -> list[str]:
+        return registry_ids()
+
+    def device_config(self, name: str) -> dict[str, Any] | None:
+        """A device's settings as the site file holds them."""
+        for cfg in self.gateway.configs:
+            if cfg.name == name:
+                return cfg.model_dump()
+        return None
+
+    @staticmethod
+    def device_from(fields: dict[str, Any]) -> DeviceConfig | str:
+        """A device's settings from the form, or what is wrong with them in one line."""
+        try:
+            return DeviceConfig.model_validate({k: v for k, v in fields.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "device"
+            return f"{where}: {first['msg']}"
+
+    def _site_change(
+        self, action: str, change: Awaitable[Any], done: Callable[[Any], None] | None
+    ) -> None:
+        async def guarded() -> Any:
+            try:
+                result = await change
+            except SiteChangeError as exc:
+                return f"refused: {exc}"
+            return "ok" if result is None else result
+
+        self.run(action, guarded(), done)
+
+    def _admin(self) -> SiteAdmin:
+        if self.site_admin is None:
+            raise SiteChangeError("this site is not editable from the app")
+        return self.site_admin
+
+    def add_device(self, fields: dict[str, Any], done: Callable[[Any], None] | None = None) -> None:
+        cfg = self.device_from(fields)
+        if isinstance(cfg, str):
+            if done is not None:
+                done(f"refused: {cfg}")
+            return
+        self._site_change("device_add", self._admin_call("add_device", cfg), done)
+
+    def update_device(
+        self, name: str, fields: dict[str, Any], done: Callable[[Any], None] | None = None
+    ) -> None:
+        cfg = self.device_from(fields)
+        if isinstance(cfg, str):
+            if done is not None:
+                done(f"refused: {cfg}")
+            return
+        self._site_change("device_update", self._admin_call("update_device", name, cfg), done)
+
+    def remove_device(self, name: str, done: Callable[[Any], None] | None = None) -> None:
+        self._site_change("device_remove", self._admin_call("remove_device", name), done)
+
+    async def _admin_call(self, method: str, *args: Any) -> Any:
+        return await getattr(self._admin(), method)(self.current_session(), *args)
+
+    def set_limits(
+        self,
+        device: str | None,
+        changes: dict[str, float],
+        done: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._site_change("limits", self._admin_call("set_limits", device, changes), done)
+
+    def limits_of(self, device: str | None) -> SafetyLimits:
+        if device is None:
+            return self.gateway.limits
+        controller = self.gateway.controllers.get(device)
+        return controller.guard.limits if controller else self.gateway.device_limits[device]
+
+    def maintenance(self, device: str) -> bool:
+        controller = self.gateway.controllers.get(device)
+        return bool(controller and controller.maintenance)
+
+    def set_maintenance(
+        self, device: str, on: bool, done: Callable[[Any], None] | None = None
+    ) -> None:
+        self._site_change("maintenance", self._admin_call("set_maintenance", device, on), done)
+
+    def test_connection(
+        self, fields: dict[str, Any], done: Callable[[Any], None] | None = None
+    ) -> None:
+        """One poll of the form's device (not added yet): identity, decoded and raw values."""
+        cfg = self.device_from(fields)
+        if isinstance(cfg, str):
+            if done is not None:
+                done(ConnectionTest(False, cfg))
+            return
+        self.run("connection_test", check_connection(cfg), done)
+
+    def discover(
+        self, host: str, port: int, unit: int | None, done: Callable[[Any], None] | None = None
+    ) -> None:
+        """``bessai discover`` from the device form; a SunSpec map is saved as a profile."""
+
+        async def find() -> tuple[Discovery, str | None] | str:
+            try:
+                found = await discover(host, port, unit=unit)
+            except DiscoveryError as exc:
+                return str(exc)
+            if found.sunspec is None:
+                return found, None
+            data = discovered_profile(found.sunspec, host, port, time.strftime("%Y-%m-%dT%H:%M:%S"))
+            folder = self.gateway.data_dir / "profiles"
+            path = folder / f"{data['id']}.json"
+
+            def save() -> None:
+                folder.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+            try:
+                await asyncio.to_thread(save)
+            except OSError as exc:
+                return f"{path}: cannot write: {exc.strerror}"
+            return found, str(path)
+
+        self.run("discover", find(), done)
+
+    def remove_user(self, name: str, done: Callable[[Any], None] | None = None) -> None:
+        self._user_change(
+            "user_remove", self.gateway.auth.remove_user(name, by=self.current_session()), done
+        )
+
+    def unlock_user(self, name: str, done: Callable[[Any], None] | None = None) -> None:
+        self._user_change(
+            "user_unlock", self.gateway.auth.unlock(name, by=self.current_session()), done
+        )
+
+    def reset_user(self, name: str, secret: str, done: Callable[[Any], None] | None = None) -> None:
+        self._user_change(
+            "user_reset",
+            self.gateway.auth.reset_secret(name, secret, by=self.current_session()),
+            done,
+        )
+
+    def _user_change(
+        self, action: str, change: Awaitable[Any], done: Callable[[Any], None] | None
+    ) -> None:
+        async def guarded() -> str:
+            try:
+                await change
+            except AuthError as exc:
+                return exc.code
+            return "ok"
+
+        self.run(action, guarded(), done)
+
+    def start_commissioning(
+        self,
+        device: str,
+        tests: list[str],
+        progress: Callable[[str, str], None],
+        done: Callable[[Any], None] | None = None,
+        *,
+        comms_wait_s: float = 120.0,
+    ) -> str | None:
+        """Start a commissioning run; None when started, else why not (in English)."""
+        session = self.current_session()
+        if session is None:
+            return "log in as an engineer first"
+        if self.commissioning is not None:
+            return "a commissioning run is in progress"
+        try:
+            run = CommissioningRun(self.gateway, device, session, comms_wait_s=comms_wait_s)
+        except CommissioningError as exc:
+            return str(exc)
+        run.progress = progress
+        self.commissioning = run
+
+        async def go() -> dict[str, Any]:
+            try:
+                report = await run.run(tuple(t for t in TESTS if t in tests))
+            finally:
+                self.commissioning = None
+            return report.to_json()
+
+        self.run("commissioning", go(), done)
+        return None
+
+    def is_simulated(self, device: str) -> bool:
+        return device in self.gateway.simulators
+
+    def drop_simulated_link(self, device: str, seconds: float) -> bool:
+        """For the comms-loss test on a simulated device: it stops answering for a while."""
+        sim = self.gateway.simulators.get(device)
+        if sim is None:
+            return False
+        sim.inject(Fault.NO_ANSWER)
+        sim.drop_connections()
+        asyncio.get_event_loop().call_later(seconds, sim.inject, Fault.NO_ANSWER, False)
+        return True
+
+    def write_report(
+        self,
+        report: dict[str, Any],
+        writer: Callable[[dict[str, Any], Path], None],
+        done: Callable[[Any], None] | None = None,
+    ) -> Path:
+        """The report's JSON (off the loop) in DATA_DIR/reports; ``writer`` draws the PDF beside it."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(report["finished_at"]))
+        base = self.gateway.data_dir / "reports" / f"commissioning-{report['device']}-{stamp}"
+
+        def write_json() -> None:
+            base.parent.mkdir(parents=True, exist_ok=True)
+            base.with_suffix(".json").write_text(
+                json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+
+        async def both() -> str:
+            try:
+                await asyncio.to_thread(write_json)
+                writer(report, base.with_suffix(".pdf"))
+            except OSError as exc:
+                return f"cannot write the report: {exc.strerror}: {exc.filename}"
+            return str(base.with_suffix(".pdf"))
+
+        self.run("report", both(), done)
+        return base
+
 
 def result_text(result: object, spanish: bool) -> str:
     """What a command's result says, in the screen's language."""
@@ -478,13 +720,16 @@ def result_text(result: object, spanish: bool) -> str:
 
 
 __all__ = [
+    "TESTS",
     "Alarm",
     "AlarmState",
     "CommandResult",
+    "ConnectionTest",
     "ControlMode",
     "ControlState",
     "CoreBridge",
     "DeviceStatus",
+    "Discovery",
     "FleetRow",
     "Gateway",
     "Interlock",

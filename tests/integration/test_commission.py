@@ -163,7 +163,14 @@ async def test_a_discovered_sunspec_device_is_commanded_through_its_model_124(
         assert sim.stdout is not None
         await asyncio.wait_for(sim.stdout.readline(), 30)
         code, out, err = await _bessai(
-            "discover", "127.0.0.1", "--port", str(port), "--out", "found.json", env=env, cwd=tmp_path
+            "discover",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--out",
+            "found.json",
+            env=env,
+            cwd=tmp_path,
         )
         assert code == 0, err
         site = tmp_path / "site.toml"

@@ -13,12 +13,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.pages.commission import CommissionTab
+from bessai.gui.pages.limits import LimitsTab
+from bessai.gui.pages.site_devices import SiteDevicesTab
 from bessai.gui.widgets import ResultLabel, age_text
 
 
@@ -52,13 +56,23 @@ class DevicesPage(QWidget):
         row.addWidget(self.write, 1)
         self.title = QLabel()
         self.title.setObjectName("header")
+        registers = QWidget()
+        live = QVBoxLayout(registers)
+        live.addWidget(self.device)
+        live.addWidget(self.stats)
+        live.addWidget(self.table, 1)
+        live.addLayout(row)
+        live.addWidget(self.result)
+        self.site = SiteDevicesTab(bridge)
+        self.limits = LimitsTab(bridge)
+        self.commission = CommissionTab(bridge)
+        self.tabs = QTabWidget()
+        for tab in (registers, self.site, self.limits, self.commission):
+            self.tabs.addTab(tab, "")
+        self.tabs.currentChanged.connect(lambda _: self.refresh())
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(self.device)
-        layout.addWidget(self.stats)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(row)
-        layout.addWidget(self.result)
+        layout.addWidget(self.tabs, 1)
         self.device.currentTextChanged.connect(self._device_changed)
         self._device_changed(self.device.currentText())
         self.retranslate()
@@ -81,7 +95,24 @@ class DevicesPage(QWidget):
 
     def refresh(self) -> None:
         self.result.render_now()
-        if not self.isVisible() or time.monotonic() - self._last < 1.0:
+        if not self.isVisible():
+            return
+        names = self.bridge.device_names()
+        if [self.device.itemText(i) for i in range(self.device.count())] != names:
+            chosen = self.device.currentText()
+            self.device.clear()
+            self.device.addItems(names)
+            if chosen in names:
+                self.device.setCurrentText(chosen)
+        tab = self.tabs.currentWidget()
+        if tab is self.site:
+            self.site.refresh()
+        elif tab is self.limits:
+            self.limits.refresh_scopes()
+            self.limits.refresh()
+        elif tab is self.commission:
+            self.commission.refresh()
+        if time.monotonic() - self._last < 1.0:
             return
         self._last = time.monotonic()
         name = self.device.currentText()
@@ -114,6 +145,10 @@ class DevicesPage(QWidget):
 
     def retranslate(self) -> None:
         self.title.setText(t("Devices"))
+        for i, text in enumerate(("Registers", "Site devices", "Limits", "Commissioning")):
+            self.tabs.setTabText(i, t(text))
+        self.site.retranslate()
+        self.commission.retranslate()
         self.table.setHorizontalHeaderLabels(
             [t("Address"), t("Name"), t("Raw words"), t("Value"), t("Unit"), t("Access")]
         )

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import LANGUAGES, is_spanish, t
 from bessai.gui.login import refusal_text
-from bessai.gui.widgets import ResultLabel
+from bessai.gui.widgets import ConfirmDialog, ResultLabel
 
 ROLES = ["viewer", "operator", "engineer", "admin"]
 
@@ -48,6 +48,21 @@ class SettingsPage(QWidget):
         add_row = QHBoxLayout()
         for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
             add_row.addWidget(w)
+        self.account = QComboBox()
+        self.account_secret = QLineEdit()
+        self.account_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.reset = QPushButton()
+        self.reset.clicked.connect(self._reset)
+        self.unlock = QPushButton()
+        self.unlock.clicked.connect(
+            lambda: self.bridge.unlock_user(self.account.currentText(), self._changed)
+        )
+        self.remove = QPushButton()
+        self.remove.clicked.connect(self._confirm_remove)
+        manage_row = QHBoxLayout()
+        for w in (self.account, self.account_secret, self.reset, self.unlock, self.remove):
+            manage_row.addWidget(w)
+        self.dialog: ConfirmDialog | None = None
         self.language_label = QLabel()
         self.theme_label = QLabel()
         self.form = QFormLayout()
@@ -59,6 +74,7 @@ class SettingsPage(QWidget):
         layout.addLayout(self.form)
         layout.addWidget(self.users)
         layout.addLayout(add_row)
+        layout.addLayout(manage_row)
         layout.addWidget(self.result)
         layout.addStretch(1)
         bridge.session_changed.connect(self.refresh)
@@ -73,7 +89,29 @@ class SettingsPage(QWidget):
         )
         self.new_secret.clear()
 
+    def _reset(self) -> None:
+        self.bridge.reset_user(
+            self.account.currentText(), self.account_secret.text(), self._changed
+        )
+        self.account_secret.clear()
+
+    def _confirm_remove(self) -> None:
+        name = self.account.currentText()
+        if not name:
+            return
+        self.dialog = ConfirmDialog(
+            t("Remove user"), [t("{0} can no longer log in").format(name)], self
+        )
+        self.dialog.accepted.connect(lambda: self.bridge.remove_user(name, self._changed))
+        self.dialog.open()
+
+    def _changed(self, result: object) -> None:
+        self.result.show_result(("done", self.account.currentText()) if result == "ok" else result)
+        self.refresh()
+
     def _result_text(self, result: object) -> str:
+        if isinstance(result, tuple) and result[0] == "done":
+            return t("Account changed: {0}").format(result[1])
         if isinstance(result, tuple):
             return t("User added: {0} ({1})").format(result[0], t(result[1]))
         if isinstance(result, str):
@@ -93,13 +131,30 @@ class SettingsPage(QWidget):
         self.result.render_now()
         admin = self.bridge.may(Permission.ADMIN)
         self.bridge.fetch_users(self._show_users)
-        for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
+        for w in (
+            self.new_user,
+            self.new_secret,
+            self.new_role,
+            self.add_user,
+            self.account,
+            self.account_secret,
+            self.reset,
+            self.unlock,
+            self.remove,
+        ):
             w.setEnabled(admin)
 
     def _show_users(self, users: object) -> None:
         if isinstance(users, list):
             listed = ", ".join(f"{n} ({t(r.name.lower())})" for n, r in users)
             self.users.setText(t("Users") + ": " + listed)
+            names = [n for n, _ in users]
+            if [self.account.itemText(i) for i in range(self.account.count())] != names:
+                chosen = self.account.currentText()
+                self.account.clear()
+                self.account.addItems(names)
+                if chosen in names:
+                    self.account.setCurrentText(chosen)
 
     def retranslate(self) -> None:
         self.title.setText(t("Settings"))
@@ -112,4 +167,8 @@ class SettingsPage(QWidget):
         self.new_user.setPlaceholderText(t("New user"))
         self.new_secret.setPlaceholderText(t("PIN or password"))
         self.add_user.setText(t("Add user (admin)"))
+        self.account_secret.setPlaceholderText(t("New PIN or password"))
+        self.reset.setText(t("Reset PIN"))
+        self.unlock.setText(t("Unlock"))
+        self.remove.setText(t("Remove"))
         self.refresh()

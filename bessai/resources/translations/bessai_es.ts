@@ -24,6 +24,10 @@
         <translation>Acceso</translation>
     </message>
     <message>
+        <source>Account changed: {0}</source>
+        <translation>Cuenta modificada: {0}</translation>
+    </message>
+    <message>
         <source>Account locked for a while after too many failures</source>
         <translation>Cuenta bloqueada un tiempo tras demasiados intentos fallidos</translation>
     </message>
@@ -54,6 +58,10 @@
     <message>
         <source>Active, not acknowledged</source>
         <translation>Activa, sin reconocer</translation>
+    </message>
+    <message>
+        <source>Add device</source>
+        <translation>Agregar equipo</translation>
     </message>
     <message>
         <source>Add user (admin)</source>
@@ -124,6 +132,10 @@
         <translation>Hay un enclavamiento activo: vea la lista</translation>
     </message>
     <message>
+        <source>Apply limits (engineer)</source>
+        <translation>Aplicar límites (ingeniero)</translation>
+    </message>
+    <message>
         <source>Apply…</source>
         <translation>Aplicar…</translation>
     </message>
@@ -176,12 +188,20 @@
         <translation>Temperatura de batería (°C)</translation>
     </message>
     <message>
+        <source>Baud rate</source>
+        <translation>Velocidad (baudios)</translation>
+    </message>
+    <message>
         <source>CHARGING {0} kW</source>
         <translation>CARGANDO {0} kW</translation>
     </message>
     <message>
         <source>Cancel</source>
         <translation>Cancelar</translation>
+    </message>
+    <message>
+        <source>Change limits</source>
+        <translation>Cambiar límites</translation>
     </message>
     <message>
         <source>Charts</source>
@@ -220,6 +240,10 @@
         <translation>Buzón hacia la nube</translation>
     </message>
     <message>
+        <source>Cold trip</source>
+        <translation>Disparo por frío</translation>
+    </message>
+    <message>
         <source>Comment</source>
         <translation>Comentario</translation>
     </message>
@@ -228,12 +252,24 @@
         <translation>Comentario (opcional)</translation>
     </message>
     <message>
+        <source>Commissioning</source>
+        <translation>Puesta en servicio</translation>
+    </message>
+    <message>
         <source>Communication</source>
         <translation>Comunicación</translation>
     </message>
     <message>
         <source>Confirm setpoint</source>
         <translation>Confirmar consigna</translation>
+    </message>
+    <message>
+        <source>Connection OK</source>
+        <translation>Conexión correcta</translation>
+    </message>
+    <message>
+        <source>Connection failed</source>
+        <translation>Conexión fallida</translation>
     </message>
     <message>
         <source>Control</source>
@@ -268,8 +304,36 @@
         <translation>Equipo</translation>
     </message>
     <message>
+        <source>Device removed</source>
+        <translation>Equipo retirado</translation>
+    </message>
+    <message>
+        <source>Device saved and polling</source>
+        <translation>Equipo guardado y en lectura</translation>
+    </message>
+    <message>
         <source>Devices</source>
         <translation>Equipos</translation>
+    </message>
+    <message>
+        <source>Discover</source>
+        <translation>Descubrir</translation>
+    </message>
+    <message>
+        <source>Discovering…</source>
+        <translation>Descubriendo…</translation>
+    </message>
+    <message>
+        <source>Discovery needs the host (Modbus TCP)</source>
+        <translation>El descubrimiento necesita la dirección (Modbus TCP)</translation>
+    </message>
+    <message>
+        <source>Discovery stopped: {0}</source>
+        <translation>Descubrimiento detenido: {0}</translation>
+    </message>
+    <message>
+        <source>Drop the simulated link for 5 s</source>
+        <translation>Cortar el enlace simulado 5 s</translation>
     </message>
     <message>
         <source>E-STOP</source>
@@ -292,6 +356,14 @@
         <translation>PARADA DE EMERGENCIA ENCLAVADA</translation>
     </message>
     <message>
+        <source>Edit</source>
+        <translation>Editar</translation>
+    </message>
+    <message>
+        <source>Edit device</source>
+        <translation>Editar equipo</translation>
+    </message>
+    <message>
         <source>Emergency stop</source>
         <translation>Parada de emergencia</translation>
     </message>
@@ -306,6 +378,14 @@
     <message>
         <source>Event</source>
         <translation>Evento</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>FALLIDA</translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation>Archivo…</translation>
     </message>
     <message>
         <source>First out</source>
@@ -336,6 +416,10 @@
         <translation>Mantener para confirmar</translation>
     </message>
     <message>
+        <source>Host</source>
+        <translation>Dirección</translation>
+    </message>
+    <message>
         <source>IDLE</source>
         <translation>EN REPOSO</translation>
     </message>
@@ -350,6 +434,14 @@
     <message>
         <source>INTRUSION LOCKOUT: score {0}</source>
         <translation>BLOQUEO POR INTRUSIÓN: puntaje {0}</translation>
+    </message>
+    <message>
+        <source>In force at once on every device without its own value; saved to {0}</source>
+        <translation>En vigor de inmediato en cada equipo sin valor propio; guardado en {0}</translation>
+    </message>
+    <message>
+        <source>In force at once on {0}; saved to {1}</source>
+        <translation>En vigor de inmediato en {0}; guardado en {1}</translation>
     </message>
     <message>
         <source>Inputs: {0} h, SoC {1} %, PV {2} kW, load {3} kW, {4} USD/MWh</source>
@@ -384,6 +476,22 @@
         <translation>Claro</translation>
     </message>
     <message>
+        <source>Limits</source>
+        <translation>Límites</translation>
+    </message>
+    <message>
+        <source>Limits of</source>
+        <translation>Límites de</translation>
+    </message>
+    <message>
+        <source>Limits saved; in force on: {0}</source>
+        <translation>Límites guardados; en vigor en: {0}</translation>
+    </message>
+    <message>
+        <source>Link</source>
+        <translation>Enlace</translation>
+    </message>
+    <message>
         <source>Log in</source>
         <translation>Ingresar</translation>
     </message>
@@ -408,6 +516,18 @@
         <translation>Mantenimiento</translation>
     </message>
     <message>
+        <source>Maintenance changed</source>
+        <translation>Mantenimiento cambiado</translation>
+    </message>
+    <message>
+        <source>Maintenance: ON</source>
+        <translation>Mantenimiento: ACTIVO</translation>
+    </message>
+    <message>
+        <source>Maintenance: off</source>
+        <translation>Mantenimiento: inactivo</translation>
+    </message>
+    <message>
         <source>Manual</source>
         <translation>Manual</translation>
     </message>
@@ -416,12 +536,28 @@
         <translation>Consigna manual: quedan {0}</translation>
     </message>
     <message>
+        <source>Max charge power</source>
+        <translation>Potencia máx. de carga</translation>
+    </message>
+    <message>
+        <source>Max discharge power</source>
+        <translation>Potencia máx. de descarga</translation>
+    </message>
+    <message>
+        <source>Max ramp</source>
+        <translation>Rampa máx.</translation>
+    </message>
+    <message>
         <source>Medium</source>
         <translation>Media</translation>
     </message>
     <message>
         <source>Mode</source>
         <translation>Modo</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modelo</translation>
     </message>
     <message>
         <source>NO COMMUNICATION: {0}</source>
@@ -440,12 +576,28 @@
         <translation>PIN nuevo (6 dígitos o más)</translation>
     </message>
     <message>
+        <source>New PIN or password</source>
+        <translation>Nuevo PIN o contraseña</translation>
+    </message>
+    <message>
         <source>New user</source>
         <translation>Nuevo usuario</translation>
     </message>
     <message>
+        <source>No SunSpec map and no shipped profile fits; unit {0} answers</source>
+        <translation>Sin mapa SunSpec y ningún perfil incluido calza; responde la unidad {0}</translation>
+    </message>
+    <message>
+        <source>No SunSpec map; unit {0} answers; matching profiles: {1}</source>
+        <translation>Sin mapa SunSpec; responde la unidad {0}; perfiles que calzan: {1}</translation>
+    </message>
+    <message>
         <source>No accounts yet: create the administrator on the local console</source>
         <translation>Aún no hay cuentas: cree el administrador en la consola local</translation>
+    </message>
+    <message>
+        <source>No charging below</source>
+        <translation>Sin carga bajo</translation>
     </message>
     <message>
         <source>No communication with: {0}</source>
@@ -468,8 +620,20 @@
         <translation>Sin potencia permitida: {0}</translation>
     </message>
     <message>
+        <source>No unit id answered</source>
+        <translation>Ninguna unidad respondió</translation>
+    </message>
+    <message>
         <source>Normal</source>
         <translation>Normal</translation>
+    </message>
+    <message>
+        <source>Not a simulated device: pull the cable</source>
+        <translation>No es un equipo simulado: desconecte el cable</translation>
+    </message>
+    <message>
+        <source>Nothing changed</source>
+        <translation>Nada cambió</translation>
     </message>
     <message>
         <source>OK</source>
@@ -496,6 +660,10 @@
         <translation>Resumen</translation>
     </message>
     <message>
+        <source>PASS</source>
+        <translation>APROBADA</translation>
+    </message>
+    <message>
         <source>PIN or password</source>
         <translation>PIN o contraseña</translation>
     </message>
@@ -508,12 +676,36 @@
         <translation>Corriente del banco</translation>
     </message>
     <message>
+        <source>Pack current max</source>
+        <translation>Corriente máx. del pack</translation>
+    </message>
+    <message>
         <source>Pack voltage</source>
         <translation>Tensión del banco</translation>
     </message>
     <message>
+        <source>Pack voltage max</source>
+        <translation>Tensión máx. del pack</translation>
+    </message>
+    <message>
+        <source>Pack voltage min</source>
+        <translation>Tensión mín. del pack</translation>
+    </message>
+    <message>
+        <source>Parity</source>
+        <translation>Paridad</translation>
+    </message>
+    <message>
         <source>Pause</source>
         <translation>Pausa</translation>
+    </message>
+    <message>
+        <source>Poll every</source>
+        <translation>Leer cada</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>Puerto</translation>
     </message>
     <message>
         <source>Power</source>
@@ -540,6 +732,10 @@
         <translation>Prioridad</translation>
     </message>
     <message>
+        <source>Profile</source>
+        <translation>Perfil</translation>
+    </message>
+    <message>
         <source>Proposal {0:+.1f} kW</source>
         <translation>Propuesta {0:+.1f} kW</translation>
     </message>
@@ -564,6 +760,26 @@
         <translation>Solo lectura</translation>
     </message>
     <message>
+        <source>Registers</source>
+        <translation>Registros</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Quitar</translation>
+    </message>
+    <message>
+        <source>Remove device</source>
+        <translation>Retirar equipo</translation>
+    </message>
+    <message>
+        <source>Remove user</source>
+        <translation>Quitar usuario</translation>
+    </message>
+    <message>
+        <source>Report saved: {0} and .json</source>
+        <translation>Informe guardado: {0} y .json</translation>
+    </message>
+    <message>
         <source>Reset E-stop</source>
         <translation>Reponer parada de emergencia</translation>
     </message>
@@ -576,12 +792,32 @@
         <translation>Reponer parada (ingeniero)…</translation>
     </message>
     <message>
+        <source>Reset PIN</source>
+        <translation>Restablecer PIN</translation>
+    </message>
+    <message>
+        <source>Revert</source>
+        <translation>Deshacer</translation>
+    </message>
+    <message>
         <source>STALE</source>
         <translation>SIN DATOS RECIENTES</translation>
     </message>
     <message>
+        <source>Save</source>
+        <translation>Guardar</translation>
+    </message>
+    <message>
+        <source>Saved to {0}</source>
+        <translation>Se guarda en {0}</translation>
+    </message>
+    <message>
         <source>Select an alarm first</source>
         <translation>Seleccione primero una alarma</translation>
+    </message>
+    <message>
+        <source>Serial port</source>
+        <translation>Puerto serie</translation>
     </message>
     <message>
         <source>Setpoint</source>
@@ -612,12 +848,32 @@
         <translation>Sitio</translation>
     </message>
     <message>
+        <source>Site (every device)</source>
+        <translation>Sitio (todos los equipos)</translation>
+    </message>
+    <message>
+        <source>Site devices</source>
+        <translation>Equipos del sitio</translation>
+    </message>
+    <message>
         <source>Site load</source>
         <translation>Consumo</translation>
     </message>
     <message>
+        <source>SoC ceiling</source>
+        <translation>Techo de SoC</translation>
+    </message>
+    <message>
+        <source>SoC floor</source>
+        <translation>Piso de SoC</translation>
+    </message>
+    <message>
         <source>Standby</source>
         <translation>Reposo</translation>
+    </message>
+    <message>
+        <source>Start commissioning (engineer)</source>
+        <translation>Iniciar puesta en servicio (ingeniero)</translation>
     </message>
     <message>
         <source>State</source>
@@ -632,8 +888,32 @@
         <translation>Estado de carga (%)</translation>
     </message>
     <message>
+        <source>Stop bits</source>
+        <translation>Bits de parada</translation>
+    </message>
+    <message>
+        <source>SunSpec device {0} {1} (firmware {2}), unit {3}: profile saved to {4}</source>
+        <translation>Equipo SunSpec {0} {1} (firmware {2}), unidad {3}: perfil guardado en {4}</translation>
+    </message>
+    <message>
         <source>TRIP: {0}</source>
         <translation>DISPARO: {0}</translation>
+    </message>
+    <message>
+        <source>Temperature trip</source>
+        <translation>Disparo por temperatura</translation>
+    </message>
+    <message>
+        <source>Temperature warning</source>
+        <translation>Aviso de temperatura</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Probar conexión</translation>
+    </message>
+    <message>
+        <source>Testing the connection…</source>
+        <translation>Probando la conexión…</translation>
     </message>
     <message>
         <source>That user already exists</source>
@@ -656,6 +936,10 @@
         <translation>El mismo PIN otra vez</translation>
     </message>
     <message>
+        <source>The site file keeps a backup of the previous version</source>
+        <translation>El archivo del sitio guarda una copia de la versión anterior</translation>
+    </message>
+    <message>
         <source>The two PINs differ</source>
         <translation>Los dos PIN no coinciden</translation>
     </message>
@@ -668,6 +952,14 @@
         <translation>Este sitio aún no tiene cuentas. Cree el administrador (solo en la consola local).</translation>
     </message>
     <message>
+        <source>This site's devices come from the environment: not editable here</source>
+        <translation>Los equipos de este sitio vienen del entorno: no se editan aquí</translation>
+    </message>
+    <message>
+        <source>This site's limits come from the environment: not editable here</source>
+        <translation>Los límites de este sitio vienen del entorno: no se editan aquí</translation>
+    </message>
+    <message>
         <source>Time</source>
         <translation>Hora</translation>
     </message>
@@ -678,6 +970,14 @@
     <message>
         <source>Unit</source>
         <translation>Unidad</translation>
+    </message>
+    <message>
+        <source>Unit id</source>
+        <translation>Unidad (id)</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Desbloquear</translation>
     </message>
     <message>
         <source>User</source>
@@ -828,6 +1128,10 @@
         <translation>enlace caído</translation>
     </message>
     <message>
+        <source>link down: reconnect it</source>
+        <translation>enlace caído: reconéctelo</translation>
+    </message>
+    <message>
         <source>link up</source>
         <translation>enlace activo</translation>
     </message>
@@ -860,6 +1164,10 @@
         <translation>sin datos</translation>
     </message>
     <message>
+        <source>no device (each has its own value)</source>
+        <translation>ningún equipo (cada uno tiene su propio valor)</translation>
+    </message>
+    <message>
         <source>normal; alarm at {0}</source>
         <translation>normal; alarma en {0}</translation>
     </message>
@@ -888,8 +1196,16 @@
         <translation>potencia kW</translation>
     </message>
     <message>
+        <source>profile's</source>
+        <translation>la del perfil</translation>
+    </message>
+    <message>
         <source>proposal</source>
         <translation>propuesta</translation>
+    </message>
+    <message>
+        <source>pull the cable (or drop the simulated link) now</source>
+        <translation>desconecte el cable (o corte el enlace simulado) ahora</translation>
     </message>
     <message>
         <source>raised</source>
@@ -908,6 +1224,10 @@
         <translation>reglas</translation>
     </message>
     <message>
+        <source>running</source>
+        <translation>en curso</translation>
+    </message>
+    <message>
         <source>setpoint</source>
         <translation>consigna</translation>
     </message>
@@ -918,6 +1238,10 @@
     <message>
         <source>shelved</source>
         <translation>suprimida</translation>
+    </message>
+    <message>
+        <source>simulated</source>
+        <translation>simulado</translation>
     </message>
     <message>
         <source>since {0} · {1}</source>
@@ -976,6 +1300,10 @@
         <translation>hace {0:.0f} s</translation>
     </message>
     <message>
+        <source>{0} can no longer log in</source>
+        <translation>{0} ya no podrá iniciar sesión</translation>
+    </message>
+    <message>
         <source>{0} interlock(s)</source>
         <translation>{0} enclavamiento(s)</translation>
     </message>
@@ -998,6 +1326,10 @@
     <message>
         <source>{0} to the floor</source>
         <translation>{0} al mínimo</translation>
+    </message>
+    <message>
+        <source>{0}: to Standby at zero power, then no longer polled</source>
+        <translation>{0}: a Reposo con potencia cero y luego sin lectura</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,130 @@
+"""A commissioning run, walked through: tests chosen, progress, results and the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bessai.gui.bridge import TESTS, CoreBridge, Permission
+from bessai.gui.i18n import is_spanish, t
+from bessai.gui.report import TEST_TITLES, report_html, write_pdf
+
+STATES = {
+    "running": "running",
+    "pass": "PASS",
+    "fail": "FAIL",
+    "waiting for the link to drop": "pull the cable (or drop the simulated link) now",
+    "link down; waiting for it to come back": "link down: reconnect it",
+}
+
+
+class CommissionTab(QWidget):
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.device = QComboBox()
+        self.checks: dict[str, QCheckBox] = {}
+        tests_row = QHBoxLayout()
+        for name in TESTS:
+            box = QCheckBox()
+            box.setChecked(name != "comms_loss")
+            self.checks[name] = box
+            tests_row.addWidget(box)
+        self.start = QPushButton(t("Start commissioning (engineer)"))
+        self.start.setObjectName("primary")
+        self.start.setMinimumHeight(48)
+        self.start.clicked.connect(self._start)
+        self.drop = QPushButton(t("Drop the simulated link for 5 s"))
+        self.drop.setMinimumHeight(48)
+        self.drop.clicked.connect(self._drop)
+        self.progress = QListWidget()
+        self.preview = QTextBrowser()
+        self.saved = QLabel()
+        self.saved.setWordWrap(True)
+        self.saved.setObjectName("muted")
+        top = QHBoxLayout()
+        top.addWidget(self.device, 1)
+        top.addWidget(self.start, 1)
+        top.addWidget(self.drop)
+        body = QHBoxLayout()
+        body.addWidget(self.progress, 1)
+        body.addWidget(self.preview, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(tests_row)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.saved)
+        self.report: dict[str, Any] | None = None
+        self.report_path: Path | None = None
+        self.retranslate()
+
+    def _title(self, test: str) -> str:
+        es, en = TEST_TITLES.get(test, (test, test))
+        return es if is_spanish(self) else en
+
+    def _start(self) -> None:
+        tests = [name for name, box in self.checks.items() if box.isChecked()]
+        self.progress.clear()
+        self.preview.clear()
+        self.report = None
+        why = self.bridge.start_commissioning(
+            self.device.currentText(), tests, self._progress, self._finished
+        )
+        if why is not None:
+            self.progress.addItem(why)
+        self.refresh()
+
+    def _progress(self, test: str, state: str) -> None:
+        self.progress.addItem(f"{self._title(test)}: {t(STATES.get(state, state))}")
+        self.progress.scrollToBottom()
+        self.refresh()
+
+    def _drop(self) -> None:
+        if not self.bridge.drop_simulated_link(self.device.currentText(), 5.0):
+            self.progress.addItem(t("Not a simulated device: pull the cable"))
+
+    def _finished(self, report: object) -> None:
+        if not isinstance(report, dict):
+            self.progress.addItem(str(report))
+            self.refresh()
+            return
+        self.report = report
+        language = "es" if is_spanish(self) else "en"
+        self.preview.setHtml(report_html(report, language))
+        self.report_path = self.bridge.write_report(
+            report, lambda r, path: write_pdf(r, path, language), self._written
+        )
+        self.refresh()
+
+    def _written(self, result: object) -> None:
+        self.saved.setText(t("Report saved: {0} and .json").format(result))
+
+    def refresh(self) -> None:
+        names = self.bridge.device_names()
+        if [self.device.itemText(i) for i in range(self.device.count())] != names:
+            chosen = self.device.currentText()
+            self.device.clear()
+            self.device.addItems(names)
+            self.device.setCurrentText(chosen)
+        running = self.bridge.commissioning is not None
+        self.start.setEnabled(self.bridge.may(Permission.ENGINEER) and not running)
+        self.drop.setVisible(self.bridge.is_simulated(self.device.currentText()))
+        self.drop.setEnabled(running)
+
+    def retranslate(self) -> None:
+        for name, box in self.checks.items():
+            box.setText(self._title(name))
+        self.start.setText(t("Start commissioning (engineer)"))
+        self.drop.setText(t("Drop the simulated link for 5 s"))

@@ -1,0 +1,173 @@
+"""Limits of the site or of one device, and maintenance mode: an engineer's, confirmed twice."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bessai.gui.bridge import CoreBridge, Permission
+from bessai.gui.i18n import t
+from bessai.gui.widgets import ConfirmDialog, ResultLabel
+
+# The limits the editor shows: name, label, unit, range the spin box allows (the core
+# validates the set as a whole, as it does the site file).
+EDITABLE = [
+    ("soc_floor_pct", "SoC floor", "%", 0.0, 50.0),
+    ("soc_ceiling_pct", "SoC ceiling", "%", 50.0, 100.0),
+    ("max_charge_kw", "Max charge power", "kW", 0.0, 10000.0),
+    ("max_discharge_kw", "Max discharge power", "kW", 0.0, 10000.0),
+    ("max_ramp_kw_per_s", "Max ramp", "kW/s", 0.1, 10000.0),
+    ("temp_warning_c", "Temperature warning", "°C", -40.0, 100.0),
+    ("temp_trip_c", "Temperature trip", "°C", -40.0, 100.0),
+    ("temp_charge_min_c", "No charging below", "°C", -40.0, 40.0),
+    ("temp_cold_trip_c", "Cold trip", "°C", -40.0, 40.0),
+    ("pack_voltage_min_v", "Pack voltage min", "V", 1.0, 2000.0),
+    ("pack_voltage_max_v", "Pack voltage max", "V", 1.0, 2000.0),
+    ("pack_current_max_a", "Pack current max", "A", 1.0, 10000.0),
+]
+
+
+class LimitsTab(QWidget):
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.scope = QComboBox()
+        self.spins: dict[str, QDoubleSpinBox] = {}
+        form = QFormLayout()
+        form.addRow(t("Limits of"), self.scope)
+        for name, label, unit, low, high in EDITABLE:
+            spin = QDoubleSpinBox()
+            spin.setRange(low, high)
+            spin.setDecimals(1)
+            spin.setSuffix(f" {unit}")
+            spin.setMinimumHeight(40)
+            self.spins[name] = spin
+            form.addRow(t(label), spin)
+        body = QWidget()
+        body.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.apply = QPushButton(t("Apply limits (engineer)"))
+        self.apply.setObjectName("primary")
+        self.apply.setMinimumHeight(48)
+        self.apply.clicked.connect(self._confirm)
+        self.revert = QPushButton(t("Revert"))
+        self.revert.setMinimumHeight(48)
+        self.revert.clicked.connect(self.load)
+        self.maintenance = QPushButton()
+        self.maintenance.setMinimumHeight(48)
+        self.maintenance.clicked.connect(self._toggle_maintenance)
+        self.where = QLabel()
+        self.where.setObjectName("muted")
+        self.where.setWordWrap(True)
+        self.result = ResultLabel(str)
+        row = QHBoxLayout()
+        row.addWidget(self.revert)
+        row.addWidget(self.apply, 2)
+        row.addWidget(self.maintenance)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.result)
+        layout.addWidget(self.where)
+        self.dialog: ConfirmDialog | None = None
+        self.scope.currentIndexChanged.connect(self.load)
+        self.refresh_scopes()
+
+    def refresh_scopes(self) -> None:
+        names = [None, *self.bridge.device_names()]
+        current = [self.scope.itemData(i) for i in range(self.scope.count())]
+        if current == names:
+            return
+        chosen = self.scope.currentData()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        for name in names:
+            self.scope.addItem(t("Site (every device)") if name is None else name, name)
+        index = max(0, self.scope.findData(chosen))
+        self.scope.setCurrentIndex(index)
+        self.scope.blockSignals(False)
+        self.load()
+
+    def device(self) -> str | None:
+        data = self.scope.currentData()
+        return None if data is None else str(data)
+
+    def load(self) -> None:
+        limits = self.bridge.limits_of(self.device())
+        for name, spin in self.spins.items():
+            spin.setValue(float(getattr(limits, name)))
+        self.refresh()
+
+    def changes(self) -> dict[str, float]:
+        limits = self.bridge.limits_of(self.device())
+        return {
+            name: round(spin.value(), 3)
+            for name, spin in self.spins.items()
+            if abs(spin.value() - float(getattr(limits, name))) > 1e-6
+        }
+
+    def _confirm(self) -> None:
+        changes = self.changes()
+        if not changes:
+            self.result.show_result(t("Nothing changed"))
+            return
+        limits = self.bridge.limits_of(self.device())
+        labels = {name: label for name, label, *_ in EDITABLE}
+        lines = [
+            f"{t(labels[k])}: {float(getattr(limits, k)):g} → {v:g}" for k, v in changes.items()
+        ]
+        scope = self.device()
+        lines.append(
+            t("In force at once on every device without its own value; saved to {0}").format(
+                self.bridge.site_file
+            )
+            if scope is None
+            else t("In force at once on {0}; saved to {1}").format(scope, self.bridge.site_file)
+        )
+        self.dialog = ConfirmDialog(t("Change limits"), lines, self)
+        self.dialog.accepted.connect(lambda: self.bridge.set_limits(scope, changes, self._done))
+        self.dialog.open()
+
+    def _done(self, result: object) -> None:
+        if isinstance(result, list):
+            shown = ", ".join(result) or t("no device (each has its own value)")
+            self.result.show_result(t("Limits saved; in force on: {0}").format(shown))
+            self.load()
+        else:
+            self.result.show_result(str(result))
+
+    def _toggle_maintenance(self) -> None:
+        device = self.device()
+        if device is None:
+            return
+        self.bridge.set_maintenance(device, not self.bridge.maintenance(device), self._maintained)
+
+    def _maintained(self, result: object) -> None:
+        self.result.show_result(t("Maintenance changed") if result == "ok" else str(result))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.result.render_now()
+        engineer = self.bridge.may(Permission.ENGINEER) and self.bridge.site_file is not None
+        self.apply.setEnabled(engineer)
+        device = self.device()
+        on = device is not None and self.bridge.maintenance(device)
+        self.maintenance.setText(t("Maintenance: ON") if on else t("Maintenance: off"))
+        self.maintenance.setProperty("severity", "warning" if on else "normal")
+        self.maintenance.setEnabled(engineer and device is not None)
+        self.where.setText(
+            t("Saved to {0}").format(self.bridge.site_file)
+            if self.bridge.site_file is not None
+            else t("This site's limits come from the environment: not editable here")
+        )
