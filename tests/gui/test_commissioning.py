@@ -145,7 +145,7 @@ def test_a_limit_change_through_the_page_is_confirmed_audited_and_in_force(
 def test_a_commissioning_run_from_the_page_writes_pdf_and_json_with_the_audit_head(
     app: tuple[MainWindow, Gateway, Loop], qtbot: QtBot, tmp_path: Path
 ) -> None:
-    window, gateway, aio = app
+    window, gateway, _aio = app
     login(window, qtbot, "enzo", "314159")
     page = _devices_tab(window, qtbot, 3)
     tab = page.commission  # type: ignore[attr-defined]
@@ -174,7 +174,7 @@ def test_a_commissioning_run_from_the_page_writes_pdf_and_json_with_the_audit_he
     saved = json.loads(tab.report_path.with_suffix(".json").read_text())
     assert saved["audit_head_hash"] == report["audit_head_hash"]
     assert gateway.audit.verify().ok
-    seq, digest = gateway.audit.head()
+    seq, _digest = gateway.audit.head()
     assert saved["audit_head_seq"] <= seq
     assert (
         next(r for r in gateway.audit.records() if r.seq == saved["audit_head_seq"]).hash
