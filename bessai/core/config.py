@@ -316,7 +316,11 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "environment variable ")) from None
     own = app_site_file(settings)
-    if settings.SITE_FILE is None and settings.INVERTER_IP is None and own.is_file():
+    try:
+        saved = settings.SITE_FILE is None and settings.INVERTER_IP is None and own.is_file()
+    except OSError:
+        saved = False  # an unusable DATA_DIR: the start's own checks name it
+    if saved:
         # The site the app's devices page saved (no SITE_FILE given): what runs now.
         settings = settings.model_copy(update={"SITE_FILE": own})
     return settings

@@ -5,7 +5,9 @@ The scenario: half an hour of operation run in simulated time and written to
 local history (so the charts open full), then the live app on the embedded
 simulator: Manual discharge, every page; Auto; an over-temperature trip; a
 comms loss; an E-stop; another Modbus master writing setpoints (an intrusion);
-the login tiles. ``make screenshots`` runs it under Xvfb.
+the login tiles; then the commissioning tabs (a device added through the
+form, the limits editor and its confirmation, a commissioning run). ``make
+screenshots`` runs it under Xvfb.
 
     python -m bessai.gui.screenshots --out screenshots [--lang es en]
 """
@@ -25,12 +27,14 @@ os.environ.setdefault("QT_API", "pyside6")
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.attacks import rogue_master
-from bessai.drivers.simulator.server import Fault
+from bessai.drivers.simulator.server import BessSimulator, Fault
 from bessai.gui.bridge import ControlMode, CoreBridge
 from bessai.gui.demo import demo_gateway, prefill_history
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import PAGES, MainWindow
+from bessai.gui.pages.devices import DevicesPage
 from bessai.gui.theme import apply_theme
 
 SIZES = [(1280, 800), (800, 480)]
@@ -82,6 +86,71 @@ class Shooter:
         path = self.out / f"{stem}-{width}x{height}-{language}.png"
         widget.grab().save(str(path))
         self.written.append(path)
+
+
+async def commissioning(shooter: Shooter, bridge: CoreBridge, data: Path) -> None:
+    """The engineer's tabs: a second device added through the form (tested first), the
+    limits editor with its confirmation, and a commissioning run with its report."""
+    window = shooter.window
+    bridge.enable_site_admin(data / "site.toml")
+    second = BessSimulator(load_profile("sma_sunny_island"), seed=5)
+    port = await second.start_tcp("127.0.0.1", 0)
+    index = PAGES.index("Devices")
+    page = window.pages[index]
+    assert isinstance(page, DevicesPage)
+    try:
+        window.show_page(index)
+        page.tabs.setCurrentWidget(page.site)
+        page.site.open_form(None)
+        form = page.site.form
+        assert form is not None
+        form.name.setText("inverter")
+        form.host.setText("127.0.0.1")
+        form.port.setValue(port)
+        form.unit.setValue(3)
+        form.profile.setCurrentText("sma_sunny_island")
+        form.resize(760, 460)
+        form._test()
+        await until(lambda: form.last_test is not None, 10.0)
+        await asyncio.sleep(0.3)
+        shooter.save(form, "commissioning-device-form", 760, 460, shooter.languages[0])
+        form._save()
+        await until(lambda: "inverter" in bridge.latest, 10.0)
+        await asyncio.sleep(0.5)
+        for language in shooter.languages:
+            window.set_language(language)
+            for width, height in SIZES:
+                window.resize(width, height)
+                page.tabs.setCurrentWidget(page.site)
+                page.site.refresh(force=True)
+                await asyncio.sleep(0.5)
+                shooter.save(window, "commissioning-devices", width, height, language)
+                page.tabs.setCurrentWidget(page.limits)
+                page.limits.scope.setCurrentIndex(page.limits.scope.findData(DEVICE))
+                page.limits.spins["max_discharge_kw"].setValue(60.0)
+                page.limits.spins["temp_trip_c"].setValue(43.0)
+                await asyncio.sleep(0.5)
+                shooter.save(window, "commissioning-limits", width, height, language)
+                page.limits._confirm()
+                await asyncio.sleep(0.5)
+                if page.limits.dialog is not None:
+                    shooter.save(
+                        page.limits.dialog, "commissioning-limits-confirm", width, height, language
+                    )
+                    page.limits.dialog.reject()
+                page.limits.load()
+        window.set_language(shooter.languages[0])
+        page.tabs.setCurrentWidget(page.commission)
+        page.commission.device.setCurrentText(DEVICE)
+        page.commission._start()
+        await until(lambda: page.commission.report is not None, 90.0)
+        await asyncio.sleep(1.0)
+        for width, height in SIZES:
+            window.resize(width, height)
+            await asyncio.sleep(0.5)
+            shooter.save(window, "commissioning-run", width, height, shooter.languages[0])
+    finally:
+        await second.stop()
 
 
 async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
@@ -148,6 +217,8 @@ async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
                 attack.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await attack
+            await controller.set_mode(session, ControlMode.STANDBY)
+            await commissioning(shooter, bridge, Path(tmp))
         finally:
             bridge.close()
             window.close()

@@ -1,0 +1,143 @@
+"""Site changes against a hostile disk: a read-only or full file system, or a site file
+broken by hand, refuse the change whole (nothing in force, nothing written), naming the file
+and the cause; a good change keeps the file's comments and leaves a backup."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from bessai.core.auth import AuthService, Role, Session
+from bessai.core.config import DeviceConfig
+from bessai.core.gateway import Gateway
+from bessai.core.site_admin import SiteAdmin, SiteChangeError
+
+SITE = (
+    "# Antofagasta, container 2: keep this note\n"
+    'site_id = "cl-admin-01"\n\n'
+    '[[devices]]\nname = "bess"\nprofile = "sim_bess"\nsimulated = true\n'
+    "poll_interval_s = 0.2  # fast for the test\n"
+)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the disk-fault tests mount a small tmpfs and need root: {result.stderr}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Session]]:
+    auth = AuthService(
+        tmp_path / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
+    await auth.add_user("ana", Role.ADMIN, "271828")
+    admin = await auth.login("ana", "271828")
+    await auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
+    gateway = Gateway(
+        "cl-admin-01",
+        [DeviceConfig(name="bess", profile="sim_bess", simulated=True, poll_interval_s=0.2)],
+        data_dir=tmp_path / "data",
+        auth=auth,
+    )
+    await gateway.start()
+    session = await auth.login("enzo", "314159")
+    try:
+        yield gateway, session
+    finally:
+        await gateway.stop()
+
+
+async def test_a_read_only_site_file_refuses_the_change_and_nothing_changes(
+    site: tuple[Gateway, Session], disk: Path
+) -> None:
+    gateway, session = site
+    path = disk / "site.toml"
+    path.write_text(SITE)
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)  # noqa: ASYNC221
+    admin = SiteAdmin(gateway, path)
+    with pytest.raises(SiteChangeError, match=r"site\.toml: cannot write: Read-only file system"):
+        await admin.set_limits(session, "bess", {"max_discharge_kw": 30.0})
+    assert gateway.controllers["bess"].guard.limits.max_discharge_kw == 100.0
+    assert path.read_text() == SITE
+
+
+async def test_a_full_disk_refuses_a_new_device(site: tuple[Gateway, Session], disk: Path) -> None:
+    gateway, session = site
+    path = disk / "site.toml"
+    path.write_text(SITE)
+    fd = os.open(disk / "ballast", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    admin = SiteAdmin(gateway, path)
+    second = DeviceConfig(name="bess2", profile="sim_bess", simulated=True)
+    with pytest.raises(SiteChangeError, match="No space left on device"):
+        await admin.add_device(session, second)
+    assert "bess2" not in gateway.devices
+    assert path.read_text() == SITE
+
+
+async def test_a_broken_site_file_is_named_and_left_alone(
+    site: tuple[Gateway, Session], tmp_path: Path
+) -> None:
+    gateway, session = site
+    path = tmp_path / "site.toml"
+    path.write_text(SITE + "[limits\n")
+    admin = SiteAdmin(gateway, path)
+    with pytest.raises(SiteChangeError, match="not valid TOML"):
+        await admin.set_limits(session, None, {"max_charge_kw": 50.0})
+    assert path.read_text().endswith("[limits\n")
+
+
+async def test_a_change_keeps_comments_and_a_backup_and_refuses_what_start_would_refuse(
+    site: tuple[Gateway, Session], tmp_path: Path
+) -> None:
+    gateway, session = site
+    path = tmp_path / "site.toml"
+    path.write_text(SITE)
+    admin = SiteAdmin(gateway, path)
+    assert await admin.set_limits(session, None, {"max_charge_kw": 50.0}) == ["bess"]
+    text = path.read_text()
+    assert text.startswith("# Antofagasta, container 2: keep this note")
+    assert "poll_interval_s = 0.2  # fast for the test" in text
+    assert "max_charge_kw = 50.0" in text
+    assert gateway.controllers["bess"].guard.limits.max_charge_kw == 50.0
+    backups = list(tmp_path.glob("site.toml.*.bak"))  # noqa: ASYNC240
+    assert [b.read_text() for b in backups] == [SITE]
+    # A voltage window outside what the simulator's pack is rated for: refused at start,
+    # so refused here, and nothing changes.
+    with pytest.raises(SiteChangeError, match="outside what the battery is rated for"):
+        await admin.set_limits(
+            session, "bess", {"pack_voltage_min_v": 40.0, "pack_voltage_max_v": 60.0}
+        )
+    assert gateway.controllers["bess"].guard.limits.pack_voltage_min_v > 600
+    # An unknown profile is refused before anything starts.
+    with pytest.raises(SiteChangeError, match="no such file, nor a registry profile id"):
+        await admin.add_device(
+            session, DeviceConfig(name="x", profile="no_such_thing", host="127.0.0.1")
+        )
+    assert "x" not in gateway.devices
+    # Nobody logged in may change nothing.
+    with pytest.raises(SiteChangeError, match="engineer must be logged in"):
+        await admin.remove_device(None, "bess")
