@@ -24,7 +24,7 @@ from bessai.core.control_events import ControlMode
 from bessai.core.events import DeviceConnected, DeviceDisconnected, Sample, SampleTaken
 from bessai.core.gateway import Gateway
 from bessai.core.safety import Reason
-from bessai.drivers.profile import RegisterType
+from bessai.drivers.profile import RegisterType, Role
 
 TESTS = ("identity", "poll", "step", "watchdog", "interlock", "comms_loss")
 HEADLESS_TESTS = TESTS[:-1]  # the comms-loss test needs someone to pull the cable
@@ -404,7 +404,7 @@ class CommissioningRun:
 
         def fell(sample: Sample) -> bool:
             power = sample.roles.get("active_power_kw")
-            state = sample.texts.get("device_state", "")
+            state = self._state_name(sample) or ""
             return "watchdog" in state or (power is not None and abs(power) <= floor)
 
         margin_s = 2 * self.device_interval_s() + 2.0
@@ -414,7 +414,7 @@ class CommissioningRun:
             "timeout_s": timeout_s,
             "margin_s": margin_s,
             "fall_s": None if fall_s is None else round(fall_s, 3),
-            "state": None if sample is None else sample.texts.get("device_state"),
+            "state": None if sample is None else self._state_name(sample),
             "power_kw": None if sample is None else sample.roles.get("active_power_kw"),
             "from_kw": step,
         }
@@ -433,6 +433,14 @@ class CommissioningRun:
             figures,
         )
 
+    def _state_name(self, sample: Sample) -> str | None:
+        """The device's operating state in its own words (the state register's enum)."""
+        reg = self.device.profile.by_role(Role.DEVICE_STATE)
+        value = sample.roles.get("device_state")
+        if reg is None or value is None:
+            return None
+        return (reg.enum or {}).get(str(int(value)), str(int(value)))
+
     def device_interval_s(self) -> float:
         poller = self.gateway.pollers.get(self.name)
         return poller.status.interval_s if poller is not None else 1.0
@@ -441,20 +449,17 @@ class CommissioningRun:
         controller = self.controller
         if controller is None or not controller.can_control:
             return TestResult("interlock", None, "the profile has no control section")
-        temp = controller.telemetry.battery_temp_c
-        if temp is None:
-            return TestResult("interlock", False, "no battery temperature to trip on")
+        changes, tripped_on = self._tightened(controller)
+        if not changes:
+            return TestResult(
+                "interlock", False, "no battery temperature or pack voltage to trip on"
+            )
         refused = await self._enter_manual()
         if refused is not None:
             return TestResult("interlock", False, refused)
         step = self._step_size_kw()
         running = await self._step(step)
         old = controller.guard.limits
-        changes = {"temp_warning_c": math.floor(temp) - 2.0, "temp_trip_c": math.floor(temp) - 1.0}
-        changes["temp_charge_min_c"] = min(
-            old.temp_charge_min_c, changes["temp_warning_c"] - old.temp_cold_derate_band_c - 1.0
-        )
-        changes["temp_cold_trip_c"] = min(old.temp_cold_trip_c, changes["temp_charge_min_c"] - 1.0)
         t0 = time.monotonic()
         result = await controller.set_limits(self.session, **changes)
         if not result.ok:
@@ -472,13 +477,25 @@ class CommissioningRun:
                     trip_s = time.monotonic() - t0
                     break
                 await asyncio.sleep(0.05)
+            floor = max(0.3, 0.1 * step)
+
+            def idle(sample: Sample) -> bool:
+                power = sample.roles.get("active_power_kw")
+                return power is not None and abs(power) <= floor
+
+            power_zero_s: float | None = None
+            if trip_s is not None:
+                power_zero_s, _ = await self._power_where(idle, self.settle_timeout_s)
         finally:
             restore = {k: getattr(old, k) for k in changes}
             back = await controller.set_limits(self.session, **restore)
         figures = {
-            "battery_temp_c": temp,
+            "tripped_on": tripped_on,
             "tightened": changes,
             "trip_to_zero_s": None if trip_s is None else round(trip_s, 3),
+            "device_at_zero_s": None
+            if power_zero_s is None or trip_s is None
+            else round(trip_s + power_zero_s, 3),
             "running_kw": running.get("measured_kw"),
             "restored": back.ok,
             "mode_after": controller.mode.value,
@@ -490,11 +507,36 @@ class CommissioningRun:
         return TestResult(
             "interlock",
             back.ok,
-            f"trip seen and power at zero in {trip_s:.2f} s; limits restored"
+            f"trip on {tripped_on} seen, zero written in {trip_s:.2f} s, the device at zero "
+            f"{figures['device_at_zero_s']} s after the change; limits restored"
             if back.ok
             else "trip seen, but the limits could not be restored",
             figures,
         )
+
+    @staticmethod
+    def _tightened(controller: Controller) -> tuple[dict[str, float], str]:
+        """Limits just inside the live value: the temperature trip, else the voltage window."""
+        old = controller.guard.limits
+        temp = controller.telemetry.battery_temp_c
+        if temp is not None:
+            changes = {
+                "temp_warning_c": math.floor(temp) - 2.0,
+                "temp_trip_c": math.floor(temp) - 1.0,
+            }
+            changes["temp_charge_min_c"] = min(
+                old.temp_charge_min_c, changes["temp_warning_c"] - old.temp_cold_derate_band_c - 1.0
+            )
+            changes["temp_cold_trip_c"] = min(
+                old.temp_cold_trip_c, changes["temp_charge_min_c"] - 1.0
+            )
+            return changes, f"battery temperature {temp:g} °C"
+        volts = controller.telemetry.pack_voltage_v
+        if volts is not None:
+            return {"pack_voltage_max_v": max(old.pack_voltage_min_v + 0.1, volts - 1.0)}, (
+                f"pack voltage {volts:g} V"
+            )
+        return {}, ""
 
     async def test_comms_loss(self) -> TestResult:
         """Waits for the link to drop (the cable pulled, the simulator stopped), then for it

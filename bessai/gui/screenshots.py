@@ -99,6 +99,7 @@ async def commissioning(shooter: Shooter, bridge: CoreBridge, data: Path) -> Non
     page = window.pages[index]
     assert isinstance(page, DevicesPage)
     try:
+        window.set_language(shooter.languages[0])
         window.show_page(index)
         page.tabs.setCurrentWidget(page.site)
         page.site.open_form(None)
@@ -202,6 +203,7 @@ async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
             await asyncio.sleep(1.0)
             await shooter.pages("estop", ["Overview", "Control"])
             await controller.reset_estop(session)
+            await commissioning(shooter, bridge, Path(tmp))
             await controller.set_mode(session, ControlMode.MANUAL)
             await controller.command_setpoint(session, 40.0)
             await asyncio.sleep(2.0)
@@ -217,8 +219,6 @@ async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
                 attack.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await attack
-            await controller.set_mode(session, ControlMode.STANDBY)
-            await commissioning(shooter, bridge, Path(tmp))
         finally:
             bridge.close()
             window.close()

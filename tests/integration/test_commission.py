@@ -93,7 +93,11 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     assert [s["setpoint_kw"] for s in steps] == [5.0, 0.0, -5.0, 0.0]
     assert all(0 < s["response_s"] < 20 for s in steps)
     assert steps[2]["measured_kw"] < -4.0
-    assert tests["interlock"]["figures"]["trip_to_zero_s"] is not None
+    interlock = tests["interlock"]["figures"]
+    assert interlock["tripped_on"].startswith("battery temperature")
+    assert interlock["trip_to_zero_s"] is not None
+    # The device's own power reaches zero after the zero write, not before.
+    assert interlock["device_at_zero_s"] >= interlock["trip_to_zero_s"]
     assert tests["interlock"]["figures"]["restored"] is True
     code, verified, _ = await _bessai("audit", "verify", env=env, cwd=tmp_path)
     assert code == 0

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -36,12 +37,12 @@ class CommissionTab(QWidget):
         self.bridge = bridge
         self.device = QComboBox()
         self.checks: dict[str, QCheckBox] = {}
-        tests_row = QHBoxLayout()
-        for name in TESTS:
+        tests_row = QGridLayout()
+        for i, name in enumerate(TESTS):
             box = QCheckBox()
             box.setChecked(name != "comms_loss")
             self.checks[name] = box
-            tests_row.addWidget(box)
+            tests_row.addWidget(box, *divmod(i, 3))
         self.start = QPushButton(t("Start commissioning (engineer)"))
         self.start.setObjectName("primary")
         self.start.setMinimumHeight(48)
@@ -56,12 +57,13 @@ class CommissionTab(QWidget):
         self.saved.setObjectName("muted")
         top = QHBoxLayout()
         top.addWidget(self.device, 1)
-        top.addWidget(self.start, 1)
-        top.addWidget(self.drop)
+        top.addWidget(self.start, 2)
+        top.addWidget(self.drop, 1)
         body = QHBoxLayout()
         body.addWidget(self.progress, 1)
         body.addWidget(self.preview, 2)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(tests_row)
         layout.addLayout(body, 1)

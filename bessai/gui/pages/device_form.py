@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -89,14 +88,15 @@ class DeviceDialog(QDialog):
         rtu_form.addRow(t("Baud rate"), self.baudrate)
         rtu_form.addRow(t("Parity"), self.parity)
         rtu_form.addRow(t("Stop bits"), self.stopbits)
-        self.links = QStackedWidget()
-        self.links.addWidget(tcp)
-        self.links.addWidget(rtu)
-        self.link.currentIndexChanged.connect(self.links.setCurrentIndex)
+        # Only the chosen link's fields take room (a stacked widget keeps the larger's height).
+        self.links = (tcp, rtu)
+        self.link.currentIndexChanged.connect(self._show_link)
+        self._show_link(0)
         form = QFormLayout()
         form.addRow(t("Name"), self.name)
         form.addRow(t("Link"), self.link)
-        form.addRow(self.links)
+        form.addRow(tcp)
+        form.addRow(rtu)
         form.addRow(t("Unit id"), self.unit)
         form.addRow(t("Poll every"), self.interval)
         form.addRow(t("Profile"), profile_row)
@@ -131,6 +131,10 @@ class DeviceDialog(QDialog):
         self.saved: object = None
         if existing:
             self._fill(existing)
+
+    def _show_link(self, index: int) -> None:
+        for i, fields in enumerate(self.links):
+            fields.setVisible(i == index)
 
     def _fill(self, cfg: dict[str, Any]) -> None:
         self.name.setText(cfg["name"])

@@ -148,6 +148,7 @@ class DevicesPage(QWidget):
         for i, text in enumerate(("Registers", "Site devices", "Limits", "Commissioning")):
             self.tabs.setTabText(i, t(text))
         self.site.retranslate()
+        self.limits.retranslate()
         self.commission.retranslate()
         self.table.setHorizontalHeaderLabels(
             [t("Address"), t("Name"), t("Raw words"), t("Value"), t("Unit"), t("Access")]

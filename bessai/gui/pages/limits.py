@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -42,18 +42,21 @@ class LimitsTab(QWidget):
         self.bridge = bridge
         self.scope = QComboBox()
         self.spins: dict[str, QDoubleSpinBox] = {}
-        form = QFormLayout()
-        form.addRow(t("Limits of"), self.scope)
-        for name, label, unit, low, high in EDITABLE:
+        self.labels: dict[str, QLabel] = {}
+        self.scope_label = QLabel()
+        self.grid = QGridLayout()
+        for name, _, unit, low, high in EDITABLE:
             spin = QDoubleSpinBox()
             spin.setRange(low, high)
             spin.setDecimals(1)
             spin.setSuffix(f" {unit}")
             spin.setMinimumHeight(40)
             self.spins[name] = spin
-            form.addRow(t(label), spin)
+            self.labels[name] = QLabel()
+        self.columns = 0
+        self._arrange(1)
         body = QWidget()
-        body.setLayout(form)
+        body.setLayout(self.grid)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
@@ -71,11 +74,17 @@ class LimitsTab(QWidget):
         self.where.setObjectName("muted")
         self.where.setWordWrap(True)
         self.result = ResultLabel(str)
+        self.scope.setMinimumHeight(48)
+        top = QHBoxLayout()
+        top.addWidget(self.scope_label)
+        top.addWidget(self.scope, 1)
+        top.addWidget(self.maintenance)
         row = QHBoxLayout()
         row.addWidget(self.revert)
         row.addWidget(self.apply, 2)
-        row.addWidget(self.maintenance)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
         layout.addWidget(scroll, 1)
         layout.addLayout(row)
         layout.addWidget(self.result)
@@ -83,6 +92,23 @@ class LimitsTab(QWidget):
         self.dialog: ConfirmDialog | None = None
         self.scope.currentIndexChanged.connect(self.load)
         self.refresh_scopes()
+        self.retranslate()
+
+    def _arrange(self, columns: int) -> None:
+        """The limits in one column on the kiosk, two where the screen is wide."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for i, (name, *_) in enumerate(EDITABLE):
+            line, column = divmod(i, columns)
+            self.grid.addWidget(self.labels[name], line, 2 * column)
+            self.grid.addWidget(self.spins[name], line, 2 * column + 1)
+        for column in range(4):
+            self.grid.setColumnStretch(column, 1 if column % 2 and column < 2 * columns else 0)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        self._arrange(2 if self.width() >= 900 else 1)
+        super().resizeEvent(event)  # type: ignore[arg-type]
 
     def refresh_scopes(self) -> None:
         names = [None, *self.bridge.device_names()]
@@ -157,6 +183,16 @@ class LimitsTab(QWidget):
         self.result.show_result(t("Maintenance changed") if result == "ok" else str(result))
         self.refresh()
 
+    def retranslate(self) -> None:
+        self.scope_label.setText(t("Limits of"))
+        for name, label, *_ in EDITABLE:
+            self.labels[name].setText(t(label))
+        self.apply.setText(t("Apply limits (engineer)"))
+        self.revert.setText(t("Revert"))
+        if self.scope.count():
+            self.scope.setItemText(0, t("Site (every device)"))
+        self.refresh()
+
     def refresh(self) -> None:
         self.result.render_now()
         engineer = self.bridge.may(Permission.ENGINEER) and self.bridge.site_file is not None
@@ -166,8 +202,12 @@ class LimitsTab(QWidget):
         self.maintenance.setText(t("Maintenance: ON") if on else t("Maintenance: off"))
         self.maintenance.setProperty("severity", "warning" if on else "normal")
         self.maintenance.setEnabled(engineer and device is not None)
-        self.where.setText(
+        where = (
             t("Saved to {0}").format(self.bridge.site_file)
             if self.bridge.site_file is not None
             else t("This site's limits come from the environment: not editable here")
         )
+        self.apply.setToolTip(where)
+        # The kiosk's height goes to the limits; where they are saved shows on a laptop.
+        self.where.setText(where if self.height() >= 420 else "")
+        self.where.setVisible(self.height() >= 420)

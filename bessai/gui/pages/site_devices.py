@@ -125,3 +125,7 @@ class SiteDevicesTab(QWidget):
 
     def retranslate(self) -> None:
         self.table.setHorizontalHeaderLabels([t("Name"), t("Profile"), t("Link"), t("Model")])
+        self.add.setText(t("Add device"))
+        self.edit.setText(t("Edit"))
+        self.remove.setText(t("Remove"))
+        self.refresh(force=True)
