@@ -679,6 +679,8 @@ def _discover_command(args: argparse.Namespace) -> int:
     print("  models: " + ", ".join(f"{p.id}@{p.address} (L={p.length})" for p in sunspec.chain))
     if sunspec.unknown:
         print("  vendor models left out: " + ", ".join(map(str, sunspec.unknown)))
+    for problem in sunspec.problems:
+        print(f"  warning: {problem}")
     data = discovered_profile(
         sunspec, args.host, args.port, datetime.now().isoformat(timespec="seconds")
     )

@@ -361,6 +361,8 @@ class Gateway:
         self.device_limits[cfg.name] = limits
         self.configs = [*self.configs, cfg]
         await self._open_device(cfg)
+        if self.started_at is not None:
+            self.metrics.attach_device(self, cfg.name)
         self._run_device(cfg.name)
         log.info("device added", extra={"device": str(self.devices[cfg.name])})
 
@@ -387,6 +389,7 @@ class Gateway:
             await sim.stop()
         self.configs = [c for c in self.configs if c.name != name]
         self.profiles.pop(name, None)
+        self.metrics.detach_device(name)
         log.info("device removed", extra={"device": name})
 
     def _start_cloud(self, cloud: CloudConfig) -> None:

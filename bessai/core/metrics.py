@@ -8,6 +8,7 @@ process do not share state.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import time
@@ -47,6 +48,7 @@ class GatewayMetrics:
 
     def __init__(self, site_id: str, registry: CollectorRegistry | None = None) -> None:
         self.site = site_id
+        self._intrusion: Callable[[str], float | None] | None = None
         self.registry = registry or CollectorRegistry()
         r = self.registry
         dev = ["site", "device"]
@@ -183,6 +185,38 @@ class GatewayMetrics:
         )
         self._active_alarms: dict[str, Priority] = {}
 
+    def attach_device(self, gateway: SiteView, name: str) -> None:
+        """One device's series (at start, or when a device is added while running)."""
+        labels = (self.site, name)
+        self.connected.labels(*labels).set(0)
+        self.estop.labels(*labels).set(0)
+        self.interlocks.labels(*labels).set(0)
+        self.reconnects.labels(*labels)
+        self.poll_duration.labels(*labels)
+        for mode in ControlMode:
+            self.mode.labels(*labels, mode.value).set(1 if mode is ControlMode.STANDBY else 0)
+        for reason in INTERLOCK_REASONS:
+            self.interlock.labels(*labels, reason.value).set(0)
+        self.sample_age.labels(*labels).set_function(partial(_age, gateway.pollers[name].status))
+        self.intrusion_score.labels(*labels).set_function(partial(_score, self._intrusion, name))
+        gateway.devices[name].traffic_listeners.append(self._on_traffic)
+
+    def detach_device(self, name: str) -> None:
+        """A removed device's gauges go (its counters stay until the restart, as Prometheus
+        expects of counters)."""
+        labels = (self.site, name)
+        for gauge in (self.connected, self.estop, self.interlocks, self.sample_age):
+            with contextlib.suppress(KeyError):
+                gauge.remove(*labels)
+        with contextlib.suppress(KeyError):
+            self.intrusion_score.remove(*labels)
+        for mode in ControlMode:
+            with contextlib.suppress(KeyError):
+                self.mode.remove(*labels, mode.value)
+        for reason in INTERLOCK_REASONS:
+            with contextlib.suppress(KeyError):
+                self.interlock.remove(*labels, reason.value)
+
     def attach(
         self, gateway: SiteView, intrusion: Callable[[str], float | None] | None = None
     ) -> None:
@@ -191,22 +225,9 @@ class GatewayMetrics:
         self.intrusion_alerts.labels(self.site)
         for priority in Priority:
             self.alarms_active.labels(self.site, priority.name.lower()).set(0)
-        for name, device in gateway.devices.items():
-            labels = (self.site, name)
-            self.connected.labels(*labels).set(0)
-            self.estop.labels(*labels).set(0)
-            self.interlocks.labels(*labels).set(0)
-            self.reconnects.labels(*labels)
-            self.poll_duration.labels(*labels)
-            for mode in ControlMode:
-                self.mode.labels(*labels, mode.value).set(1 if mode is ControlMode.STANDBY else 0)
-            for reason in INTERLOCK_REASONS:
-                self.interlock.labels(*labels, reason.value).set(0)
-            self.sample_age.labels(*labels).set_function(
-                partial(_age, gateway.pollers[name].status)
-            )
-            self.intrusion_score.labels(*labels).set_function(partial(_score, intrusion, name))
-            device.traffic_listeners.append(self._on_traffic)
+        self._intrusion = intrusion
+        for name in gateway.devices:
+            self.attach_device(gateway, name)
         if gateway.outbox is not None:
             outbox = gateway.outbox
             self.outbox_depth.labels(self.site).set_function(lambda: float(outbox.depth))

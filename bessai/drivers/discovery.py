@@ -72,6 +72,7 @@ class SunSpecMap:
     identity: dict[str, str]
     scale_factors: dict[str, int]
     rated_w: float | None
+    problems: list[str] = field(default_factory=list)  # what did not read as SunSpec says
 
 
 @dataclass(frozen=True)
@@ -231,12 +232,25 @@ async def read_sunspec(probe: Probe, unit: int) -> SunSpecMap | None:
         return None
     chain: list[Placed] = []
     unknown: list[int] = []
+    problems: list[str] = []
     address = base + 2
     for _ in range(MAX_MODELS):
         head = await probe.read(Table.HOLDING, address, 2, unit)
-        if head.words is None or len(head.words) < 2 or head.words[0] in (END_ID, 0):
+        if head.words is None or len(head.words) < 2:
+            problems.append(f"no model header at {address}: the chain ends without 0xFFFF")
+            break
+        if head.words[0] in (END_ID, 0):
             break
         mid, length = head.words
+        if address + 2 + length > 65536:
+            problems.append(f"model {mid} at {address} claims L={length}: past address 65535")
+            break
+        definition = model(mid)
+        if definition is not None and length < definition.fixed_length:
+            problems.append(
+                f"model {mid} at {address} is shorter (L={length}) than its definition "
+                f"({definition.fixed_length}): the points past its end are left out"
+            )
         if model(mid) is None:
             unknown.append(mid)
         else:
@@ -250,6 +264,7 @@ async def read_sunspec(probe: Probe, unit: int) -> SunSpecMap | None:
         assert definition is not None
         body = await _read_span(probe, placed.address, placed.length + 2, unit)
         if body is None:
+            problems.append(f"model {placed.id} at {placed.address} could not be read whole")
             continue
 
         def words_of(
@@ -262,8 +277,16 @@ async def read_sunspec(probe: Probe, unit: int) -> SunSpecMap | None:
 
         for point in definition.points:
             sf = words_of(point.name) if point.kind == "sunssf" else None
-            if sf is not None and sf[0] != 0x8000:
-                scale_factors[register_name(placed.id, point.name)] = _signed(sf[0])
+            if sf is None:
+                continue
+            exponent = _signed(sf[0])
+            if sf[0] == 0x8000 or not -10 <= exponent <= 10:
+                problems.append(
+                    f"model {placed.id} {point.name} reads {exponent}: not a usable scale "
+                    "factor; the points it scales are left unscaled and marked"
+                )
+            else:
+                scale_factors[register_name(placed.id, point.name)] = exponent
         if placed.id == 1:
             for name in ("Mn", "Md", "Opt", "Vr", "SN"):
                 text = words_of(name)
@@ -271,10 +294,15 @@ async def read_sunspec(probe: Probe, unit: int) -> SunSpecMap | None:
                     identity[name] = _text(text)
         if placed.id == 124:
             raw = words_of("WChaMax")
-            exponent = scale_factors.get("st_wchamax_sf", 0)
-            if raw is not None and raw[0] not in (0, 0xFFFF):
-                rated_w = raw[0] * 10.0**exponent
-    return SunSpecMap(unit, base, chain, unknown, identity, scale_factors, rated_w)
+            wchamax_sf = scale_factors.get("st_wchamax_sf")
+            if raw is None or raw[0] in (0, 0xFFFF) or wchamax_sf is None:
+                problems.append(
+                    "model 124's WChaMax (the 100 % of the charge and discharge limits) is not "
+                    "usable: the profile gets no control section"
+                )
+            else:
+                rated_w = raw[0] * 10.0**wchamax_sf
+    return SunSpecMap(unit, base, chain, unknown, identity, scale_factors, rated_w, problems)
 
 
 async def probe_ranges(probe: Probe, unit: int) -> list[tuple[str, int, str]]:

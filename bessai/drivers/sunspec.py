@@ -200,11 +200,13 @@ def profile_dict(
     source: str,
     rated_w: float | None = None,
     revert_s: int = 60,
+    verified: bool = False,
 ) -> dict[str, Any]:
     """A profile for a SunSpec chain: every fixed point a register, roles where they belong,
     scale factors (``register name -> exponent``, as read from the device) applied, and
     model 124's charge/discharge rate limits as the control window when the chain has it
-    and the device reported its WChaMax (``rated_w``, the 100 % of those limits)."""
+    and the device reported its WChaMax (``rated_w``, the 100 % of those limits). A
+    discovered map is unverified until the vendor's document and a step test agree."""
     roles = _roles(chain)
     registers: list[dict[str, Any]] = [
         {
@@ -240,9 +242,13 @@ def profile_dict(
             unit, factor = _UNIT_FACTOR.get(point.units, (point.units, 1.0))
             if point.sf is not None:
                 sf_name = register_name(placed.id, point.sf)
-                exponent = scale_factors.get(sf_name, 0)
-                factor *= 10.0**exponent
-                reg["note"] = f"{point.sf} read as {exponent} at discovery"
+                exponent = scale_factors.get(sf_name)
+                if exponent is None:
+                    reg["note"] = f"{point.sf} was not usable at discovery: unscaled, check it"
+                    reg["verified"] = False
+                else:
+                    factor *= 10.0**exponent
+                    reg["note"] = f"{point.sf} read as {exponent} at discovery"
             if factor != 1.0:
                 reg["scale"] = float(f"{factor:.12g}")
             if unit:
@@ -252,6 +258,8 @@ def profile_dict(
             if point.symbols and point.kind == "enum16":
                 reg["enum"] = {str(k): v for k, v in sorted(point.symbols.items())}
                 reg["type"] = RegisterType.ENUM.value
+            if not verified:
+                reg["verified"] = False
             role = roles.get((placed.id, point.name))
             if role is not None:
                 reg["role"] = role.value

@@ -13,8 +13,8 @@ import pytest
 import sunspec2.modbus.client as sunspec_client
 
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
-from bessai.drivers.discovery import DiscoveryError, discover, own_network
-from bessai.drivers.profile_loader import load_profile
+from bessai.drivers.discovery import DiscoveryError, discover, discovered_profile, own_network
+from bessai.drivers.profile_loader import load_profile, parse_profile
 from bessai.drivers.simulator.server import BessSimulator
 from bessai.drivers.simulator.sunspec_chain import SIM_SCALE_FACTORS, sunspec_simulator_map
 
@@ -151,3 +151,35 @@ async def test_a_remote_target_is_not_scanned() -> None:
         await discover(remote, 502)
     assert own_network("127.0.0.1")
     assert own_network("localhost")
+
+
+async def test_a_chain_with_a_bad_scale_factor_or_length_is_reported_not_trusted() -> None:
+    profile, constants = sunspec_simulator_map()
+    # WChaMax_SF "not implemented" (0x8000): the rated power is unknown, so is the control.
+    sim = BessSimulator(profile, step_hz=0, constants={**constants, "st_wchamax_sf": -32768.0})
+    port = await sim.start_tcp("127.0.0.1", 0)
+    try:
+        found = await discover("127.0.0.1", port, unit=1, interval_s=0.0)
+        sunspec = found.sunspec
+        assert sunspec is not None
+        assert sunspec.rated_w is None
+        assert any("WChaMax_SF reads -32768" in p for p in sunspec.problems)
+        data = discovered_profile(sunspec, "127.0.0.1", port, "now")
+        assert "control" not in data
+        wchamax = next(r for r in data["registers"] if r["name"] == "st_wchamax")
+        assert wchamax["verified"] is False
+        assert "not usable" in wchamax["note"]
+        parse_profile(data, "bad sf")  # still a valid profile, only less trusted
+    finally:
+        await sim.stop()
+    # Model 124 claims a length that runs past the address space: the walk stops there.
+    sim = BessSimulator(profile, step_hz=0, constants={**constants, "st_l": 65000.0})
+    port = await sim.start_tcp("127.0.0.1", 0)
+    try:
+        found = await discover("127.0.0.1", port, unit=1, interval_s=0.0)
+        assert found.sunspec is not None
+        assert [p.id for p in found.sunspec.chain] == [1]
+        assert any("past address 65535" in p for p in found.sunspec.problems)
+        assert found.requests < 60
+    finally:
+        await sim.stop()

@@ -4,6 +4,7 @@ and the cause; a good change keeps the file's comments and leaves a backup."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from bessai.core.auth import AuthService, Role, Session
-from bessai.core.config import DeviceConfig
+from bessai.core.config import DeviceConfig, load_site_file
+from bessai.core.control import ControlMode
 from bessai.core.gateway import Gateway
 from bessai.core.site_admin import SiteAdmin, SiteChangeError
 
@@ -141,3 +143,45 @@ async def test_a_change_keeps_comments_and_a_backup_and_refuses_what_start_would
     # Nobody logged in may change nothing.
     with pytest.raises(SiteChangeError, match="engineer must be logged in"):
         await admin.remove_device(None, "bess")
+
+
+async def test_an_added_device_is_polled_measured_and_gone_when_removed(
+    site: tuple[Gateway, Session], tmp_path: Path
+) -> None:
+    gateway, session = site
+    path = tmp_path / "site.toml"
+    path.write_text(SITE)
+    admin = SiteAdmin(gateway, path)
+    await admin.add_device(
+        session, DeviceConfig(name="bess2", profile="sim_bess", simulated=True, poll_interval_s=0.2)
+    )
+    status = gateway.pollers["bess2"].status
+    for _ in range(50):
+        if status.polls_ok:
+            break
+        await asyncio.sleep(0.1)
+    assert status.polls_ok > 0
+    metrics = gateway.metrics.render().decode()
+    assert 'bessai_device_connected{device="bess2",site="cl-admin-01"} 1.0' in metrics
+    controller = gateway.controllers["bess2"]
+    await controller.set_mode(session, ControlMode.MANUAL)
+    await controller.command_setpoint(session, 10.0)
+    sim = gateway.simulators["bess2"]
+    for _ in range(50):
+        if sim.model.setpoint_kw == 10.0:
+            break
+        await asyncio.sleep(0.1)
+    assert sim.model.setpoint_kw == 10.0
+    await admin.remove_device(session, "bess2")
+    # Zero power was written before the device was let go.
+    assert sim.model.setpoint_kw == 0.0
+    assert ("setpoint_power_kw", 0.0) in sim.writes
+    assert "bess2" not in gateway.devices
+    gauges = [
+        line
+        for line in gateway.metrics.render().decode().splitlines()
+        if line.startswith(("bessai_device_connected{", "bessai_control_mode{"))
+    ]
+    assert gauges
+    assert not [line for line in gauges if 'device="bess2"' in line]
+    assert [d.name for d in load_site_file(path).devices] == ["bess"]

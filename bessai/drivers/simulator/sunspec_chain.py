@@ -76,6 +76,7 @@ def sunspec_simulator_map() -> tuple[Profile, dict[str, float | str]]:
         source="BESSAI simulator, SunSpec chain 1/124/713/802/803 at 40000",
         rated_w=SIM_RATED_W,
         revert_s=SIM_REVERT_S,
+        verified=True,  # the simulator's map is its own definition
     )
     profile = parse_profile(data, "simulator SunSpec map")
     constants: dict[str, float | str] = {"sunspec_marker": 0x53756E53, "sunspec_end": 0xFFFF0000}
