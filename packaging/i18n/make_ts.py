@@ -77,7 +77,7 @@ SPANISH = {
     "Site devices": "Equipos del sitio",
     "SoC ceiling": "Techo de SoC",
     "SoC floor": "Piso de SoC",
-    "Start commissioning (engineer)": "Iniciar puesta en servicio (ingeniero)",
+    "Start tests (engineer)": "Iniciar pruebas (ingeniero)",
     "Stop bits": "Bits de parada",
     "SunSpec device {0} {1} (firmware {2}), unit {3}: profile saved to {4}": "Equipo SunSpec {0} {1} (firmware {2}), unidad {3}: perfil guardado en {4}",
     "Temperature trip": "Disparo por temperatura",

@@ -43,7 +43,7 @@ class CommissionTab(QWidget):
             box.setChecked(name != "comms_loss")
             self.checks[name] = box
             tests_row.addWidget(box, *divmod(i, 3))
-        self.start = QPushButton(t("Start commissioning (engineer)"))
+        self.start = QPushButton(t("Start tests (engineer)"))
         self.start.setObjectName("primary")
         self.start.setMinimumHeight(48)
         self.start.clicked.connect(self._start)
@@ -52,6 +52,8 @@ class CommissionTab(QWidget):
         self.drop.clicked.connect(self._drop)
         self.progress = QListWidget()
         self.preview = QTextBrowser()
+        # The report is paper: black on white in either theme, as the PDF prints it.
+        self.preview.setStyleSheet("QTextBrowser { background: #ffffff; color: #111111; }")
         self.saved = QLabel()
         self.saved.setWordWrap(True)
         self.saved.setObjectName("muted")
@@ -128,5 +130,5 @@ class CommissionTab(QWidget):
     def retranslate(self) -> None:
         for name, box in self.checks.items():
             box.setText(self._title(name))
-        self.start.setText(t("Start commissioning (engineer)"))
+        self.start.setText(t("Start tests (engineer)"))
         self.drop.setText(t("Drop the simulated link for 5 s"))

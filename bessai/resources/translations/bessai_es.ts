@@ -872,8 +872,8 @@
         <translation>Reposo</translation>
     </message>
     <message>
-        <source>Start commissioning (engineer)</source>
-        <translation>Iniciar puesta en servicio (ingeniero)</translation>
+        <source>Start tests (engineer)</source>
+        <translation>Iniciar pruebas (ingeniero)</translation>
     </message>
     <message>
         <source>State</source>
