@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,30 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout_s} s")
         await asyncio.sleep(0.02)
+
+
+async def run_bessai(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: bytes = b"",
+    timeout_s: float = 180.0,
+) -> tuple[int, str, str]:
+    """``python -m bessai ARGS`` to the end: exit code, standard output, standard error."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bessai",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 def free_port() -> int:

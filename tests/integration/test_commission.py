@@ -16,28 +16,9 @@ from argon2 import PasswordHasher
 from pypdf import PdfReader
 
 from bessai.core.auth import AuthService, Role
-from tests.helpers import free_port
+from tests.helpers import free_port, run_bessai
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-
-
-async def _bessai(
-    *args: str, env: dict[str, str], cwd: Path, stdin: bytes = b"", timeout_s: float = 180
-) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bessai",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def _engineer(data: Path) -> None:
@@ -65,7 +46,7 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     await _engineer(tmp_path / "data")
     env = _env(tmp_path)
     env.pop("SITE_FILE", None)
-    code, out, err = await _bessai(
+    code, out, err = await run_bessai(
         "commission",
         "--device",
         "bess-sim",
@@ -99,7 +80,7 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     # The device's own power reaches zero after the zero write, not before.
     assert interlock["device_at_zero_s"] >= interlock["trip_to_zero_s"]
     assert tests["interlock"]["figures"]["restored"] is True
-    code, verified, _ = await _bessai("audit", "verify", env=env, cwd=tmp_path)
+    code, verified, _ = await run_bessai("audit", "verify", env=env, cwd=tmp_path)
     assert code == 0
     head = re.search(r"head #(\d+) ([0-9a-f]{64})", verified)
     assert head is not None
@@ -113,7 +94,7 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     assert f"fall_s: {watchdog['fall_s']:g}" in text
     assert report["audit_head_hash"][:32] in text.replace(" ", "")
     # The run is on the record, test by test.
-    code, csv, _ = await _bessai("audit", "export", env=env, cwd=tmp_path)
+    code, csv, _ = await run_bessai("audit", "export", env=env, cwd=tmp_path)
     assert csv.count("commissioning_test") == 5
     assert "commissioning_end" in csv
 
@@ -128,15 +109,17 @@ async def test_an_operator_cannot_commission_and_an_unknown_test_is_named(tmp_pa
     env = _env(tmp_path)
     env.pop("SITE_FILE", None)
     args = ("commission", "--device", "bess-sim", "--report", str(tmp_path / "r"))
-    code, _, err = await _bessai(*args, "--login", "otto", env=env, cwd=tmp_path, stdin=b"161803\n")
+    code, _, err = await run_bessai(
+        *args, "--login", "otto", env=env, cwd=tmp_path, stdin=b"161803\n"
+    )
     assert code == 1
     assert "not an engineer" in err
-    code, _, err = await _bessai(
+    code, _, err = await run_bessai(
         *args, "--login", "otto", "--tests", "poll,smoke", env=env, cwd=tmp_path
     )
     assert code == 2
     assert "unknown test 'smoke'" in err
-    code, _, err = await _bessai(
+    code, _, err = await run_bessai(
         "commission", "--device", "nope", "--report", "r", "--login", "otto", env=env, cwd=tmp_path
     )
     assert code == 2
@@ -166,7 +149,7 @@ async def test_a_discovered_sunspec_device_is_commanded_through_its_model_124(
     try:
         assert sim.stdout is not None
         await asyncio.wait_for(sim.stdout.readline(), 30)
-        code, out, err = await _bessai(
+        code, out, err = await run_bessai(
             "discover",
             "127.0.0.1",
             "--port",
@@ -182,7 +165,7 @@ async def test_a_discovered_sunspec_device_is_commanded_through_its_model_124(
             f'site_id = "sunspec-lab"\n[[devices]]\nname = "bess"\nprofile = "found.json"\n'
             f'host = "127.0.0.1"\nport = {port}\npoll_interval_s = 0.5\n'
         )
-        code, out, err = await _bessai(
+        code, out, err = await run_bessai(
             "commission",
             "--device",
             "bess",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,7 @@ from bessai.drivers.discovery import DiscoveryError, discover, discovered_profil
 from bessai.drivers.profile_loader import load_profile, parse_profile
 from bessai.drivers.simulator.server import BessSimulator
 from bessai.drivers.simulator.sunspec_chain import SIM_SCALE_FACTORS, sunspec_simulator_map
-
-
-async def _bessai(*args: str, cwd: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bessai",
-        *args,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+from tests.helpers import run_bessai
 
 
 async def _sunspec_sim(unit_id: int = 1) -> tuple[BessSimulator, int]:
@@ -46,7 +31,7 @@ async def test_discover_writes_a_profile_that_polls_the_same_soc(tmp_path: Path)
     sim, port = await _sunspec_sim(unit_id=3)
     try:
         out = tmp_path / "found.json"
-        code, stdout, err = await _bessai(
+        code, stdout, err = await run_bessai(
             "discover", "127.0.0.1", "--port", str(port), "--out", str(out), cwd=tmp_path
         )
         assert code == 0, err
@@ -54,7 +39,7 @@ async def test_discover_writes_a_profile_that_polls_the_same_soc(tmp_path: Path)
         assert "SunSpec at 40000: BESSAI SIM-BESS-SUNSPEC" in stdout
         assert "124@40070" in stdout
         assert "802@40105" in stdout
-        code, stdout, err = await _bessai("profile", "check", str(out), cwd=tmp_path)
+        code, stdout, err = await run_bessai("profile", "check", str(out), cwd=tmp_path)
         assert code == 0, err
         assert stdout.startswith("ok")
         data = json.loads(out.read_text())
@@ -74,7 +59,7 @@ async def test_discover_writes_a_profile_that_polls_the_same_soc(tmp_path: Path)
         assert roles["soc_pct"] == pytest.approx(63.21, abs=0.01)
         assert roles["pack_voltage_v"] == pytest.approx(sim.model.measure().pack_voltage_v, abs=0.2)
         assert roles["rated_power_kw"] == pytest.approx(100.0)
-        code, _, err = await _bessai(
+        code, _, err = await run_bessai(
             "discover", "127.0.0.1", "--port", str(port), "--out", str(out), cwd=tmp_path
         )
         assert code == 2

@@ -44,6 +44,13 @@ def disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+def _admin(gateway: Gateway, directory: Path) -> tuple[SiteAdmin, Path]:
+    """A site file holding SITE in ``directory``, and the admin that edits it."""
+    path = directory / "site.toml"
+    path.write_text(SITE)
+    return SiteAdmin(gateway, path), path
+
+
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Session]]:
     auth = AuthService(
@@ -70,10 +77,8 @@ async def test_a_read_only_site_file_refuses_the_change_and_nothing_changes(
     site: tuple[Gateway, Session], disk: Path
 ) -> None:
     gateway, session = site
-    path = disk / "site.toml"
-    path.write_text(SITE)
+    admin, path = _admin(gateway, disk)
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)  # noqa: ASYNC221
-    admin = SiteAdmin(gateway, path)
     with pytest.raises(SiteChangeError, match=r"site\.toml: cannot write: Read-only file system"):
         await admin.set_limits(session, "bess", {"max_discharge_kw": 30.0})
     assert gateway.controllers["bess"].guard.limits.max_discharge_kw == 100.0
@@ -82,8 +87,7 @@ async def test_a_read_only_site_file_refuses_the_change_and_nothing_changes(
 
 async def test_a_full_disk_refuses_a_new_device(site: tuple[Gateway, Session], disk: Path) -> None:
     gateway, session = site
-    path = disk / "site.toml"
-    path.write_text(SITE)
+    admin, path = _admin(gateway, disk)
     fd = os.open(disk / "ballast", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         while True:
@@ -92,7 +96,6 @@ async def test_a_full_disk_refuses_a_new_device(site: tuple[Gateway, Session], d
         pass
     finally:
         os.close(fd)
-    admin = SiteAdmin(gateway, path)
     second = DeviceConfig(name="bess2", profile="sim_bess", simulated=True)
     with pytest.raises(SiteChangeError, match="No space left on device"):
         await admin.add_device(session, second)
@@ -116,9 +119,7 @@ async def test_a_change_keeps_comments_and_a_backup_and_refuses_what_start_would
     site: tuple[Gateway, Session], tmp_path: Path
 ) -> None:
     gateway, session = site
-    path = tmp_path / "site.toml"
-    path.write_text(SITE)
-    admin = SiteAdmin(gateway, path)
+    admin, path = _admin(gateway, tmp_path)
     assert await admin.set_limits(session, None, {"max_charge_kw": 50.0}) == ["bess"]
     text = path.read_text()
     assert text.startswith("# Antofagasta, container 2: keep this note")
@@ -149,9 +150,7 @@ async def test_an_added_device_is_polled_measured_and_gone_when_removed(
     site: tuple[Gateway, Session], tmp_path: Path
 ) -> None:
     gateway, session = site
-    path = tmp_path / "site.toml"
-    path.write_text(SITE)
-    admin = SiteAdmin(gateway, path)
+    admin, path = _admin(gateway, tmp_path)
     await admin.add_device(
         session, DeviceConfig(name="bess2", profile="sim_bess", simulated=True, poll_interval_s=0.2)
     )
