@@ -289,3 +289,35 @@ async def test_engineer_register_write_is_audited_and_control_registers_refused(
     ).reason is Reason.REFUSED_ROLE
     rows = [(r.user, r.outcome) for r in rig.gw.audit.records() if r.action == "register_write"]
     assert rows == [("enzo", "ok"), ("enzo", "refused"), ("olga", "refused")]
+
+
+async def test_a_paused_heartbeat_still_lets_zero_out_on_a_trip_or_a_missing_value(
+    rig: Rig,
+) -> None:
+    """The commissioning watchdog test pauses the heartbeat and the setpoint refresh; a trip
+    or a value gone missing meanwhile still writes zero at once, and nothing resumes."""
+    await rig.ctl.set_mode(rig.operator, ControlMode.MANUAL)
+    await rig.ctl.command_setpoint(rig.operator, 30.0)
+    await until(lambda: rig.sim.model.setpoint_kw == pytest.approx(30.0))
+    rig.ctl.heartbeat_paused = True
+    beats = rig.sim.model.heartbeat
+    await asyncio.sleep(1.2)
+    assert rig.sim.model.heartbeat == beats  # no heartbeat while paused
+    rig.sim.model.temp_c = 46.0  # above the 45 °C trip
+    await until(lambda: rig.sim.model.setpoint_kw == 0.0)
+    assert rig.ctl.mode is ControlMode.STANDBY
+    rig.sim.model.temp_c = 30.0
+    await until(lambda: not rig.ctl.current_interlocks(time.time()))
+    # Again, with the temperature read as its "not available" sentinel.
+    rig.ctl.heartbeat_paused = False
+    await rig.ctl.set_mode(rig.operator, ControlMode.MANUAL)
+    await rig.ctl.command_setpoint(rig.operator, 20.0)
+    await until(lambda: rig.sim.model.setpoint_kw == pytest.approx(20.0))
+    rig.ctl.heartbeat_paused = True
+    rig.sim.inject(Fault.NOT_AVAILABLE)
+    await until(lambda: rig.sim.model.setpoint_kw == 0.0)
+    assert rig.ctl.mode is ControlMode.STANDBY
+    rig.sim.inject(Fault.NOT_AVAILABLE, active=False)
+    await asyncio.sleep(0.5)
+    assert rig.ctl.mode is ControlMode.STANDBY
+    assert rig.setpoint_writes()[-1] == 0.0
