@@ -386,9 +386,13 @@ async def run_headless(
 
 async def run_commissioning(gateway: Gateway, args: argparse.Namespace, secret: str) -> int:
     """``bessai commission``: start the site, run the device's tests, write JSON and PDF."""
-    import json
 
-    from bessai.core.commissioning import TESTS, CommissioningError, CommissioningRun
+    from bessai.core.commissioning import (
+        TESTS,
+        CommissioningError,
+        CommissioningRun,
+        write_report_json,
+    )
 
     unknown = [t for t in args.tests.split(",") if t.strip() and t.strip() not in TESTS]
     if unknown:
@@ -424,9 +428,7 @@ async def run_commissioning(gateway: Gateway, args: argparse.Namespace, secret: 
         await gateway.stop()
     json_path, pdf_path = args.report.with_suffix(".json"), args.report.with_suffix(".pdf")
     try:
-        json_path.write_text(
-            json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        write_report_json(report, json_path)
         _write_report_pdf(report, pdf_path, args.lang)
     except OSError as exc:
         print(
@@ -626,7 +628,12 @@ def _cloud_command(args: argparse.Namespace) -> int:
 
 def _discover_command(args: argparse.Namespace) -> int:
     """``bessai discover``: report what answered; a SunSpec map is written as a profile."""
-    from bessai.drivers.discovery import DiscoveryError, discover, discovered_profile
+    from bessai.drivers.discovery import (
+        DiscoveryError,
+        discover,
+        discovered_profile,
+        write_profile,
+    )
     from bessai.drivers.profile_loader import parse_profile
 
     if args.out is not None and args.out.exists() and not args.force:
@@ -693,10 +700,8 @@ def _discover_command(args: argparse.Namespace) -> int:
     if args.out is None:
         print("no --out: profile not written")
         return 0
-    import json
-
     try:
-        args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        write_profile(data, args.out)
     except OSError as exc:
         print(f"bessai: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return 1

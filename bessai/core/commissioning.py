@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bessai import __version__
@@ -73,6 +75,12 @@ class CommissioningReport:
         data = asdict(self)
         data["passed"] = self.passed
         return data
+
+
+def write_report_json(report: dict[str, Any], path: Path) -> None:
+    """The report's JSON file (raises OSError); the PDF is drawn from the same dictionary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _sign(value: float) -> int:
@@ -233,7 +241,7 @@ class CommissioningRun:
             results={t.name: t.passed for t in self.report.tests},
         )
         await self.gateway.books.settled()
-        seq, digest = self.gateway.audit.head()
+        seq, digest = await asyncio.to_thread(self.gateway.audit.head)
         self.report.audit_head_seq, self.report.audit_head_hash = seq, digest
         return self.report
 

@@ -175,10 +175,7 @@ class Gateway:
         )
         self.started_at: float | None = None
         # Profiles are checked before anything starts, so a bad one stops the start cleanly.
-        self.profiles: dict[str, Profile] = {
-            d.name: load_profile(Path(d.profile) if d.profile.endswith(".json") else d.profile)
-            for d in devices
-        }
+        self.profiles: dict[str, Profile] = {d.name: load_profile(d.profile) for d in devices}
         self.device_limits = device_limits(self.limits, devices, self.profiles)
         self.stores_replaced: dict[str, str] = {}
         for what, store in (
@@ -355,7 +352,7 @@ class Gateway:
         in Standby, without a restart. Raises ConfigError or ProfileError naming the fault."""
         if cfg.name in self.devices:
             raise ConfigError(f"device name {cfg.name!r} is used already")
-        profile = load_profile(Path(cfg.profile) if cfg.profile.endswith(".json") else cfg.profile)
+        profile = load_profile(cfg.profile)
         limits = device_limits(self.limits, [cfg], {cfg.name: profile})[cfg.name]
         self.profiles[cfg.name] = profile
         self.device_limits[cfg.name] = limits

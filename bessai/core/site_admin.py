@@ -106,7 +106,7 @@ class SiteFileEditor:
             loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
             raise SiteChangeError(f"{where}: {loc}: {first['msg']}") from None
         try:
-            profiles = {d.name: _load(d.profile) for d in site.devices}
+            profiles = {d.name: load_profile(d.profile) for d in site.devices}
             device_limits(site.limits, site.devices, profiles)
         except (ConfigError, ProfileError) as exc:
             raise SiteChangeError(f"{where}: {' '.join(str(exc).split())}") from None
@@ -139,10 +139,6 @@ class SiteFileEditor:
             ) from None
         self.last_backup = backup
         return site
-
-
-def _load(profile: str) -> Any:
-    return load_profile(Path(profile) if profile.endswith(".json") else profile)
 
 
 def _devices(doc: TOMLDocument) -> AoT:
@@ -299,7 +295,7 @@ class SiteAdmin:
 async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> ConnectionTest:
     """Connect to a device that is not (yet) polled, read its identity and one full poll."""
     try:
-        profile = _load(cfg.profile)
+        profile = load_profile(cfg.profile)
     except ProfileError as exc:
         return ConnectionTest(False, f"profile: {' '.join(str(exc).split())}")
     if cfg.serial_port is not None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -139,6 +141,12 @@ class Probe:
         self.requests = 0
         self._last = 0.0
         self._client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
+        self._reads: dict[Table, Callable[..., Any]] = {
+            Table.HOLDING: self._client.read_holding_registers,
+            Table.INPUT: self._client.read_input_registers,
+            Table.COIL: self._client.read_coils,
+            Table.DISCRETE: self._client.read_discrete_inputs,
+        }
 
     async def connect(self) -> None:
         if not await self._client.connect():
@@ -157,15 +165,9 @@ class Probe:
         self._last = time.monotonic()
         if not self._client.connected:
             await self._client.connect()
-        calls: dict[Table, Callable[..., Any]] = {
-            Table.HOLDING: self._client.read_holding_registers,
-            Table.INPUT: self._client.read_input_registers,
-            Table.COIL: self._client.read_coils,
-            Table.DISCRETE: self._client.read_discrete_inputs,
-        }
         try:
             async with asyncio.timeout(self.timeout_s * 2):
-                response = await calls[table](address, count=count, device_id=unit)
+                response = await self._reads[table](address, count=count, device_id=unit)
         except (ModbusException, TimeoutError, OSError):
             return Answer()
         if response.isError():
@@ -411,6 +413,12 @@ async def discover(
         result.requests = probe.requests
         result.elapsed_s = time.monotonic() - started
     return result
+
+
+def write_profile(data: dict[str, Any], path: Path) -> None:
+    """A discovered profile as the registry's files are written (raises OSError)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def profile_id_for(identity: dict[str, str]) -> str:

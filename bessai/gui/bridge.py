@@ -14,7 +14,6 @@ back as signals. Chart samples are buffered between frames, not dropped.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,12 @@ from bessai.core.alarms import (
     Priority,
 )
 from bessai.core.auth import AuthError, Permission, Role, Session
-from bessai.core.commissioning import TESTS, CommissioningError, CommissioningRun
+from bessai.core.commissioning import (
+    TESTS,
+    CommissioningError,
+    CommissioningRun,
+    write_report_json,
+)
 from bessai.core.config import DeviceConfig
 from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
 from bessai.core.events import Sample, SampleTaken
@@ -47,7 +51,13 @@ from bessai.core.scheduler import DeviceStatus
 from bessai.core.site_admin import ConnectionTest, SiteAdmin, SiteChangeError, check_connection
 from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
 from bessai.drivers.device import RegisterRow
-from bessai.drivers.discovery import Discovery, DiscoveryError, discover, discovered_profile
+from bessai.drivers.discovery import (
+    Discovery,
+    DiscoveryError,
+    discover,
+    discovered_profile,
+    write_profile,
+)
 from bessai.drivers.profile_loader import registry_ids
 from bessai.drivers.simulator.server import Fault
 
@@ -595,15 +605,9 @@ class CoreBridge(QObject):
             if found.sunspec is None:
                 return found, None
             data = discovered_profile(found.sunspec, host, port, time.strftime("%Y-%m-%dT%H:%M:%S"))
-            folder = self.gateway.data_dir / "profiles"
-            path = folder / f"{data['id']}.json"
-
-            def save() -> None:
-                folder.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
+            path = self.gateway.data_dir / "profiles" / f"{data['id']}.json"
             try:
-                await asyncio.to_thread(save)
+                await asyncio.to_thread(write_profile, data, path)
             except OSError as exc:
                 return f"{path}: cannot write: {exc.strerror}"
             return found, str(path)
@@ -694,15 +698,9 @@ class CoreBridge(QObject):
         stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(report["finished_at"]))
         base = self.gateway.data_dir / "reports" / f"commissioning-{report['device']}-{stamp}"
 
-        def write_json() -> None:
-            base.parent.mkdir(parents=True, exist_ok=True)
-            base.with_suffix(".json").write_text(
-                json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-
         async def both() -> str:
             try:
-                await asyncio.to_thread(write_json)
+                await asyncio.to_thread(write_report_json, report, base.with_suffix(".json"))
                 writer(report, base.with_suffix(".pdf"))
             except OSError as exc:
                 return f"cannot write the report: {exc.strerror}: {exc.filename}"
