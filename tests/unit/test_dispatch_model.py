@@ -20,9 +20,19 @@ from bessai.core.dispatch import (
     RuleDispatcher,
     load_dispatcher,
 )
+from bessai.core.dispatch.inputs import PriceCurve
 from bessai.core.dispatch.model import builtin_model_path
-from bessai.core.dispatch.train import TrainingBattery, export_onnx, fit, make_days, train
+from bessai.core.dispatch.train import (
+    TrainingBattery,
+    dataset,
+    export_onnx,
+    fit,
+    make_days,
+    train,
+)
 from tests.helpers import write_constant_model
+
+SHIPPED_OUTPUT = json.loads(builtin_model_path().with_suffix(".json").read_text())["output"]
 
 
 def inputs(
@@ -39,6 +49,41 @@ def inputs(
 @pytest.fixture(scope="module")
 def shipped() -> ModelDispatcher:
     return ModelDispatcher(DispatchModel(builtin_model_path()), RuleDispatcher())
+
+
+def test_the_shipped_model_saturating_on_a_sunny_afternoon_is_not_taken_as_broken(
+    shipped: ModelDispatcher,
+) -> None:
+    # 15:24 local, nearly empty, PV up: the model asks for more than full charge (-1.05 of
+    # rated and past), which once sent Auto to the rules with an alarm every such afternoon.
+    answers = [
+        shipped.propose(inputs(hour=hour, soc=soc, pv_kw=50.0, load_kw=75.0, price=66.0))
+        for hour in (15.4, 15.6, 15.8)
+        for soc in (5.0, 10.0)
+    ]
+    assert min(a.setpoint_kw for a in answers) < -100.0
+    assert all(a.source == "model" for a in answers), [a.fallback for a in answers]
+
+
+def test_the_shipped_model_answers_inside_its_declared_range_over_its_training_span(
+    shipped: ModelDispatcher,
+) -> None:
+    fallbacks = [
+        (hour, soc, pv, load, price)
+        for hour in np.arange(0.0, 24.0, 0.25)
+        for soc in (10.0, 30.0, 50.0, 70.0, 90.0)
+        for pv in (20.0, 50.0, 100.0)
+        for load in (20.0, 60.0, 120.0)
+        for price in (PriceCurve().price_at(float(hour)), 66.0, 130.0)
+        if shipped.propose(inputs(float(hour), soc, pv, load, price)).source != "model"
+    ]
+    assert fallbacks == []
+    # No sun at 13:00 at the day's cheapest price never occurs in the training year: the model
+    # answers past its declared range there, and the rules take that proposal, visibly.
+    beyond = shipped.propose(inputs(13.0, soc=10.0, pv_kw=0.0, load_kw=20.0, price=1.0))
+    assert beyond.source == "rules"
+    assert beyond.fallback is not None
+    assert beyond.fallback.code == "output_out_of_range"
 
 
 def test_the_shipped_model_matches_its_metadata() -> None:
@@ -88,7 +133,8 @@ def test_every_model_proposal_is_finite_and_within_the_rated_power(
 ) -> None:
     proposal = shipped.propose(inputs(hour, soc, pv, load, price))
     assert math.isfinite(proposal.setpoint_kw)
-    assert abs(proposal.setpoint_kw) <= 105.0
+    # Within the declared range of rated power (100 kW here); the guard clamps it after.
+    assert abs(proposal.setpoint_kw) <= 100.0 * SHIPPED_OUTPUT["max"] + 1e-6
 
 
 def test_the_export_computes_what_scikit_learn_computes(tmp_path: Path) -> None:
@@ -126,7 +172,14 @@ def test_training_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "dispatch.json").read_text() == (
         tmp_path / "b" / "dispatch.json"
     ).read_text()
-    DispatchModel(tmp_path / "a" / "dispatch.onnx")
+    model = DispatchModel(tmp_path / "a" / "dispatch.onnx")
+    # The declared range holds what the model answers on its own rows, with room to spare.
+    x, _ = dataset(make_days(3, seed=3), TrainingBattery(), seed=3)
+    answers = model.session.run(None, {model.input_name: x.astype(np.float32)})[0]
+    bound = first["output"]["max"]
+    assert first["output"]["min"] == -bound
+    assert np.max(np.abs(answers)) * 1.1 <= bound
+    assert round(bound / 0.05, 6).is_integer()
 
 
 @pytest.mark.parametrize(
@@ -199,7 +252,7 @@ def test_without_a_usable_model_every_proposal_is_the_rules_and_says_why(tmp_pat
         (float("nan"), "output_not_finite"),
         (float("inf"), "output_not_finite"),
         (5.0, "output_out_of_range"),
-        (-1.2, "output_out_of_range"),
+        (-1.5, "output_out_of_range"),
     ],
 )
 def test_a_bad_output_gives_the_fallback_rule(tmp_path: Path, value: float, code: str) -> None:
@@ -211,6 +264,18 @@ def test_a_bad_output_gives_the_fallback_rule(tmp_path: Path, value: float, code
     assert proposal.fallback.code == code
     assert proposal.setpoint_kw == 60.0
     assert math.isfinite(proposal.setpoint_kw)
+
+
+@pytest.mark.parametrize("value", [-1.05, 1.05])
+def test_an_output_at_the_declared_limit_is_the_models(tmp_path: Path, value: float) -> None:
+    # In float32 -1.05 is -1.0500000477: past the float64 bound, yet the model's own answer.
+    model = write_constant_model(
+        tmp_path, value, output={**SHIPPED_OUTPUT, "min": -1.05, "max": 1.05}
+    )
+    dispatcher, _ = load_dispatcher(model, RuleDispatcher())
+    proposal = dispatcher.propose(inputs())
+    assert proposal.source == "model"
+    assert proposal.setpoint_kw == pytest.approx(value * 100.0)
 
 
 def test_a_good_output_is_scaled_by_the_rated_power(tmp_path: Path) -> None:

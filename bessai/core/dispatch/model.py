@@ -51,6 +51,7 @@ class OutputSpec(TensorSpec):
     meaning: str
     min: float
     max: float
+    range_basis: str | None = None
 
 
 class ModelMetadata(BaseModel):
@@ -220,7 +221,9 @@ class ModelDispatcher:
             return self.fallback.propose(
                 inputs, Fallback("output_not_finite", f"model output {raw}")
             )
-        if not meta.output.min <= raw <= meta.output.max:
+        # The graph answers in float32: its bounds are compared as float32 too, so that an
+        # output of exactly the declared limit (-1.4 is -1.39999998) is in range.
+        if not float(np.float32(meta.output.min)) <= raw <= float(np.float32(meta.output.max)):
             return self.fallback.propose(
                 inputs,
                 Fallback(

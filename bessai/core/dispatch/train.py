@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import itertools
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from bessai.core.dispatch.teacher import TrainingBattery, best_actions, value_fu
 VERSION = "1.0.0"
 STEP_H = 0.25
 SOC_SAMPLES_PER_STEP = 6
+OUTPUT_MARGIN = 0.1
+OUTPUT_ROUNDING = 0.05
 # skl2onnx 1.19 cannot export GradientBoostingRegressor with onnx 1.23 (boolean attributes).
 REGRESSOR: dict[str, Any] = {
     "n_estimators": 120,
@@ -171,8 +174,17 @@ def export_onnx(model: GradientBoostingRegressor) -> bytes:
     return blob
 
 
+def output_bound(outputs: np.ndarray) -> float:
+    """The declared output range's half-width: what the model answers, with a margin."""
+    largest = float(np.max(np.abs(outputs))) * (1.0 + OUTPUT_MARGIN)
+    return round(math.ceil(largest / OUTPUT_ROUNDING) * OUTPUT_ROUNDING, 2)
+
+
 def fit(days: list[DayProfile], battery: TrainingBattery, seed: int) -> GradientBoostingRegressor:
-    x, y = dataset(days, battery, seed)
+    return fit_rows(*dataset(days, battery, seed), seed)
+
+
+def fit_rows(x: np.ndarray, y: np.ndarray, seed: int) -> GradientBoostingRegressor:
     model = GradientBoostingRegressor(random_state=seed, **REGRESSOR)
     model.fit(x, y)
     return model
@@ -183,9 +195,12 @@ def train(out_dir: Path, days: int = 365, seed: int = 7, holdout_days: int = 20)
     battery = TrainingBattery()
     all_days = make_days(days + holdout_days, seed)
     train_days, test_days = all_days[: days + 1], all_days[days:]
-    model = fit(train_days, battery, seed)
+    x_train, y_train = dataset(train_days, battery, seed)
+    model = fit_rows(x_train, y_train, seed)
     x_test, y_test = dataset(test_days, battery, seed + 100)
-    mae = float(np.mean(np.abs(model.predict(x_test) - y_test)))
+    predicted = model.predict(x_test)
+    mae = float(np.mean(np.abs(predicted - y_test)))
+    bound = output_bound(np.concatenate([model.predict(x_train), predicted]))
     width = len(FEATURES)
     blob = export_onnx(model)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,8 +216,13 @@ def train(out_dir: Path, days: int = 365, seed: int = 7, holdout_days: int = 20)
             "shape": [None, 1],
             "dtype": "tensor(float)",
             "meaning": "battery power setpoint / rated power; positive discharges",
-            "min": -1.05,
-            "max": 1.05,
+            "min": -bound,
+            "max": bound,
+            "range_basis": (
+                f"largest |output| on the training and holdout rows plus {OUTPUT_MARGIN:.0%}, "
+                f"rounded up to {OUTPUT_ROUNDING}: a boosted ensemble overshoots the teacher's "
+                "+-1 where it saturates, and only a model past that is taken as broken"
+            ),
         },
         "max_input_age_s": 10.0,
         "training": {
