@@ -38,7 +38,8 @@ class CommissioningError(Exception):
 
 @dataclass
 class TestResult:
-    """One test: passed, failed, or not run (None), with what it measured."""
+    """One test: passed, failed, or not run (None), with what it measured; ``detail`` says
+    so in English and ``detail_es`` in Spanish (the report's language picks one)."""
 
     name: str
     passed: bool | None
@@ -46,6 +47,21 @@ class TestResult:
     figures: dict[str, Any] = field(default_factory=dict)
     started_at: float = 0.0
     duration_s: float = 0.0
+    detail_es: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a test could not go on, in both languages."""
+
+    en: str
+    es: str
+
+
+NO_CONTROL = Refusal(
+    "the profile has no control section: nothing to command",
+    "el perfil no tiene sección de control: nada que comandar",
+)
 
 
 @dataclass
@@ -221,7 +237,8 @@ class CommissioningRun:
                 try:
                     result = await getattr(self, f"test_{name}")()
                 except Exception as exc:  # a test that breaks fails; the rest still run
-                    result = TestResult(name, False, f"{type(exc).__name__}: {exc}")
+                    said = f"{type(exc).__name__}: {exc}"
+                    result = TestResult(name, False, said, detail_es=said)
                 finally:
                     await self._standby()
                 result.started_at = started
@@ -248,7 +265,9 @@ class CommissioningRun:
     async def test_identity(self) -> TestResult:
         sample = await self._fresh_sample(self.clock(), self.settle_timeout_s)
         if sample is None:
-            return TestResult("identity", False, "no answer from the device")
+            return TestResult(
+                "identity", False, "no answer from the device", detail_es="el equipo no responde"
+            )
         profile = self.device.profile
         identity: dict[str, Any] = {
             "unit_id": self.device.unit_id,
@@ -264,15 +283,24 @@ class CommissioningRun:
                 identity[key] = sample.texts[key]
         self.report.identity = identity
         strings = [k for k in identity if k not in ("unit_id", "manufacturer", "model")]
-        detail = (
-            ", ".join(f"{k}={identity[k]}" for k in strings) or "the profile maps no identity text"
+        read = ", ".join(f"{k}={identity[k]}" for k in strings)
+        return TestResult(
+            "identity",
+            True,
+            read or "the profile maps no identity text",
+            dict(identity),
+            detail_es=read or "el perfil no define textos de identidad",
         )
-        return TestResult("identity", True, detail, dict(identity))
 
     async def test_poll(self) -> TestResult:
         sample = await self._fresh_sample(self.clock(), self.settle_timeout_s)
         if sample is None:
-            return TestResult("poll", False, "no sample within the timeout")
+            return TestResult(
+                "poll",
+                False,
+                "no sample within the timeout",
+                detail_es="ninguna lectura dentro del plazo",
+            )
         limits = self.report.limits
         checks: dict[str, tuple[float, float]] = {
             "soc_pct": (0.0, 100.0),
@@ -292,15 +320,24 @@ class CommissioningRun:
             "poll_s": round(sample.poll_duration_s, 4),
         }
         bad: list[str] = []
+        bad_es: list[str] = []
         for role, (low, high) in checks.items():
             value = sample.roles.get(role)
             figures[role] = value
             if role in sample.roles and (value is None or not low <= value <= high):
                 bad.append(f"{role} {value} outside {low:g}..{high:g}")
+                bad_es.append(f"{role} {value} fuera de {low:g}..{high:g}")
         if sample.refused:
             bad.append(f"refused: {', '.join(sorted(sample.refused))}")
+            bad_es.append(f"rechazados: {', '.join(sorted(sample.refused))}")
         passed = not bad and sample.quality.value != "bad"
-        return TestResult("poll", passed, "; ".join(bad) or "every guarded value in range", figures)
+        return TestResult(
+            "poll",
+            passed,
+            "; ".join(bad) or "every guarded value in range",
+            figures,
+            detail_es="; ".join(bad_es) or "todos los valores vigilados en rango",
+        )
 
     def _step_size_kw(self) -> float:
         controller = self.controller
@@ -312,12 +349,17 @@ class CommissioningRun:
         span = min(span, limits.max_charge_kw, limits.max_discharge_kw)
         return round(max(0.5, min(5.0, 0.05 * span)), 1)
 
-    async def _enter_manual(self) -> str | None:
+    async def _enter_manual(self) -> Refusal | None:
         controller = self.controller
         if controller is None or not controller.can_control:
-            return "the profile has no control section: nothing to command"
+            return NO_CONTROL
         result = await controller.set_mode(self.session, ControlMode.MANUAL)
-        return None if result.ok else f"manual mode refused: {result.message_en}"
+        if result.ok:
+            return None
+        return Refusal(
+            f"manual mode refused: {result.message_en}",
+            f"modo manual rechazado: {result.message_es}",
+        )
 
     async def _step(self, target_kw: float) -> dict[str, Any]:
         controller = self.controller
@@ -325,7 +367,11 @@ class CommissioningRun:
         tolerance = max(0.3, 0.1 * abs(target_kw))
         result = await controller.command_setpoint(self.session, target_kw)
         if not result.ok:
-            return {"setpoint_kw": target_kw, "refused": result.message_en}
+            return {
+                "setpoint_kw": target_kw,
+                "refused": result.message_en,
+                "refused_es": result.message_es,
+            }
         await controller.tick()
 
         def reached(sample: Sample) -> bool:
@@ -347,38 +393,54 @@ class CommissioningRun:
     async def test_step(self) -> TestResult:
         refused = await self._enter_manual()
         if refused is not None:
-            return TestResult("step", None if "no control" in refused else False, refused)
+            not_run = refused is NO_CONTROL
+            return TestResult("step", None if not_run else False, refused.en, detail_es=refused.es)
         step = self._step_size_kw()
         steps = [await self._step(kw) for kw in (step, 0.0, -step, 0.0)]
-        problems = []
+        problems: list[Refusal] = []
         for s in steps:
+            kw = f"{s['setpoint_kw']:+g} kW"
             if "refused" in s:
-                problems.append(f"{s['setpoint_kw']:+g} kW refused: {s['refused']}")
-            elif s["response_s"] is None:
                 problems.append(
-                    f"{s['setpoint_kw']:+g} kW not reached within {self.settle_timeout_s:g} s "
-                    f"(measured {s['measured_kw']})"
+                    Refusal(f"{kw} refused: {s['refused']}", f"{kw} rechazada: {s['refused_es']}")
+                )
+            elif s["response_s"] is None:
+                wait = f"{self.settle_timeout_s:g} s"
+                problems.append(
+                    Refusal(
+                        f"{kw} not reached within {wait} (measured {s['measured_kw']})",
+                        f"{kw} no alcanzada en {wait} (medido {s['measured_kw']})",
+                    )
                 )
             elif not s["sign_ok"]:
                 problems.append(
-                    f"{s['setpoint_kw']:+g} kW measured as {s['measured_kw']}: sign inverted"
+                    Refusal(
+                        f"{kw} measured as {s['measured_kw']}: sign inverted",
+                        f"{kw} medida como {s['measured_kw']}: signo invertido",
+                    )
                 )
             elif (
                 s["read_back_kw"] is None
                 or abs(s["read_back_kw"] - s["setpoint_kw"]) > 0.05 * step + 0.01
             ):
-                problems.append(f"{s['setpoint_kw']:+g} kW read back as {s['read_back_kw']}")
+                problems.append(
+                    Refusal(
+                        f"{kw} read back as {s['read_back_kw']}",
+                        f"{kw} releída como {s['read_back_kw']}",
+                    )
+                )
         times = [s["response_s"] for s in steps if s.get("response_s") is not None]
         figures = {
             "step_kw": step,
             "steps": steps,
             "max_response_s": max(times) if times else None,
         }
-        detail = (
-            "; ".join(problems)
-            or f"±{step:g} kW read back and reached, slowest in {max(times):.2f} s"
-        )
-        return TestResult("step", not problems, detail, figures)
+        if problems:
+            en, es = "; ".join(p.en for p in problems), "; ".join(p.es for p in problems)
+        else:
+            en = f"±{step:g} kW read back and reached, slowest in {max(times):.2f} s"
+            es = f"±{step:g} kW releídos y alcanzados, el más lento en {max(times):.2f} s"
+        return TestResult("step", not problems, en, figures, detail_es=es)
 
     def _watchdog_timeout_s(self) -> float | None:
         profile = self.device.profile
@@ -396,16 +458,23 @@ class CommissioningRun:
         timeout_s = self._watchdog_timeout_s()
         if controller is None or timeout_s is None:
             return TestResult(
-                "watchdog", None, "the profile declares no watchdog or setpoint timeout"
+                "watchdog",
+                None,
+                "the profile declares no watchdog or setpoint timeout",
+                detail_es="el perfil no declara watchdog ni plazo de consigna",
             )
         refused = await self._enter_manual()
         if refused is not None:
-            return TestResult("watchdog", False, refused)
+            return TestResult("watchdog", False, refused.en, detail_es=refused.es)
         step = self._step_size_kw()
         running = await self._step(step)
         if running.get("response_s") is None:
             return TestResult(
-                "watchdog", False, f"could not start at {step:g} kW", {"start": running}
+                "watchdog",
+                False,
+                f"could not start at {step:g} kW",
+                {"start": running},
+                detail_es=f"no pudo arrancar a {step:g} kW",
             )
         controller.heartbeat_paused = True
         floor = max(0.3, 0.1 * step)
@@ -427,11 +496,13 @@ class CommissioningRun:
             "from_kw": step,
         }
         if fall_s is None:
+            waited = f"{timeout_s + margin_s + 5:g} s"
             return TestResult(
                 "watchdog",
                 False,
-                f"still running {timeout_s + margin_s + 5:g} s after the heartbeat stopped",
+                f"still running {waited} after the heartbeat stopped",
                 figures,
+                detail_es=f"sigue en marcha {waited} después de detener el latido",
             )
         passed = fall_s <= timeout_s + margin_s
         return TestResult(
@@ -439,6 +510,9 @@ class CommissioningRun:
             passed,
             f"fell to standby {fall_s:.1f} s after the heartbeat stopped (timeout {timeout_s:g} s)",
             figures,
+            detail_es=(
+                f"pasó a espera {fall_s:.1f} s después de detener el latido (plazo {timeout_s:g} s)"
+            ),
         )
 
     def _state_name(self, sample: Sample) -> str | None:
@@ -456,22 +530,30 @@ class CommissioningRun:
     async def test_interlock(self) -> TestResult:
         controller = self.controller
         if controller is None or not controller.can_control:
-            return TestResult("interlock", None, "the profile has no control section")
-        changes, tripped_on = self._tightened(controller)
+            return TestResult("interlock", None, NO_CONTROL.en, detail_es=NO_CONTROL.es)
+        changes, tripped_on, tripped_on_es = self._tightened(controller)
         if not changes:
             return TestResult(
-                "interlock", False, "no battery temperature or pack voltage to trip on"
+                "interlock",
+                False,
+                "no battery temperature or pack voltage to trip on",
+                detail_es="sin temperatura de batería ni tensión de pack con que disparar",
             )
         refused = await self._enter_manual()
         if refused is not None:
-            return TestResult("interlock", False, refused)
+            return TestResult("interlock", False, refused.en, detail_es=refused.es)
         step = self._step_size_kw()
         running = await self._step(step)
         old = controller.guard.limits
         t0 = time.monotonic()
         result = await controller.set_limits(self.session, **changes)
         if not result.ok:
-            return TestResult("interlock", False, f"tightened limit refused: {result.message_en}")
+            return TestResult(
+                "interlock",
+                False,
+                f"tightened limit refused: {result.message_en}",
+                detail_es=f"límite ajustado rechazado: {result.message_es}",
+            )
         trip_s: float | None = None
         try:
             while time.monotonic() - t0 < self.settle_timeout_s:
@@ -510,20 +592,29 @@ class CommissioningRun:
         }
         if trip_s is None:
             return TestResult(
-                "interlock", False, "no trip seen after the limit was tightened", figures
+                "interlock",
+                False,
+                "no trip seen after the limit was tightened",
+                figures,
+                detail_es="ningún disparo tras ajustar el límite",
             )
-        return TestResult(
-            "interlock",
-            back.ok,
-            f"trip on {tripped_on} seen, zero written in {trip_s:.2f} s, the device at zero "
-            f"{figures['device_at_zero_s']} s after the change; limits restored"
-            if back.ok
-            else "trip seen, but the limits could not be restored",
-            figures,
-        )
+        at_zero = figures["device_at_zero_s"]
+        if back.ok:
+            en = (
+                f"trip on {tripped_on} seen, zero written in {trip_s:.2f} s, the device at zero "
+                f"{at_zero} s after the change; limits restored"
+            )
+            es = (
+                f"disparo por {tripped_on_es} visto, cero escrito en {trip_s:.2f} s, el equipo "
+                f"en cero {at_zero} s después del cambio; límites restablecidos"
+            )
+        else:
+            en = "trip seen, but the limits could not be restored"
+            es = "disparo visto, pero los límites no se pudieron restablecer"
+        return TestResult("interlock", back.ok, en, figures, detail_es=es)
 
     @staticmethod
-    def _tightened(controller: Controller) -> tuple[dict[str, float], str]:
+    def _tightened(controller: Controller) -> tuple[dict[str, float], str, str]:
         """Limits just inside the live value: the temperature trip, else the voltage window."""
         old = controller.guard.limits
         temp = controller.telemetry.battery_temp_c
@@ -538,13 +629,19 @@ class CommissioningRun:
             changes["temp_cold_trip_c"] = min(
                 old.temp_cold_trip_c, changes["temp_charge_min_c"] - 1.0
             )
-            return changes, f"battery temperature {temp:g} °C"
+            return (
+                changes,
+                f"battery temperature {temp:g} °C",
+                f"temperatura de batería {temp:g} °C",
+            )
         volts = controller.telemetry.pack_voltage_v
         if volts is not None:
-            return {"pack_voltage_max_v": max(old.pack_voltage_min_v + 0.1, volts - 1.0)}, (
-                f"pack voltage {volts:g} V"
+            return (
+                {"pack_voltage_max_v": max(old.pack_voltage_min_v + 0.1, volts - 1.0)},
+                f"pack voltage {volts:g} V",
+                f"tensión de pack {volts:g} V",
             )
-        return {}, ""
+        return {}, "", ""
 
     async def test_comms_loss(self) -> TestResult:
         """Waits for the link to drop (the cable pulled, the simulator stopped), then for it
@@ -559,7 +656,10 @@ class CommissioningRun:
                 await self._disconnected.wait()
         except TimeoutError:
             return TestResult(
-                "comms_loss", None, f"the link did not drop within {self.comms_wait_s:g} s"
+                "comms_loss",
+                None,
+                f"the link did not drop within {self.comms_wait_s:g} s",
+                detail_es=f"el enlace no se cortó en {self.comms_wait_s:g} s",
             )
         detected = self.clock()
         last_good = self.latest.ts if self.latest else last_good
@@ -578,12 +678,14 @@ class CommissioningRun:
         }
         resumed = controller is not None and controller.mode is not ControlMode.STANDBY
         passed = back_s is not None and not resumed and mode_during in (None, "standby")
-        detail = (
-            f"loss seen {figures['detected_after_last_sample_s']:.1f} s after the last sample; "
-            + (
-                f"back after {back_s:.1f} s, still in Standby"
-                if back_s is not None
-                else "did not come back"
+        seen = f"{figures['detected_after_last_sample_s']:.1f} s"
+        if back_s is not None:
+            en = f"loss seen {seen} after the last sample; back after {back_s:.1f} s, still in Standby"
+            es = (
+                f"pérdida vista {seen} después de la última lectura; de vuelta tras "
+                f"{back_s:.1f} s, aún en espera"
             )
-        )
-        return TestResult("comms_loss", passed, detail, figures)
+        else:
+            en = f"loss seen {seen} after the last sample; did not come back"
+            es = f"pérdida vista {seen} después de la última lectura; no volvió"
+        return TestResult("comms_loss", passed, en, figures, detail_es=es)

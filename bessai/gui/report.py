@@ -84,8 +84,9 @@ def report_html(report: dict[str, Any], language: str = "es") -> str:
     for test in report["tests"]:
         es, en = TEST_TITLES.get(test["name"], (test["name"], test["name"]))
         figures = "<br>".join(f"{e(k)}: {_figure(v)}" for k, v in test["figures"].items())
+        detail = test.get("detail_es") if language == "es" else None
         rows.append(
-            f"<tr><td><b>{e(es if language == 'es' else en)}</b><br>{e(test['detail'])}</td>"
+            f"<tr><td><b>{e(es if language == 'es' else en)}</b><br>{e(detail or test['detail'])}</td>"
             f"<td>{_verdict(test['passed'], language)}<br>{test['duration_s']:g} s</td>"
             f"<td style='font-size:7pt'>{figures}</td></tr>"
         )

@@ -91,6 +91,12 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     pdf = PdfReader(tmp_path / "report.pdf")
     text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
     assert "Informe de puesta en servicio" in text
+    # The Spanish report says what each test saw in Spanish; the JSON keeps both.
+    assert "pasó a espera" in text
+    assert "todos los valores vigilados en rango" in text
+    assert "every guarded value" not in text
+    assert tests["poll"]["detail"] == "every guarded value in range"
+    assert tests["interlock"]["detail_es"].startswith("disparo por temperatura de batería")
     assert f"fall_s: {watchdog['fall_s']:g}" in text
     assert report["audit_head_hash"][:32] in text.replace(" ", "")
     # The run is on the record, test by test.
