@@ -53,6 +53,10 @@ class ConnectionTest:
     identity: dict[str, str] = field(default_factory=dict)
     rows: list[RegisterRow] = field(default_factory=list)
     poll_s: float = 0.0
+    endpoint: str = ""
+    unit_id: int = 0
+    read: int = 0  # registers that answered, of
+    registers: int = 0
 
 
 def _device_table(cfg: DeviceConfig) -> Table:
@@ -332,4 +336,14 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
         if ok
         else f"{endpoint}: connected, but no register could be read ({'; '.join(result.errors[:2])})"
     )
-    return ConnectionTest(ok, detail, identity, rows, time.monotonic() - started)
+    return ConnectionTest(
+        ok,
+        detail,
+        identity,
+        rows,
+        time.monotonic() - started,
+        str(endpoint),
+        device.unit_id,
+        read,
+        len(profile.registers),
+    )

@@ -21,8 +21,10 @@ SPANISH = {
     "Change limits": "Cambiar límites",
     "Cold trip": "Disparo por frío",
     "Commissioning": "Puesta en servicio",
-    "Connection OK": "Conexión correcta",
-    "Connection failed": "Conexión fallida",
+    "Connection OK: {0} unit {1}, {2} of {3} registers read": (
+        "Conexión correcta: {0} unidad {1}, {2} de {3} registros leídos"
+    ),
+    "Connection failed: {0}": "Conexión fallida: {0}",
     "Device removed": "Equipo retirado",
     "Device saved and polling": "Equipo guardado y en lectura",
     "Discover": "Descubrir",

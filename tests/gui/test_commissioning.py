@@ -53,6 +53,13 @@ def test_a_device_added_through_the_page_is_polled_without_a_restart(
         assert form.last_test is not None
         assert form.last_test.ok, form.message.text()
         assert "SIM-0001" in form.message.text()  # the identity read
+        total = form.last_test.registers
+        assert form.last_test.read == total == 40
+        said = form.message.text().splitlines()[0]
+        assert said in (
+            f"Conexión correcta: tcp://127.0.0.1:{port} unidad 1, 40 de 40 registros leídos",
+            f"Connection OK: tcp://127.0.0.1:{port} unit 1, 40 of 40 registers read",
+        )
         rows = {form.table.item(r, 1).text(): r for r in range(form.table.rowCount())}
         soc_row = rows["soc_pct"]
         assert form.table.item(soc_row, 2).text()  # raw words beside ...

@@ -236,8 +236,13 @@ class DeviceDialog(QDialog):
             return
         self.last_test = result
         ident = ", ".join(f"{k} = {v}" for k, v in result.identity.items())
-        verdict = t("Connection OK") if result.ok else t("Connection failed")
-        self.message.setText(f"{verdict}: {result.detail}" + (f"\n{ident}" if ident else ""))
+        if result.ok:
+            said = t("Connection OK: {0} unit {1}, {2} of {3} registers read").format(
+                result.endpoint, result.unit_id, result.read, result.registers
+            )
+        else:
+            said = t("Connection failed: {0}").format(result.detail)
+        self.message.setText(said + (f"\n{ident}" if ident else ""))
         self.message.setProperty("severity", "normal" if result.ok else "trip")
         self.table.setRowCount(len(result.rows))
         for r, row in enumerate(result.rows):

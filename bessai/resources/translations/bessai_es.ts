@@ -264,12 +264,12 @@
         <translation>Confirmar consigna</translation>
     </message>
     <message>
-        <source>Connection OK</source>
-        <translation>Conexión correcta</translation>
+        <source>Connection OK: {0} unit {1}, {2} of {3} registers read</source>
+        <translation>Conexión correcta: {0} unidad {1}, {2} de {3} registros leídos</translation>
     </message>
     <message>
-        <source>Connection failed</source>
-        <translation>Conexión fallida</translation>
+        <source>Connection failed: {0}</source>
+        <translation>Conexión fallida: {0}</translation>
     </message>
     <message>
         <source>Control</source>
