@@ -41,6 +41,13 @@ TEXT = {
     "fail": ("FALLIDA", "FAIL"),
     "not_run": ("NO EJECUTADA", "NOT RUN"),
     "software": ("Software", "Software"),
+    "registers": ("{0} registros, {1} sin verificar", "{0} registers, {1} unverified"),
+}
+ROLES = {
+    "viewer": "observador",
+    "operator": "operador",
+    "engineer": "ingeniero",
+    "admin": "administrador",
 }
 TEST_TITLES = {
     "identity": ("Identidad", "Identity"),
@@ -96,6 +103,7 @@ def report_html(report: dict[str, Any], language: str = "es") -> str:
     limits = ", ".join(f"{e(k)} = {_figure(v)}" for k, v in report["limits"].items())
     profile = report["profile"]
     sources = "<br>".join(e(s) for s in profile.get("sources", []))
+    role = ROLES.get(report["role"], report["role"]) if language == "es" else report["role"]
     return f"""
 <html><body style="font-family: sans-serif; font-size: 9pt">
 <h2>{_t("title", language)}</h2>
@@ -104,14 +112,14 @@ def report_html(report: dict[str, Any], language: str = "es") -> str:
 <td><b>{_t("overall", language)}</b></td><td>{_verdict(report["passed"], language)}</td></tr>
 <tr><td><b>{_t("device", language)}</b></td><td>{e(report["device"])}</td>
 <td><b>{_t("endpoint", language)}</b></td><td>{e(report["endpoint"])}</td></tr>
-<tr><td><b>{_t("ran_by", language)}</b></td><td>{e(report["user"])} ({e(report["role"])})</td>
+<tr><td><b>{_t("ran_by", language)}</b></td><td>{e(report["user"])} ({e(role)})</td>
 <td><b>{_t("software", language)}</b></td><td>{e(report["software"])}</td></tr>
 <tr><td><b>{_t("started", language)}</b></td><td>{_when(report["started_at"])}</td>
 <td><b>{_t("finished", language)}</b></td><td>{_when(report["finished_at"])}</td></tr>
 </table>
 <h3>{_t("profile", language)}</h3>
 <p>{e(profile["id"])}: {e(profile["manufacturer"])} {e(profile["model"])}
-({profile["registers"]} registers, {profile["unverified"]} unverified)<br>
+({_t("registers", language).format(profile["registers"], profile["unverified"])})<br>
 {e(profile["source"])}<br>{sources}</p>
 <h3>{_t("identity", language)}</h3>
 <table border="1" cellspacing="0" cellpadding="3">{identity}</table>

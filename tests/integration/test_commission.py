@@ -95,6 +95,8 @@ async def test_a_commissioning_run_writes_its_measured_figures_and_the_audit_hea
     assert "pasó a espera" in text
     assert "todos los valores vigilados en rango" in text
     assert "every guarded value" not in text
+    assert "eve (ingeniero)" in text
+    assert "(40 registros, 0 sin veri" in text  # "fi" comes out as one ligature
     assert tests["poll"]["detail"] == "every guarded value in range"
     assert tests["interlock"]["detail_es"].startswith("disparo por temperatura de batería")
     assert f"fall_s: {watchdog['fall_s']:g}" in text
