@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 SPANISH = {
     "Account changed: {0}": "Cuenta modificada: {0}",
     "Add device": "Agregar equipo",
+    "After: {0}": "Después de: {0}",
     "Apply limits (engineer)": "Aplicar límites (ingeniero)",
     "Baud rate": "Velocidad (baudios)",
     "Change limits": "Cambiar límites",

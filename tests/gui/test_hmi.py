@@ -362,6 +362,16 @@ def test_alarms_show_translated_states_priority_colours_and_touch_rows(
         alarms.table.item(r, 3).foreground().color().name() for r in range(alarms.table.rowCount())
     }
     assert colours & {palette.bad, palette.warn}
+    # At the kiosk's 800x480 the alarm text takes the width left, elided, whole in its
+    # tooltip: the table never scrolls sideways to read what went wrong.
+    window.resize(800, 480)
+    alarms.refresh()
+    qtbot.wait(100)
+    assert alarms.table.horizontalScrollBar().maximum() == 0
+    texts = {a.definition.text_en for a in gateway.alarms.active()}
+    assert {alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())} == texts
+    markers = [alarms.table.item(r, 0).text() for r in range(alarms.table.rowCount())]
+    assert set(markers) <= {"★", "↳", ""}  # no raw alarm ids
     window.set_language("es")
     qtbot.waitUntil(
         lambda: (

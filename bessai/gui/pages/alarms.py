@@ -8,6 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -49,6 +50,15 @@ EVENTS = {
 def detail_text(detail: dict[str, object]) -> str:
     """An audit record's detail as "key: value" pairs, not a Python dict."""
     return ", ".join(f"{key}: {value}" for key, value in detail.items())
+
+
+def short_stamp(ts: float | None, now: float | None = None) -> str:
+    """The time alone when it is today's, else the date too: the kiosk's width goes to the text."""
+    if ts is None:
+        return ""
+    today = time.localtime(time.time() if now is None else now)[:3]
+    shown = time.localtime(ts)
+    return time.strftime("%H:%M:%S" if shown[:3] == today else "%Y-%m-%d %H:%M", shown)
 
 
 def stamp(ts: float | None) -> str:
@@ -117,8 +127,15 @@ class AlarmsPage(QWidget):
         self.bridge.shelve(alarm, 3600)
 
     def _fill(
-        self, headers: list[str], rows: list[list[str]], severities: list[str] | None = None
+        self,
+        headers: list[str],
+        rows: list[list[str]],
+        severities: list[str] | None = None,
+        tips: dict[tuple[int, int], str] | None = None,
+        stretch: int | None = None,
     ) -> None:
+        """The rows; ``stretch`` is the column that takes the width left (elided, whole in its
+        tooltip) so that the table never scrolls sideways for one long text."""
         self.table.setColumnCount(len(headers))
         self.table.setColumnHidden(5, False)
         self.table.setHorizontalHeaderLabels(headers)
@@ -129,11 +146,20 @@ class AlarmsPage(QWidget):
             colour = colours.get(severities[r]) if severities else None
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
+                tip = (tips or {}).get((r, c)) or (text if c == stretch else "")
+                if tip:
+                    item.setToolTip(tip)
                 if colour is not None:
                     item.setForeground(QBrush(QColor(colour)))
                 self.table.setItem(r, c, item)
             self.table.setRowHeight(r, ROW_HEIGHT_PX)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(stretch is None)
+        for c in range(len(headers)):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Interactive)
         self.table.resizeColumnsToContents()
+        if stretch is not None:
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
 
     def refresh(self) -> None:
         view = self.view.currentIndex()
@@ -142,17 +168,30 @@ class AlarmsPage(QWidget):
         self.shelve.setEnabled(active_view and self.bridge.may(Permission.ENGINEER))
         if active_view:
             alarms = self.bridge.active_alarms()
+            spanish = self.spanish()
+            texts = {
+                a.id: a.definition.text_es if spanish else a.definition.text_en for a in alarms
+            }
             rows = [
                 [
-                    "★" if a.first_out else ("↳ " + a.group if a.group else ""),
+                    "★" if a.first_out else ("↳" if a.group else ""),
                     t(PRIORITIES[a.definition.priority]),
                     t(STATES[a.state]),
-                    a.definition.text_es if self.spanish() else a.definition.text_en,
-                    stamp(a.raised_at),
+                    texts[a.id],
+                    short_stamp(a.raised_at),
                     a.id,
                 ]
                 for a in alarms
             ]
+            # The marker says which alarm came first; its tooltip names the one it followed.
+            tips = {
+                (r, 0): t("First out")
+                if a.first_out
+                else t("After: {0}").format(texts.get(a.group or "", a.group))
+                for r, a in enumerate(alarms)
+                if a.first_out or a.group
+            }
+            tips.update({(r, 4): stamp(a.raised_at) for r, a in enumerate(alarms)})
             # Unacknowledged alarms in their priority's colour; acknowledged ones calm.
             severities = [
                 priority_severity(a.definition.priority)
@@ -161,9 +200,11 @@ class AlarmsPage(QWidget):
                 for a in alarms
             ]
             self._fill(
-                [t("First out"), t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"],
+                ["★", t("Priority"), t("State"), t("Alarm"), t("Raised"), "id"],
                 rows,
                 severities,
+                tips,
+                stretch=3,
             )
             self.table.setColumnHidden(5, True)  # the id picks the alarm; people read its text
         elif view == 1:

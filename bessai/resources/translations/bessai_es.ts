@@ -84,6 +84,10 @@
         <translation>Tras la protección: {0} kW</translation>
     </message>
     <message>
+        <source>After: {0}</source>
+        <translation>Después de: {0}</translation>
+    </message>
+    <message>
         <source>Age</source>
         <translation>Antigüedad</translation>
     </message>
