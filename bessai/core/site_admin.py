@@ -33,7 +33,13 @@ from bessai.core.config import (
 )
 from bessai.core.gateway import Gateway
 from bessai.core.safety import SafetyLimits
-from bessai.drivers.device import ModbusDevice, RegisterRow, SerialEndpoint, TcpEndpoint
+from bessai.drivers.device import (
+    DeviceError,
+    ModbusDevice,
+    RegisterRow,
+    SerialEndpoint,
+    TcpEndpoint,
+)
 from bessai.drivers.profile import RegisterType
 from bessai.drivers.profile_loader import ProfileError, load_profile
 
@@ -57,6 +63,7 @@ class ConnectionTest:
     unit_id: int = 0
     read: int = 0  # registers that answered, of
     registers: int = 0
+    detail_es: str = ""  # the detail in Spanish, where it differs
 
 
 def _device_table(cfg: DeviceConfig) -> Table:
@@ -301,7 +308,8 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
     try:
         profile = load_profile(cfg.profile)
     except ProfileError as exc:
-        return ConnectionTest(False, f"profile: {' '.join(str(exc).split())}")
+        said = " ".join(str(exc).split())
+        return ConnectionTest(False, f"profile: {said}", detail_es=f"perfil: {said}")
     if cfg.serial_port is not None:
         endpoint: Any = SerialEndpoint(
             cfg.serial_port, baudrate=cfg.baudrate, parity=cfg.parity, stopbits=cfg.stopbits
@@ -309,7 +317,11 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
     elif cfg.host is not None:
         endpoint = TcpEndpoint(cfg.host, cfg.port or profile.connection.port)
     else:
-        return ConnectionTest(False, "a simulated device needs no connection test")
+        return ConnectionTest(
+            False,
+            "a simulated device needs no connection test",
+            detail_es="un equipo simulado no necesita prueba de conexión",
+        )
     device = ModbusDevice(
         f"test-{cfg.name}", profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
     )
@@ -317,10 +329,23 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
     try:
         async with asyncio.timeout(timeout_s + profile.connection.timeout_s * 4):
             if not await device.connect():
-                return ConnectionTest(False, f"no connection to {endpoint}")
+                return ConnectionTest(
+                    False, f"no connection to {endpoint}", detail_es=f"sin conexión con {endpoint}"
+                )
             result = await device.poll()
+    except DeviceError as exc:  # connected, then the link failed or nothing answered at all
+        said = " ".join(str(exc).split())
+        return ConnectionTest(
+            False,
+            f"no answer from {endpoint}: {said}",
+            detail_es=f"sin respuesta de {endpoint}: {said}",
+        )
     except TimeoutError:
-        return ConnectionTest(False, f"{endpoint}: no answer within {timeout_s:g} s")
+        return ConnectionTest(
+            False,
+            f"{endpoint}: no answer within {timeout_s:g} s",
+            detail_es=f"{endpoint}: sin respuesta en {timeout_s:g} s",
+        )
     finally:
         await device.close()
     identity = {
@@ -331,11 +356,18 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
     rows = device.register_table()
     read = sum(1 for v in result.values.values() if v is not None) + len(identity)
     ok = read > 0
-    detail = (
-        f"{endpoint} unit {device.unit_id}: {read} of {len(profile.registers)} registers read"
-        if ok
-        else f"{endpoint}: connected, but no register could be read ({'; '.join(result.errors[:2])})"
-    )
+    errors = "; ".join(result.errors[:2])
+    if ok:
+        detail = (
+            f"{endpoint} unit {device.unit_id}: {read} of {len(profile.registers)} registers read"
+        )
+        detail_es = (
+            f"{endpoint} unidad {device.unit_id}: {read} de {len(profile.registers)} "
+            "registros leídos"
+        )
+    else:
+        detail = f"{endpoint}: connected, but no register could be read ({errors})"
+        detail_es = f"{endpoint}: conectado, pero ningún registro se pudo leer ({errors})"
     return ConnectionTest(
         ok,
         detail,
@@ -346,4 +378,5 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
         device.unit_id,
         read,
         len(profile.registers),
+        detail_es,
     )

@@ -184,3 +184,51 @@ async def test_an_added_device_is_polled_measured_and_gone_when_removed(
     assert gauges
     assert not [line for line in gauges if 'device="bess2"' in line]
     assert [d.name for d in load_site_file(path).devices] == ["bess"]
+
+
+async def test_a_connection_test_says_what_failed_in_both_languages(tmp_path: Path) -> None:
+    from bessai.core.site_admin import check_connection
+
+    closed = socket_port()
+    refused = await check_connection(
+        DeviceConfig(name="x", profile="sim_bess", host="127.0.0.1", port=closed, timeout_s=0.3)
+    )
+    assert not refused.ok
+    endpoint = f"tcp://127.0.0.1:{closed}"
+    assert refused.detail == f"no connection to {endpoint}"
+    assert refused.detail_es == f"sin conexión con {endpoint}"
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)  # takes every request, answers none
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        mute = await check_connection(
+            DeviceConfig(name="x", profile="sim_bess", host="127.0.0.1", port=port, timeout_s=0.2),
+            timeout_s=1.0,
+        )
+    finally:
+        server.close()
+    assert not mute.ok
+    assert mute.read == 0
+    # A device that takes the connection and answers nothing is said so, not raised.
+    assert mute.detail.startswith(f"no answer from tcp://127.0.0.1:{port}")
+    assert mute.detail_es.startswith(f"sin respuesta de tcp://127.0.0.1:{port}")
+
+    unknown = await check_connection(
+        DeviceConfig(name="x", profile="no_such_vendor", host="127.0.0.1", port=port)
+    )
+    assert not unknown.ok
+    assert unknown.detail_es.startswith("perfil: ")
+    assert "no_such_vendor" in unknown.detail
+
+
+def socket_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

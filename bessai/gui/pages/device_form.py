@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from bessai.gui.bridge import ConnectionTest, CoreBridge, Discovery
-from bessai.gui.i18n import t
+from bessai.gui.i18n import is_spanish, t
 
 BAUDRATES = [9600, 19200, 38400, 57600, 115200]
 
@@ -241,7 +241,8 @@ class DeviceDialog(QDialog):
                 result.endpoint, result.unit_id, result.read, result.registers
             )
         else:
-            said = t("Connection failed: {0}").format(result.detail)
+            detail = result.detail_es if is_spanish(self) and result.detail_es else result.detail
+            said = t("Connection failed: {0}").format(detail)
         self.message.setText(said + (f"\n{ident}" if ident else ""))
         self.message.setProperty("severity", "normal" if result.ok else "trip")
         self.table.setRowCount(len(result.rows))
