@@ -188,3 +188,28 @@ def test_a_commissioning_run_from_the_page_writes_pdf_and_json_with_the_audit_he
         == saved["audit_head_hash"]
     )
     assert "Watchdog" in tab.preview.toPlainText()
+
+
+def test_the_device_form_shows_one_link_row_and_fits_the_kiosk(
+    app: tuple[MainWindow, Gateway, Loop], qtbot: QtBot
+) -> None:
+    window, _, _ = app
+    form = DeviceDialog(window.bridge, None)
+    qtbot.addWidget(form)
+    form.show()
+    tcp, rtu = form.links
+    assert form.form.isRowVisible(tcp)
+    assert not form.form.isRowVisible(rtu)
+    # TCP: host and port on one row, unit beside the poll interval; room left for the table.
+    assert form.minimumSizeHint().height() <= 460
+    form.link.setCurrentIndex(1)
+    assert form.form.isRowVisible(rtu)
+    assert not form.form.isRowVisible(tcp)
+    assert form.minimumSizeHint().height() <= 460
+    form.name.setText("bms")
+    form.serial.setText("/dev/ttyUSB0")
+    form.parity.setCurrentText("E")
+    fields = form.fields()
+    assert fields["serial_port"] == "/dev/ttyUSB0"
+    assert fields["parity"] == "E"
+    assert "host" not in fields

@@ -76,30 +76,30 @@ class DeviceDialog(QDialog):
         profile_row.addWidget(self.profile, 1)
         profile_row.addWidget(self.browse)
         profile_row.addWidget(self.discover_button)
-        tcp = QWidget()
-        tcp_form = QFormLayout(tcp)
-        tcp_form.setContentsMargins(0, 0, 0, 0)
-        tcp_form.addRow(t("Host"), self.host)
-        tcp_form.addRow(t("Port"), self.port)
-        rtu = QWidget()
-        rtu_form = QFormLayout(rtu)
-        rtu_form.setContentsMargins(0, 0, 0, 0)
-        rtu_form.addRow(t("Serial port"), self.serial)
-        rtu_form.addRow(t("Baud rate"), self.baudrate)
-        rtu_form.addRow(t("Parity"), self.parity)
-        rtu_form.addRow(t("Stop bits"), self.stopbits)
-        # Only the chosen link's fields take room (a stacked widget keeps the larger's height).
-        self.links = (tcp, rtu)
-        self.link.currentIndexChanged.connect(self._show_link)
-        self._show_link(0)
+        # Each link's fields on one row, and the unit beside the poll interval: the form
+        # leaves the register table room on an 800x480 screen.
+        tcp = _row(self.host, 1, QLabel(t("Port")), self.port)
+        rtu = _row(
+            self.serial,
+            1,
+            QLabel(t("Baud rate")),
+            self.baudrate,
+            QLabel(t("Parity")),
+            self.parity,
+            QLabel(t("Stop bits")),
+            self.stopbits,
+        )
         form = QFormLayout()
         form.addRow(t("Name"), self.name)
         form.addRow(t("Link"), self.link)
-        form.addRow(tcp)
-        form.addRow(rtu)
-        form.addRow(t("Unit id"), self.unit)
-        form.addRow(t("Poll every"), self.interval)
+        form.addRow(t("Host"), tcp)
+        form.addRow(t("Serial port"), rtu)
+        form.addRow(t("Unit id"), _row(self.unit, 1, QLabel(t("Poll every")), self.interval, 1))
         form.addRow(t("Profile"), profile_row)
+        self.form = form
+        self.links = (tcp, rtu)
+        self.link.currentIndexChanged.connect(self._show_link)
+        self._show_link(0)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.table = QTableWidget(0, 6)
@@ -133,8 +133,9 @@ class DeviceDialog(QDialog):
             self._fill(existing)
 
     def _show_link(self, index: int) -> None:
+        """Only the chosen link's row is shown (and takes room)."""
         for i, fields in enumerate(self.links):
-            fields.setVisible(i == index)
+            self.form.setRowVisible(fields, i == index)
 
     def _fill(self, cfg: dict[str, Any]) -> None:
         self.name.setText(cfg["name"])
@@ -265,3 +266,16 @@ class DeviceDialog(QDialog):
             self.accept()
         else:
             self.message.setText(str(result))
+
+
+def _row(*parts: QWidget | int) -> QWidget:
+    """Widgets side by side; an int after a widget is its stretch."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    widgets: list[QWidget | int] = list(parts)
+    for i, part in enumerate(widgets):
+        if isinstance(part, QWidget):
+            stretch = widgets[i + 1] if i + 1 < len(widgets) else 0
+            layout.addWidget(part, stretch if isinstance(stretch, int) else 0)
+    return row
