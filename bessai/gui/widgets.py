@@ -176,6 +176,12 @@ class ConfirmDialog(QDialog):
         layout.addLayout(buttons)
 
 
+def said(result: object) -> str:
+    """A result given as a callable is said anew at each render, so that a message shown
+    before a language switch follows it; anything else is shown as it is."""
+    return str(result()) if callable(result) else str(result)
+
+
 class ResultLabel(QLabel):
     """A command's result, rendered in the screen's language at each refresh, gone after
     ``RESULT_SHOWN_S``: a message must not outlive what it is about."""

@@ -9,12 +9,14 @@ import json
 import tomllib
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from bessai.core.config import load_site_file
 from bessai.core.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator
+from bessai.gui import widgets
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.pages.device_form import DeviceDialog
 from tests.gui.conftest import Loop, hold, login
@@ -97,8 +99,12 @@ def test_a_device_added_through_the_page_is_polled_without_a_restart(
 
 
 def test_a_limit_change_through_the_page_is_confirmed_audited_and_in_force(
-    app: tuple[MainWindow, Gateway, Loop], qtbot: QtBot, tmp_path: Path
+    app: tuple[MainWindow, Gateway, Loop],
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(widgets, "RESULT_SHOWN_S", 600.0)  # a slow machine keeps it on screen
     window, gateway, _ = app
     site_file = tmp_path / "site.toml"
     site_file.write_text(
@@ -135,6 +141,17 @@ def test_a_limit_change_through_the_page_is_confirmed_audited_and_in_force(
     change = next(r for r in gateway.audit.records() if r.action == "limits")
     assert change.user == "enzo"
     assert change.detail["old"] == {"max_discharge_kw": 100.0}
+    # The result follows a language switch while it is on screen.
+    saved = {"en": "Limits saved; in force on: bess", "es": "Límites guardados; en vigor en: bess"}
+    qtbot.waitUntil(lambda: limits.result.text() in saved.values(), timeout=3000)
+    before = window.languages.current
+    other = "en" if before == "es" else "es"
+    window.set_language(other)
+    try:
+        qtbot.waitUntil(lambda: limits.result.text() == saved[other], timeout=3000)
+    finally:
+        window.set_language(before)
+    qtbot.waitUntil(lambda: limits.result.text() == saved[before], timeout=3000)
     # A set the site file would refuse is refused whole, and nothing changes.
     limits.spins["temp_warning_c"].setValue(50.0)  # above the 45 °C trip
     qtbot.mouseClick(limits.apply, Qt.MouseButton.LeftButton)

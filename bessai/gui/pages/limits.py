@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import CoreBridge, Permission
 from bessai.gui.i18n import t
-from bessai.gui.widgets import ConfirmDialog, ResultLabel
+from bessai.gui.widgets import ConfirmDialog, ResultLabel, said
 
 # The limits the editor shows: name, label, unit, range the spin box allows (the core
 # validates the set as a whole, as it does the site file).
@@ -73,7 +73,7 @@ class LimitsTab(QWidget):
         self.where = QLabel()
         self.where.setObjectName("muted")
         self.where.setWordWrap(True)
-        self.result = ResultLabel(str)
+        self.result = ResultLabel(said)
         self.scope.setMinimumHeight(48)
         top = QHBoxLayout()
         top.addWidget(self.scope_label)
@@ -146,7 +146,7 @@ class LimitsTab(QWidget):
     def _confirm(self) -> None:
         changes = self.changes()
         if not changes:
-            self.result.show_result(t("Nothing changed"))
+            self.result.show_result(lambda: t("Nothing changed"))
             return
         limits = self.bridge.limits_of(self.device())
         labels = {name: label for name, label, *_ in EDITABLE}
@@ -167,8 +167,12 @@ class LimitsTab(QWidget):
 
     def _done(self, result: object) -> None:
         if isinstance(result, list):
-            shown = ", ".join(result) or t("no device (each has its own value)")
-            self.result.show_result(t("Limits saved; in force on: {0}").format(shown))
+            devices = ", ".join(result)
+            self.result.show_result(
+                lambda: t("Limits saved; in force on: {0}").format(
+                    devices or t("no device (each has its own value)")
+                )
+            )
             self.load()
         else:
             self.result.show_result(str(result))
@@ -180,7 +184,9 @@ class LimitsTab(QWidget):
         self.bridge.set_maintenance(device, not self.bridge.maintenance(device), self._maintained)
 
     def _maintained(self, result: object) -> None:
-        self.result.show_result(t("Maintenance changed") if result == "ok" else str(result))
+        self.result.show_result(
+            (lambda: t("Maintenance changed")) if result == "ok" else str(result)
+        )
         self.refresh()
 
     def retranslate(self) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import CoreBridge, Permission
 from bessai.gui.i18n import t
 from bessai.gui.pages.device_form import DeviceDialog
-from bessai.gui.widgets import ConfirmDialog, ResultLabel
+from bessai.gui.widgets import ConfirmDialog, ResultLabel, said
 
 
 class SiteDevicesTab(QWidget):
@@ -39,7 +39,7 @@ class SiteDevicesTab(QWidget):
         self.add.clicked.connect(lambda: self.open_form(None))
         self.edit.clicked.connect(lambda: self.open_form(self.selected()))
         self.remove.clicked.connect(self._confirm_remove)
-        self.result = ResultLabel(str)
+        self.result = ResultLabel(said)
         self.hint = QLabel()
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
@@ -70,7 +70,7 @@ class SiteDevicesTab(QWidget):
         self.form.open()
 
     def _saved(self) -> None:
-        self.result.show_result(t("Device saved and polling"))
+        self.result.show_result(lambda: t("Device saved and polling"))
         self.refresh(force=True)
 
     def _confirm_remove(self) -> None:
@@ -89,7 +89,7 @@ class SiteDevicesTab(QWidget):
         self.dialog.open()
 
     def _removed(self, result: object) -> None:
-        self.result.show_result(t("Device removed") if result == "ok" else str(result))
+        self.result.show_result((lambda: t("Device removed")) if result == "ok" else str(result))
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
