@@ -19,8 +19,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator
 
 

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role
-from bessai.core.config import DeviceConfig, DispatchSettings, FrequencySettings
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
-from bessai.core.safety import SafetyLimits
+from bessai.core.config.settings import DeviceConfig, DispatchSettings, FrequencySettings
+from bessai.core.control.events import ControlMode
+from bessai.core.guard.safety import SafetyLimits
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role
 
 RATED_KW = 100.0
 DROOP = FrequencySettings(deadband_hz=0.1, droop_pct=4.0, ramp_kw_per_s=100.0)

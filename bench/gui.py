@@ -31,7 +31,7 @@ import pyqtgraph as pg
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from bessai.core.events import SampleTaken
+from bessai.core.runtime.events import SampleTaken
 from bessai.gui.bridge import CoreBridge
 from bessai.gui.demo import demo_gateway
 from bessai.gui.loop import AppEventLoop

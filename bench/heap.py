@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import Gateway
-from bessai.core.heap import freeze_startup_heap
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.runtime.heap import freeze_startup_heap
+from bessai.core.site.gateway import Gateway
 
 
 def full_collection_ms(repeat: int) -> float:

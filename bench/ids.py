@@ -31,11 +31,11 @@ import numpy as np
 from argon2 import PasswordHasher
 from sklearn.ensemble import IsolationForest
 
-from bessai.core.auth import AuthService, Role
-from bessai.core.config import DeviceConfig
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.control.events import ControlMode
 from bessai.core.ids import FEATURES, IntrusionModel, IntrusionScored
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.simulator.attacks import Attack, flood, rogue_master, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
 

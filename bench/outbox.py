@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bessai.core.events import Quality, Sample
-from bessai.core.outbox import Outbox
-from bessai.core.publish.pubsub import PubSubPublisher, default_client
+from bessai.core.cloud.pubsub import PubSubPublisher, default_client
+from bessai.core.runtime.events import Quality, Sample
+from bessai.core.stores.outbox import Outbox
 from tests.pubsub_emulator import PubSubEmulator, emulator_binary
 
 T0 = 1_789_999_980.0

@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bessai import __version__
-from bessai.core.audit import AuditTrail
-from bessai.core.auth import AuthError, AuthService, Role
-from bessai.core.config import (
+from bessai.core.config.settings import (
     ConfigError,
     Settings,
     app_site_file,
@@ -37,18 +35,20 @@ from bessai.core.config import (
     load_site_file,
     site_config,
 )
-from bessai.core.console import print_status
-from bessai.core.control import ControlMode
-from bessai.core.database import StoreUnusable
+from bessai.core.control.events import ControlMode
+from bessai.core.control.proposals import DispatchRecord
 from bessai.core.dispatch import DispatchModel, ModelError
 from bessai.core.dispatch.model import builtin_model_path
-from bessai.core.dispatch.record import DispatchRecord
-from bessai.core.gateway import CloudConfig, Gateway
-from bessai.core.heap import freeze_startup_heap
-from bessai.core.history import History
-from bessai.core.instance import StartError, prepare_data_dir, raise_open_file_limit
-from bessai.core.logs import setup_logging
-from bessai.core.tracing import setup_tracing
+from bessai.core.observe.console import print_status
+from bessai.core.observe.logs import setup_logging
+from bessai.core.observe.tracing import setup_tracing
+from bessai.core.runtime.heap import freeze_startup_heap
+from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.site.instance import StartError, prepare_data_dir, raise_open_file_limit
+from bessai.core.stores.audit import AuditTrail
+from bessai.core.stores.auth import AuthError, AuthService, Role
+from bessai.core.stores.database import StoreUnusable
+from bessai.core.stores.history import History
 from bessai.drivers.profile_loader import ProfileError, load_profile, registry_ids
 from bessai.drivers.simulator.attacks import Attack, flood, rogue_master, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
@@ -387,7 +387,7 @@ async def run_headless(
 async def run_commissioning(gateway: Gateway, args: argparse.Namespace, secret: str) -> int:
     """``bessai commission``: start the site, run the device's tests, write JSON and PDF."""
 
-    from bessai.core.commissioning import (
+    from bessai.core.site.commissioning import (
         TESTS,
         CommissioningError,
         CommissioningRun,
@@ -578,7 +578,7 @@ def _fleet_command(args: argparse.Namespace, settings: Settings) -> int:
     """A live table: redrawn in place on a terminal, printed as blocks when piped."""
     from google.api_core import exceptions as api_errors
 
-    from bessai.core.fleet import Fleet, FleetReader, render
+    from bessai.core.cloud.fleet import Fleet, FleetReader, render
 
     project = args.project or settings.GCP_PROJECT_ID
     if not project:
@@ -610,7 +610,7 @@ def _fleet_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cloud_command(args: argparse.Namespace) -> int:
-    from bessai.core.publish.setup import SetupError, setup_cloud
+    from bessai.core.cloud.setup import SetupError, setup_cloud
 
     try:
         steps = setup_cloud(args.project, args.topic, args.events_topic, timeout_s=args.timeout)

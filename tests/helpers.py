@@ -15,10 +15,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
-from bessai.core.config import DeviceConfig, DispatchSettings
-from bessai.core.gateway import Gateway
-from bessai.core.safety import SafetyLimits
+from bessai.core.config.settings import DeviceConfig, DispatchSettings
+from bessai.core.guard.safety import SafetyLimits
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role, Session
 from bessai.drivers.simulator.server import BessSimulator
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from bessai.core.alarms import (
+from bessai.core.alarms.manager import (
     Alarm,
     AlarmAcknowledged,
     AlarmCleared,
@@ -33,23 +33,25 @@ from bessai.core.alarms import (
     AlarmState,
     Priority,
 )
-from bessai.core.auth import AuthError, Permission, Role, Session
-from bessai.core.commissioning import (
+from bessai.core.cloud.fleet import Fleet, FleetReader, FleetRow
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.control.events import CommandResult, ControlMode, ControlState, ControlStateChanged
+from bessai.core.dispatch.summary import DispatchSummary
+from bessai.core.guard.safety import Interlock, Preview, Reason, SafetyLimits, Window
+from bessai.core.ids.summary import IntrusionSummary
+from bessai.core.polling.scheduler import DeviceStatus
+from bessai.core.runtime.events import Sample, SampleTaken
+from bessai.core.runtime.heap import freeze_startup_heap
+from bessai.core.site.admin import ConnectionTest, SiteAdmin, SiteChangeError, check_connection
+from bessai.core.site.commissioning import (
     TESTS,
     CommissioningError,
     CommissioningRun,
     write_report_json,
 )
-from bessai.core.config import DeviceConfig
-from bessai.core.control import CommandResult, ControlMode, ControlState, ControlStateChanged
-from bessai.core.events import Sample, SampleTaken
-from bessai.core.fleet import Fleet, FleetReader, FleetRow
-from bessai.core.gateway import Gateway
-from bessai.core.heap import freeze_startup_heap
-from bessai.core.safety import Interlock, Preview, Reason, SafetyLimits, Window
-from bessai.core.scheduler import DeviceStatus
-from bessai.core.site_admin import ConnectionTest, SiteAdmin, SiteChangeError, check_connection
-from bessai.core.summaries import DispatchSummary, IntrusionSummary, OutboxSummary
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthError, Permission, Role, Session
+from bessai.core.stores.outbox_summary import OutboxSummary
 from bessai.drivers.device import RegisterRow
 from bessai.drivers.discovery import (
     Discovery,

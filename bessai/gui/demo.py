@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bessai.core.auth import Role
-from bessai.core.gateway import Gateway
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import Role
 from bessai.drivers.simulator.physics import BatteryModel
 
 # What the demo battery did before the app started: (seconds, setpoint kW), in order.
@@ -20,8 +20,8 @@ async def demo_gateway(data_dir: Path, *, ids_baseline_s: float = 600.0) -> Gate
     """A started gateway on the embedded simulator with demo accounts (screenshots, benchmarks)."""
     from argon2 import PasswordHasher
 
-    from bessai.core.auth import AuthService
-    from bessai.core.config import DeviceConfig
+    from bessai.core.config.settings import DeviceConfig
+    from bessai.core.stores.auth import AuthService
 
     auth = AuthService(
         data_dir / "users.db", hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

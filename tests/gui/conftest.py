@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from bessai.core.auth import AuthService, Role
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role
 from bessai.gui.bridge import CoreBridge
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow

@@ -12,8 +12,8 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
+from bessai.core.control.events import ControlMode
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import Fault
 from bessai.gui.charts import RingBuffer
 from bessai.gui.main_window import PAGES, MainWindow

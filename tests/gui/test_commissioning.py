@@ -13,8 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from bessai.core.config import load_site_file
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import load_site_file
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator
 from bessai.gui import widgets
 from bessai.gui.main_window import PAGES, MainWindow

@@ -18,13 +18,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from bessai.core.alarms import AlarmState
-from bessai.core.auth import AuthService
-from bessai.core.config import DeviceConfig
-from bessai.core.control import ControlMode
-from bessai.core.gateway import CloudConfig, Gateway
-from bessai.core.safety import Reason
-from bessai.core.summaries import DeviceIntrusion, IntrusionSummary
+from bessai.core.alarms.manager import AlarmState
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.control.events import ControlMode
+from bessai.core.guard.safety import Reason
+from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
+from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.stores.auth import AuthService
 from bessai.drivers.simulator.server import Fault
 from bessai.gui.bridge import CoreBridge
 from bessai.gui.formatting import deadband_kw, fmt, power_text

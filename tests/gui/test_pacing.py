@@ -7,7 +7,7 @@ import time
 
 from pytestqt.qtbot import QtBot
 
-from bessai.core.gateway import Gateway
+from bessai.core.site.gateway import Gateway
 from bessai.gui.main_window import MainWindow
 from tests.gui.conftest import Loop
 

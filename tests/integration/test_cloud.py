@@ -18,9 +18,9 @@ import jsonschema
 import pytest
 from google.pubsub_v1.types import PublishRequest, PublishResponse
 
-from bessai.core.config import DeviceConfig
-from bessai.core.events import SampleTaken
-from bessai.core.gateway import CloudConfig, Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.runtime.events import SampleTaken
+from bessai.core.site.gateway import CloudConfig, Gateway
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import until
 from tests.pubsub_emulator import PubSubEmulator

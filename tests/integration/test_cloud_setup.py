@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from google.cloud import pubsub_v1
 
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import CloudConfig, Gateway
-from bessai.core.health import health_report
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.observe.health import health_report
+from bessai.core.site.gateway import CloudConfig, Gateway
 from tests.helpers import until
 from tests.pubsub_emulator import PubSubEmulator
 
@@ -82,7 +82,7 @@ async def test_a_missing_topic_is_one_line_and_a_health_problem_until_it_exists(
         cloud=CloudConfig(pubsub_emulator.project, "telemetry", retry_max_s=1.0),
     )
     gw.topic_recheck_s = 0.5
-    caplog.set_level(logging.INFO, logger="bessai.core.gateway")
+    caplog.set_level(logging.INFO, logger="bessai.core.site.gateway")
     await gw.start()
     try:
         await until(lambda: bool(gw.cloud_problems), 15.0, "the missing topic seen")

@@ -15,7 +15,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from pypdf import PdfReader
 
-from bessai.core.auth import AuthService, Role
+from bessai.core.stores.auth import AuthService, Role
 from tests.helpers import free_port, run_bessai
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

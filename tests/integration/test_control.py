@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
-from bessai.core.control import Controller, ControlMode, SetpointApplied
-from bessai.core.gateway import Gateway
-from bessai.core.safety import Reason, SafetyLimits
+from bessai.core.control.controller import Controller
+from bessai.core.control.events import ControlMode, SetpointApplied
+from bessai.core.guard.safety import Reason, SafetyLimits
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role, Session
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from tests.helpers import sim_device, until
 

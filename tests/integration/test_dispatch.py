@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.auth import Session
-from bessai.core.config import DispatchSettings
-from bessai.core.control import ControlMode, DispatchProposed
-from bessai.core.gateway import Gateway
-from bessai.core.health import health_report
-from bessai.core.safety import Reason, SafetyLimits
+from bessai.core.config.settings import DispatchSettings
+from bessai.core.control.events import ControlMode, DispatchProposed
+from bessai.core.guard.safety import Reason, SafetyLimits
+from bessai.core.observe.health import health_report
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import Session
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import operated_site, until, write_constant_model
 

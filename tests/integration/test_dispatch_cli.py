@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from bessai.core.control import ControlMode, DispatchProposed
+from bessai.core.control.events import ControlMode, DispatchProposed
+from bessai.core.control.proposals import DispatchRecord
 from bessai.core.dispatch import DispatchInputs, RuleDispatcher
-from bessai.core.dispatch.record import DispatchRecord
-from bessai.core.safety import SafetyGuard, Telemetry
+from bessai.core.guard.safety import SafetyGuard, Telemetry
 from tests.helpers import write_constant_model
 
 

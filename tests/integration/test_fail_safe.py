@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
-from bessai.core.safety import Reason, SafetyLimits
+from bessai.core.control.events import ControlMode
+from bessai.core.guard.safety import Reason, SafetyLimits
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role, Session
 from bessai.drivers.profile import Table
 from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jsonschema
 
-from bessai.core.config import DeviceConfig
-from bessai.core.fleet import Fleet
-from bessai.core.gateway import CloudConfig, Gateway
+from bessai.core.cloud.fleet import Fleet
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.site.gateway import CloudConfig, Gateway
 from tests.pubsub_emulator import PubSubEmulator
 
 ROOT = Path(__file__).resolve().parents[2]

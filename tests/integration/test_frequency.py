@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.auth import Session
-from bessai.core.config import DispatchSettings, FrequencySettings
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
-from bessai.core.safety import SafetyLimits
+from bessai.core.config.settings import DispatchSettings, FrequencySettings
+from bessai.core.control.events import ControlMode
+from bessai.core.guard.safety import SafetyLimits
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import Session
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import operated_site, until
 

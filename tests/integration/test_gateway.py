@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bessai.core.bus import EventBus
-from bessai.core.config import DeviceConfig
-from bessai.core.events import CommsGap, DeviceConnected, DeviceDisconnected, SampleTaken
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.runtime.bus import EventBus
+from bessai.core.runtime.events import CommsGap, DeviceConnected, DeviceDisconnected, SampleTaken
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from tests.helpers import free_port, sim_device, until
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.gateway import Gateway
-from bessai.core.http import HealthServer
-from bessai.core.logs import JsonFormatter, Repeats
+from bessai.core.observe.http import HealthServer
+from bessai.core.observe.logs import JsonFormatter, Repeats
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import sim_device
 

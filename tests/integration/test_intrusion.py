@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import Gateway
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.guard.safety import Reason
 from bessai.core.ids import IntrusionScored, Score
-from bessai.core.safety import Reason
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.attacks import Attack, flood, scan
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from tests.helpers import until

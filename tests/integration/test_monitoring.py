@@ -22,7 +22,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bessai.core.gateway import Gateway
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import free_port, sim_device, until
 

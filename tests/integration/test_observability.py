@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bessai.core.gateway import Gateway
+from bessai.core.site.gateway import Gateway
 from bessai.drivers.simulator.server import BessSimulator, Fault
 from tests.helpers import sim_device
 

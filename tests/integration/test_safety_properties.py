@@ -26,14 +26,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bessai.core.alarms import AlarmManager
-from bessai.core.audit import AuditTrail
-from bessai.core.auth import AuthService, Role
-from bessai.core.bus import EventBus
-from bessai.core.control import Controller, ControlMode, SetpointApplied, SetpointRequested
+from bessai.core.alarms.manager import AlarmManager
+from bessai.core.control.controller import Controller
+from bessai.core.control.events import ControlMode, SetpointApplied, SetpointRequested
 from bessai.core.dispatch import Proposal
-from bessai.core.safety import SafetyGuard, SafetyLimits
-from bessai.core.scheduler import DevicePoller
+from bessai.core.guard.safety import SafetyGuard, SafetyLimits
+from bessai.core.polling.scheduler import DevicePoller
+from bessai.core.runtime.bus import EventBus
+from bessai.core.stores.audit import AuditTrail
+from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile import Role as RegisterRole
 from bessai.drivers.profile_loader import load_profile

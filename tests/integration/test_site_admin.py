@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role, Session
-from bessai.core.config import DeviceConfig, load_site_file
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
-from bessai.core.site_admin import SiteAdmin, SiteChangeError
+from bessai.core.config.settings import DeviceConfig, load_site_file
+from bessai.core.control.events import ControlMode
+from bessai.core.site.admin import SiteAdmin, SiteChangeError
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role, Session
 
 SITE = (
     "# Antofagasta, container 2: keep this note\n"
@@ -187,7 +187,7 @@ async def test_an_added_device_is_polled_measured_and_gone_when_removed(
 
 
 async def test_a_connection_test_says_what_failed_in_both_languages(tmp_path: Path) -> None:
-    from bessai.core.site_admin import check_connection
+    from bessai.core.site.admin import check_connection
 
     closed = socket_port()
     refused = await check_connection(

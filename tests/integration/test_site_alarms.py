@@ -7,11 +7,11 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from bessai.core.alarms import AlarmState
-from bessai.core.auth import AuthService, Role
-from bessai.core.config import DeviceConfig
-from bessai.core.gateway import Gateway
-from bessai.core.safety import Reason
+from bessai.core.alarms.manager import AlarmState
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.guard.safety import Reason
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.gateway import Gateway
-from bessai.core.instance import warn_if_loose
+from bessai.core.site.gateway import Gateway
+from bessai.core.site.instance import warn_if_loose
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import sim_device
 
@@ -77,7 +77,7 @@ async def test_a_corrupt_rebuildable_store_is_moved_aside_with_an_alarm(
         alarm = gw.alarms.get("store_replaced")
         assert alarm.active
         assert store in alarm.detail
-        from bessai.core.health import health_report
+        from bessai.core.observe.health import health_report
 
         assert any(
             p.startswith("store ") and "replaced" in p for p in health_report(gw)["problems"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.notify import SystemdNotifier
+from bessai.core.site.notify import SystemdNotifier
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "packaging" / "systemd" / "bessai.service"

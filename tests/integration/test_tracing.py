@@ -15,11 +15,11 @@ from argon2 import PasswordHasher
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from bessai.core.auth import Role
-from bessai.core.config import DeviceConfig
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
-from bessai.core.tracing import make_provider, setup_tracing
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.control.events import ControlMode
+from bessai.core.observe.tracing import make_provider, setup_tracing
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import Role
 from bessai.drivers.simulator.server import BessSimulator
 
 

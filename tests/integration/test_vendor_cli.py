@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role
+from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.profile_loader import registry_ids
 from tests.helpers import free_port
 

@@ -15,11 +15,11 @@ import pytest
 from argon2 import PasswordHasher
 from pymodbus.constants import ExcCodes
 
-from bessai.core.alarms import AlarmState
-from bessai.core.auth import AuthService, Role, Session
-from bessai.core.config import DeviceConfig
-from bessai.core.control import ControlMode
-from bessai.core.gateway import Gateway
+from bessai.core.alarms.manager import AlarmState
+from bessai.core.config.settings import DeviceConfig
+from bessai.core.control.events import ControlMode
+from bessai.core.site.gateway import Gateway
+from bessai.core.stores.auth import AuthService, Role, Session
 from bessai.drivers.command import PowerCommand
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile import Role as Quantity

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthService, Role
+from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.simulator.physics import DeviceState
 from bessai.drivers.simulator.server import BessSimulator
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bessai.core.alarms import (
+from bessai.core.alarms.manager import (
     AlarmClass,
     AlarmDefinition,
     AlarmError,
@@ -16,7 +16,7 @@ from bessai.core.alarms import (
     AlarmState,
     Priority,
 )
-from bessai.core.bus import EventBus
+from bessai.core.runtime.bus import EventBus
 
 
 class Clock:

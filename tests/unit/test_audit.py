@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.audit import AuditTrail
+from bessai.core.stores.audit import AuditTrail
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_garbage_bytes_are_tampered_not_a_traceback(tmp_path: Path) -> None:
 
 
 async def test_a_start_without_the_anchored_chain_alarms_and_records_it(tmp_path: Path) -> None:
-    from bessai.core.gateway import Gateway
+    from bessai.core.site.gateway import Gateway
 
     _trail_with_rows(tmp_path)
     _delete_chain(tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from bessai.core.auth import AuthError, AuthService, Permission, Role
+from bessai.core.stores.auth import AuthError, AuthService, Permission, Role
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
@@ -184,7 +184,7 @@ def _login_in_another_process(db: Path, secret: str) -> str:
     code = (
         "import asyncio, sys\n"
         "from argon2 import PasswordHasher\n"
-        "from bessai.core.auth import AuthService, AuthError\n"
+        "from bessai.core.stores.auth import AuthService, AuthError\n"
         f"a = AuthService({str(db)!r}, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))\n"
         "try:\n"
         f"    asyncio.run(a.login('olga', {secret!r}))\n"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bessai.cli import main
-from bessai.core.config import ConfigError, load_settings
+from bessai.core.config.settings import ConfigError, load_settings
 from bessai.drivers.profile_loader import load_profile, registry_ids
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bessai.core.bus import EventBus
+from bessai.core.runtime.bus import EventBus
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.config import (
+from bessai.core.config.settings import (
     ConfigError,
     device_limits,
     ids_baseline_s,

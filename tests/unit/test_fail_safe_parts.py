@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from bessai.core.alarms import AlarmManager
-from bessai.core.audit import AuditTrail
-from bessai.core.books import Books
-from bessai.core.bus import EventBus
-from bessai.core.control import toward_zero
-from bessai.core.events import Quality, Sample
-from bessai.core.latch import EstopLatchStore
-from bessai.core.safety import Reason, SafetyGuard, SafetyLimits, Telemetry
-from bessai.core.validity import MeasurementValidator
+from bessai.core.alarms.manager import AlarmManager
+from bessai.core.control.books import Books
+from bessai.core.control.controller import toward_zero
+from bessai.core.control.latch import EstopLatchStore
+from bessai.core.guard.safety import Reason, SafetyGuard, SafetyLimits, Telemetry
+from bessai.core.guard.validity import MeasurementValidator
+from bessai.core.runtime.bus import EventBus
+from bessai.core.runtime.events import Quality, Sample
+from bessai.core.stores.audit import AuditTrail
 from bessai.drivers.profile_loader import load_profile
 
 GOOD = {

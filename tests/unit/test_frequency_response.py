@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bessai.core.config import DispatchSettings
+from bessai.core.config.settings import DispatchSettings
 from bessai.core.dispatch.frequency import FrequencyResponse
 from bessai.core.dispatch.inputs import DispatchInputs
 

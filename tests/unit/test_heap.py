@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from bessai.core.heap import freeze_startup_heap
+from bessai.core.runtime.heap import freeze_startup_heap
 
 
 class Marker:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bessai.core.history import History
+from bessai.core.stores.history import History
 
 T0 = 1_790_000_000.0 - (1_790_000_000.0 % 60)
 

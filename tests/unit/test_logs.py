@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bessai.core.alarms import AlarmManager
-from bessai.core.audit import AuditTrail
-from bessai.core.bus import EventBus
-from bessai.core.control import Controller
-from bessai.core.logs import JsonFormatter, Repeats, setup_logging
+from bessai.core.alarms.manager import AlarmManager
+from bessai.core.control.controller import Controller
+from bessai.core.observe.logs import JsonFormatter, Repeats, setup_logging
+from bessai.core.runtime.bus import EventBus
+from bessai.core.stores.audit import AuditTrail
 from bessai.drivers.device import ModbusDevice, TcpEndpoint
 from bessai.drivers.profile_loader import load_profile
 from tests.helpers import free_port
@@ -74,7 +74,7 @@ def test_a_thread_dying_in_a_library_is_one_json_line(capsys: pytest.CaptureFixt
 def test_repeats_are_counted_into_the_next_line_after_the_window() -> None:
     clock = [0.0]
     folding = Repeats(window_s=60)
-    import bessai.core.logs as logs
+    import bessai.core.observe.logs as logs
 
     original = logs.time.monotonic
     logs.time.monotonic = lambda: clock[0]  # type: ignore[assignment]

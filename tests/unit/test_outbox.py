@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bessai.core.events import Quality, Sample
-from bessai.core.outbox import Outbox
+from bessai.core.runtime.events import Quality, Sample
+from bessai.core.stores.outbox import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bessai.core.safety import MESSAGES, Reason, SafetyGuard, SafetyLimits, Telemetry
+from bessai.core.guard.safety import MESSAGES, Reason, SafetyGuard, SafetyLimits, Telemetry
 
 NOW = 1_000_000.0
 LIMITS = SafetyLimits(

@@ -9,7 +9,7 @@ from typing import Any
 
 from google.api_core import exceptions as api_errors
 
-from bessai.core.publish.topics import check_topic
+from bessai.core.cloud.topics import check_topic
 
 
 class IamAnswers:

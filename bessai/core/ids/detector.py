@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bessai.core.bus import EventBus
-from bessai.core.control import SetpointRequested
-from bessai.core.events import SampleTaken
+from bessai.core.control.events import SetpointRequested
 from bessai.core.ids.features import FEATURES, WindowFeatures
 from bessai.core.ids.model import IntrusionModel, Score
-from bessai.core.periodic import cancel_and_wait
-from bessai.core.summaries import DeviceIntrusion, IntrusionSummary
+from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
+from bessai.core.runtime.bus import EventBus
+from bessai.core.runtime.events import SampleTaken
+from bessai.core.runtime.periodic import cancel_and_wait
 from bessai.drivers.device import ModbusDevice
 from bessai.drivers.traffic import TrafficRecord
 

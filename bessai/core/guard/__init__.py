@@ -1,0 +1,1 @@
+"""The safety guard and measurement validity: pure rules over one device's telemetry."""

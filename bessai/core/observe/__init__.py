@@ -1,0 +1,1 @@
+"""What the site shows outside: HTTP, /health, /metrics, tracing, logs, the console."""

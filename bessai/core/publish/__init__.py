@@ -1,1 +1,0 @@
-"""Publishers that drain the outbox to the cloud."""

@@ -1,0 +1,1 @@
+"""The site assembled: the gateway, site administration, commissioning, the instance lock."""
