@@ -39,6 +39,14 @@ from bessai.core.control.events import CommandResult, ControlMode, ControlState,
 from bessai.core.dispatch.summary import DispatchSummary
 from bessai.core.guard.safety import Interlock, Preview, Reason, SafetyLimits, Window
 from bessai.core.ids.summary import IntrusionSummary
+from bessai.core.plant.commands import SITE_TARGET
+from bessai.core.plant.snapshot import (
+    Condition,
+    DeviceSnapshot,
+    InterlockEntry,
+    SiteSnapshot,
+    SiteSnapshotTaken,
+)
 from bessai.core.polling.scheduler import DeviceStatus
 from bessai.core.runtime.events import Sample, SampleTaken
 from bessai.core.runtime.heap import freeze_startup_heap
@@ -113,7 +121,8 @@ class CoreBridge(QObject):
         self.session: Session | None = None
         self._pending: list[Sample] = []
         self._alarms_dirty = False
-        self.interlock_since: dict[Reason, float] = {}
+        self._snapshot: SiteSnapshot | None = None
+        self._target: str | None = None  # None: the site when it has several devices
         self._text_at = 0.0
         self.fleet: Fleet | None = None  # the fleet view's state, once a subscription is watched
         self._fleet_reader: FleetReader | None = None  # when each active interlock was first seen
@@ -124,6 +133,7 @@ class CoreBridge(QObject):
         self._unsubscribe = [
             bus.subscribe(SampleTaken, self._on_sample),
             bus.subscribe(ControlStateChanged, self._on_control),
+            bus.subscribe(SiteSnapshotTaken, self._on_snapshot),
             *(
                 bus.subscribe(kind, self._on_alarm)
                 for kind in (AlarmRaised, AlarmCleared, AlarmAcknowledged, AlarmShelved)
@@ -147,6 +157,18 @@ class CoreBridge(QObject):
 
     def _on_control(self, event: ControlStateChanged) -> None:
         self.control[event.state.device] = event.state
+
+    def _on_snapshot(self, event: SiteSnapshotTaken) -> None:
+        self._snapshot = event.snapshot
+
+    def snapshot(self) -> SiteSnapshot:
+        """The site as the core last composed it (once per control cycle)."""
+        snapshot = self._snapshot
+        names = set(self.gateway.pollers)
+        if snapshot is None or set(snapshot.names) != names:
+            # A device added or removed since: every page shows the site as it is now.
+            snapshot = self._snapshot = self.gateway.build_snapshot()
+        return snapshot
 
     def _on_alarm(self, _: object) -> None:
         self._alarms_dirty = True
@@ -179,17 +201,7 @@ class CoreBridge(QObject):
         now = time.monotonic()
         if now - self._text_at >= TEXT_PERIOD_S - self.period_ms / 2000:
             self._text_at = now
-            self._track_interlocks()
             self.text_frame.emit()
-
-    def _track_interlocks(self) -> None:
-        state = self.state()
-        active = {i.reason for i in state.interlocks} if state is not None else set()
-        now = time.time()
-        for reason in active - self.interlock_since.keys():
-            self.interlock_since[reason] = now
-        for reason in self.interlock_since.keys() - active:
-            del self.interlock_since[reason]
 
     def close(self) -> None:
         self.timer.stop()
@@ -255,56 +267,95 @@ class CoreBridge(QObject):
         self.session = None
         self.session_changed.emit()
 
+    def targets(self) -> list[str]:
+        """What Control can command: the site (with several devices), then each device."""
+        return self.gateway.commands.targets()
+
+    @property
+    def target(self) -> str | None:
+        """The site or the device Control commands now (None: nothing can be commanded)."""
+        targets = self.targets()
+        if self._target in targets:
+            return self._target
+        return targets[0] if targets else None
+
+    def set_target(self, target: str) -> None:
+        self._target = target
+
     def controller_name(self) -> str | None:
-        return next(iter(self.gateway.controllers), None)
+        """The device Control commands, None for the site or when there is none."""
+        target = self.target
+        return None if target in (None, SITE_TARGET) else target
 
     def state(self) -> ControlState | None:
-        name = self.controller_name()
-        if name is None:
-            return None
-        return self.gateway.controllers[name].state(time.time())
+        """The control state of the target: a device's, or the site's as the core composes it."""
+        target = self.target
+        return None if target is None else self.snapshot().control_of(target)
+
+    def interlocks_of_target(self) -> list[InterlockEntry]:
+        """The target's interlocks, each naming its device, with since-when and who clears it."""
+        snapshot = self.snapshot()
+        target = self.target
+        if target is None:
+            return []
+        if target == SITE_TARGET:
+            return list(snapshot.interlocks)
+        device = snapshot.device(target)
+        return [] if device is None else list(device.interlocks)
+
+    def target_devices(self) -> list[DeviceSnapshot]:
+        snapshot = self.snapshot()
+        target = self.target
+        if target == SITE_TARGET:
+            return list(snapshot.controllable)
+        device = None if target is None else snapshot.device(target)
+        return [] if device is None else [device]
 
     def dispatch_summary(self) -> DispatchSummary:
         return self.gateway.dispatch_summary()
 
     def preview(self, setpoint_kw: float) -> Preview | None:
-        name = self.controller_name()
-        return None if name is None else self.gateway.controllers[name].preview(setpoint_kw)
+        target = self.target
+        return None if target is None else self.gateway.commands.preview_total(setpoint_kw, target)
 
     def set_mode(self, mode: ControlMode, done: Callable[[Any], None] | None = None) -> None:
-        name = self.controller_name()
-        if name is not None:
+        target = self.target
+        if target is not None:
             self.run(
-                "mode", self.gateway.controllers[name].set_mode(self.current_session(), mode), done
+                "mode", self.gateway.commands.set_mode(self.current_session(), mode, target), done
             )
 
     def command_setpoint(self, kw: float, done: Callable[[Any], None] | None = None) -> None:
-        name = self.controller_name()
-        if name is not None:
+        target = self.target
+        if target is not None:
             self.run(
                 "setpoint",
-                self.gateway.controllers[name].command_setpoint(self.current_session(), kw),
+                self.gateway.commands.command_setpoint(self.current_session(), kw, target),
                 done,
             )
 
     def estop(self) -> None:
-        for controller in self.gateway.controllers.values():
-            self.run("estop", controller.estop(self.current_session(), "screen"))
+        self.run("estop", self.gateway.commands.estop(self.current_session(), "screen"))
 
     def reset_estop(self, done: Callable[[Any], None] | None = None) -> None:
-        name = self.controller_name()
-        if name is not None:
+        target = self.target
+        if target is not None:
             self.run(
                 "estop_reset",
-                self.gateway.controllers[name].reset_estop(self.current_session()),
+                self.gateway.commands.reset_estop(self.current_session(), target),
                 done,
             )
 
-    def acknowledge(self, alarm_id: str, comment: str | None) -> None:
-        self.run("ack", self.gateway.acknowledge_alarm(self.current_session(), alarm_id, comment))
+    def acknowledge(self, ref: str, comment: str | None) -> None:
+        """Acknowledge one alarm instance (``source/code``)."""
+        self.run("ack", self.gateway.acknowledge_alarm(self.current_session(), ref, comment))
 
-    def shelve(self, alarm_id: str, duration_s: float) -> None:
-        self.run("shelve", self.gateway.shelve_alarm(self.current_session(), alarm_id, duration_s))
+    def acknowledge_all(self, comment: str | None) -> None:
+        """Acknowledge every unacknowledged instance, with one comment."""
+        self.run("ack", self.gateway.acknowledge_all_alarms(self.current_session(), comment))
+
+    def shelve(self, ref: str, duration_s: float) -> None:
+        self.run("shelve", self.gateway.shelve_alarm(self.current_session(), ref, duration_s))
 
     def fetch_history(
         self,
@@ -390,7 +441,9 @@ class CoreBridge(QObject):
         return max((d.poll_interval_s for d in self.gateway.configs), default=1.0)
 
     def active_alarms(self) -> list[Alarm]:
-        return self.gateway.alarms.active()
+        """The alarm instances to show (not shelved), most urgent first, from the snapshot."""
+        now = time.time()
+        return [a for a in self.snapshot().alarms if not a.shelved(now)]
 
     def intrusion_summary(self) -> IntrusionSummary:
         return self.gateway.intrusion_summary()
@@ -724,15 +777,18 @@ __all__ = [
     "Alarm",
     "AlarmState",
     "CommandResult",
+    "Condition",
     "ConnectionTest",
     "ControlMode",
     "ControlState",
     "CoreBridge",
+    "DeviceSnapshot",
     "DeviceStatus",
     "Discovery",
     "FleetRow",
     "Gateway",
     "Interlock",
+    "InterlockEntry",
     "IntrusionSummary",
     "Permission",
     "Preview",
@@ -740,6 +796,7 @@ __all__ = [
     "Reason",
     "SafetyLimits",
     "Sample",
+    "SiteSnapshot",
     "Window",
     "freeze_startup_heap",
     "result_text",

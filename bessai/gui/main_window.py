@@ -36,7 +36,7 @@ from bessai.gui.pages.settings import SettingsPage
 from bessai.gui.status import alarm_badge, mode_text, site_status
 from bessai.gui.strip import StatusStrip
 from bessai.gui.theme import apply_theme
-from bessai.gui.widgets import EStopButton
+from bessai.gui.widgets import EStopButton, EStopOverlay
 
 PAGES = ["Overview", "Charts", "Control", "Alarms", "Devices", "Fleet", "Settings"]
 ICONS = ["▣", "∿", "◉", "⚠", "⇄", "☷", "⚙"]
@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.estop = EStopButton()
         self.estop.setMinimumSize(120, 56)
         self.estop.clicked.connect(bridge.estop)
+        self.estop_overlay = EStopOverlay(self.estop)  # above every dialog, menu and keypad
         self.strip = StatusStrip()
         self.strip.alarms_clicked.connect(lambda: self.show_page(ALARMS_PAGE))
         header = QHBoxLayout()
@@ -238,21 +239,10 @@ class MainWindow(QMainWindow):
             else f"{session.user} ({t(session.role.name.lower())})"
         )
         self.login_button.setText(t("Log in") if session is None else t("Log out"))
-        state = self.bridge.state()
-        sample = next(iter(self.bridge.latest.values()), None)
-        power = sample.roles.get("active_power_kw") if sample is not None else None
-        status = site_status(
-            state,
-            self.bridge.statuses(),
-            self.bridge.intrusion_summary(),
-            power,
-            deadband_kw(self.bridge.rated_kw()),
-            self.languages.spanish,
-        )
-        count, severity = alarm_badge(self.bridge.active_alarms())
-        self.strip.show_status(
-            mode_text(state), status, count, severity, state is not None and state.estop_latched
-        )
+        snapshot = self.bridge.snapshot()
+        status = site_status(snapshot, deadband_kw(self.bridge.rated_kw()), self.languages.spanish)
+        count, severity = alarm_badge(list(snapshot.alarms))
+        self.strip.show_status(mode_text(snapshot), status, count, severity, snapshot.estop_latched)
         alarms = self.nav_buttons[ALARMS_PAGE]
         alarms.setText(
             f"{ICONS[ALARMS_PAGE]} {count}\n{t('Alarms')}"

@@ -1,8 +1,10 @@
 """The site's state in one sentence, and its severity, for the status strip on every page.
 
-The most severe condition wins: an E-stop, then a lost device, a protection
-trip, an intrusion lockout, any other interlock, an intrusion alarm; with none
-of these the sentence says what the battery does ("DISCHARGING 30.0 kW").
+The most severe condition on any device wins, and the sentence names that
+device: an E-stop, then a lost device, a protection trip, an intrusion
+lockout, any other interlock, an intrusion alarm (all read from the site
+snapshot's conditions); with none of these it says what the batteries do
+together ("DISCHARGING 30.0 kW").
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ from dataclasses import dataclass
 from bessai.gui.bridge import (
     Alarm,
     AlarmState,
+    Condition,
     ControlMode,
-    ControlState,
-    DeviceStatus,
-    IntrusionSummary,
     Priority,
-    Reason,
+    SiteSnapshot,
 )
 from bessai.gui.formatting import fmt
 from bessai.gui.i18n import t
@@ -45,56 +45,56 @@ def alarm_badge(alarms: list[Alarm]) -> tuple[int, str]:
     return len(shown), priority_severity(min(unacked)) if unacked else "normal"
 
 
-def mode_text(state: ControlState | None) -> str:
-    if state is None:
+def mode_text(snapshot: SiteSnapshot | None) -> str:
+    """The site's mode; "Mixed" when its batteries are in different modes."""
+    if snapshot is None or not snapshot.controllable:
         return t("No control")
+    mode = snapshot.mode
+    if mode is None:
+        return t("Mixed")
     return {
         ControlMode.STANDBY: t("Standby"),
         ControlMode.MANUAL: t("Manual"),
         ControlMode.AUTO: t("Auto"),
-    }[state.mode]
+    }[mode]
 
 
-def _detail(message: str) -> str:
-    """The part of an interlock message after its heading ("Protection trip: X" gives X)."""
-    return message.split(": ", 1)[1] if ": " in message else message
+def _where(condition: Condition, others: int) -> str:
+    """The device a condition is on, and how many other devices have a condition too."""
+    where = condition.device or t("site")
+    return where if not others else t("{0} (+{1} more)").format(where, others)
 
 
-def site_status(
-    state: ControlState | None,
-    statuses: list[DeviceStatus],
-    intrusion: IntrusionSummary,
-    power_kw: float | None,
-    deadband_kw: float,
-    spanish: bool,
-) -> SiteStatus:
-    if state is not None and state.estop_latched:
-        return SiteStatus(t("EMERGENCY STOP LATCHED"), "trip")
-    down = [s.name for s in statuses if not s.up]
-    if down:
-        return SiteStatus(t("NO COMMUNICATION: {0}").format(", ".join(down)), "trip")
-    interlocks = list(state.interlocks) if state is not None else []
-
-    def text(reason: Reason) -> str | None:
-        found = next((i for i in interlocks if i.reason is reason), None)
-        if found is None:
-            return None
-        return found.message_es if spanish else found.message_en
-
-    trip = text(Reason.INTERLOCK_TRIP)
-    if trip is not None:
-        return SiteStatus(t("TRIP: {0}").format(_detail(trip)), "trip")
-    score = intrusion.score
-    if text(Reason.INTERLOCK_INTRUSION) is not None:
-        return SiteStatus(t("INTRUSION LOCKOUT: score {0}").format(fmt(score, 2)), "trip")
-    if interlocks:
-        first = interlocks[0]
+def site_status(snapshot: SiteSnapshot | None, deadband_kw: float, spanish: bool) -> SiteStatus:
+    """The worst condition on the site, naming its device; else what the batteries do."""
+    if snapshot is None:
+        return SiteStatus(t("NO DATA YET"), "normal")
+    conditions = list(snapshot.conditions)
+    if conditions:
+        worst = conditions[0]
+        # How many other devices have something abnormal too (not this device's other causes).
+        others = len({c.device for c in conditions} - {worst.device})
+        if worst.code == "estop":
+            latched = [c.device for c in conditions if c.code == "estop" and c.device]
+            return SiteStatus(t("EMERGENCY STOP LATCHED: {0}").format(", ".join(latched)), "trip")
+        if worst.code == "comms_lost":
+            down = [c.device or "" for c in conditions if c.code == "comms_lost"]
+            return SiteStatus(t("NO COMMUNICATION: {0}").format(", ".join(down)), "trip")
+        detail = worst.message_es if spanish else worst.message_en
+        if worst.code == "trip":
+            return SiteStatus(t("TRIP {0}: {1}").format(_where(worst, others), detail), "trip")
+        if worst.code == "intrusion_lockout":
+            return SiteStatus(
+                t("INTRUSION LOCKOUT {0}: {1}").format(_where(worst, others), detail), "trip"
+            )
+        if worst.code == "interlock":
+            return SiteStatus(
+                t("INTERLOCK {0}: {1}").format(_where(worst, others), detail), "warning"
+            )
         return SiteStatus(
-            t("INTERLOCK: {0}").format(first.message_es if spanish else first.message_en),
-            "warning",
+            t("INTRUSION ALARM {0}: {1}").format(_where(worst, others), detail), "warning"
         )
-    if score is not None and score >= intrusion.alarm_threshold:
-        return SiteStatus(t("INTRUSION ALARM: score {0}").format(fmt(score, 2)), "warning")
+    power_kw = snapshot.power_kw.value
     if power_kw is None:
         return SiteStatus(t("NO DATA YET"), "normal")
     if abs(power_kw) < deadband_kw:

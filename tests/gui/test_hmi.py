@@ -7,6 +7,7 @@ Abnormal states are asserted by the colour role the widgets carry (the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from bessai.core.alarms.manager import AlarmState
+from bessai.core.alarms.manager import AlarmManager, AlarmState
 from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.events import ControlMode
 from bessai.core.guard.safety import Reason
 from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
+from bessai.core.plant.snapshot import Condition, SiteSnapshot, SiteValue, SnapshotBuilder
+from bessai.core.runtime.bus import EventBus
 from bessai.core.site.gateway import CloudConfig, Gateway
 from bessai.core.stores.auth import AuthService
 from bessai.drivers.simulator.server import Fault
@@ -76,7 +79,7 @@ def test_the_status_strip_says_what_the_battery_does_and_stands_out_when_abnorma
     assert strip.severity == "normal"
     sim = gateway.simulators["bess"]
     sim.model.temp_c = gateway.controller().guard.limits.temp_trip_c + 63.0  # 108 °C
-    qtbot.waitUntil(lambda: strip.sentence.text().startswith("TRIP: battery 108"), timeout=5000)
+    qtbot.waitUntil(lambda: strip.sentence.text().startswith("TRIP bess: battery 10"), timeout=5000)
     assert strip.severity == "trip"
     assert strip.mode.text() == "STANDBY"  # the trip dropped the mode; nothing resumes
     qtbot.waitUntil(lambda: strip.badge.property("severity") == "trip", timeout=5000)
@@ -84,7 +87,7 @@ def test_the_status_strip_says_what_the_battery_does_and_stands_out_when_abnorma
     assert alarms_nav.property("severity") == "trip"
     assert any(ch.isdigit() for ch in alarms_nav.text())  # the count on the rail
     window.set_language("es")
-    qtbot.waitUntil(lambda: strip.sentence.text().startswith("DISPARO: batería 108"), timeout=3000)
+    qtbot.waitUntil(lambda: strip.sentence.text().startswith("DISPARO bess: batería 10"), timeout=3000)
     assert "battery" not in strip.sentence.text()
     window.set_language("en")
     sim.model.temp_c = 25.0
@@ -96,20 +99,22 @@ def test_the_status_strip_says_what_the_battery_does_and_stands_out_when_abnorma
 
 
 def test_site_status_orders_conditions_by_severity(qapp: QApplication) -> None:
-    """Pure rules: an intrusion alarm is amber, a lockout red; the dead band reads as idle."""
+    """Pure rules over the snapshot's conditions: the worst first, naming its device; an
+    intrusion alarm is amber, a lockout red; the dead band reads as idle."""
+    empty = SnapshotBuilder("s", AlarmManager(EventBus())).build(0.0, {}, {}, {}, {}, {})
 
-    def summary(score: float | None) -> IntrusionSummary:
-        return IntrusionSummary(
-            "scoring", score, 0.7, 0.8, {"b": DeviceIntrusion("scoring", score)}
-        )
+    def snap(*conditions: Condition, power: float | None = None) -> SiteSnapshot:
+        return dataclasses.replace(empty, conditions=conditions, power_kw=SiteValue(power))
 
-    assert site_status(None, [], summary(0.75), 0.0, 0.5, False).sentence.startswith(
-        "INTRUSION ALARM: score 0.75"
-    )
-    assert site_status(None, [], summary(0.75), 0.0, 0.5, False).severity == "warning"
-    assert site_status(None, [], summary(0.1), 0.3, 0.5, False).sentence == "IDLE"
-    assert site_status(None, [], summary(0.1), -12.34, 0.5, False).sentence == "CHARGING 12.3 kW"
-    assert site_status(None, [], summary(None), None, 0.5, False).sentence == "NO DATA YET"
+    alarm = Condition("intrusion_alarm", "warning", "b", "score 0.75", "puntaje 0.75")
+    lockout = Condition("intrusion_lockout", "trip", "a", "score 0.90", "puntaje 0.90")
+    assert site_status(snap(alarm), 0.5, False).sentence == "INTRUSION ALARM b: score 0.75"
+    assert site_status(snap(alarm), 0.5, False).severity == "warning"
+    both = site_status(snap(lockout, alarm), 0.5, False)
+    assert (both.sentence, both.severity) == ("INTRUSION LOCKOUT a (+1 more): score 0.90", "trip")
+    assert site_status(snap(power=0.3), 0.5, False).sentence == "IDLE"
+    assert site_status(snap(power=-12.34), 0.5, False).sentence == "CHARGING 12.3 kW"
+    assert site_status(snap(), 0.5, False).sentence == "NO DATA YET"
 
 
 def test_numbers_never_read_minus_zero_and_noise_is_idle() -> None:
@@ -152,11 +157,11 @@ def test_controls_look_disabled_and_say_why(hmi: App, qtbot: QtBot) -> None:
     assert control.window_label.text() == "Allowed now: 0 kW (interlock)"
     assert control.pad.presets["discharge_max"].text() == "0.0"
     assert Reason.INTERLOCK_ESTOP in control.checklist.active()
-    row = control.checklist.rows[Reason.INTERLOCK_ESTOP]
+    row = control.checklist.rows[("bess", Reason.INTERLOCK_ESTOP)]
     assert row.property("severity") == "trip"
-    assert "since" in control.checklist.details[Reason.INTERLOCK_ESTOP].text()
-    assert "engineer" in control.checklist.details[Reason.INTERLOCK_ESTOP].text()
-    clear = control.checklist.rows[Reason.INTERLOCK_MAINTENANCE]
+    assert "since" in control.checklist.details[("bess", Reason.INTERLOCK_ESTOP)].text()
+    assert "engineer" in control.checklist.details[("bess", Reason.INTERLOCK_ESTOP)].text()
+    clear = control.checklist.rows[("bess", Reason.INTERLOCK_MAINTENANCE)]
     assert clear.property("severity") == "normal"  # the others stay calm grey
     assert not control.mode_buttons[ControlMode.MANUAL].isEnabled()
     assert gateway.controller().state().window.max_kw == 0.0
@@ -368,7 +373,10 @@ def test_alarms_show_translated_states_priority_colours_and_touch_rows(
     alarms.refresh()
     qtbot.wait(100)
     assert alarms.table.horizontalScrollBar().maximum() == 0
-    texts = {a.definition.text_en for a in gateway.alarms.active()}
+    texts = {
+        f"{a.device or 'site'}: {a.definition.text_en}" + (f" — {a.detail}" if a.detail else "")
+        for a in gateway.alarms.active()
+    }  # each row names its device (or the site) and what was measured
     assert {alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())} == texts
     markers = [alarms.table.item(r, 0).text() for r in range(alarms.table.rowCount())]
     assert set(markers) <= {"★", "↳", ""}  # no raw alarm ids
@@ -474,15 +482,79 @@ def test_the_overview_shows_every_device_of_a_multi_device_site(
         gateway.simulators["bess-b"].model.soc_pct = 70.0
         gateway.simulators["bess-a"].model.soc_pct = 30.0
         qtbot.waitUntil(lambda: overview.ring.values.soc_pct is not None, timeout=3000)
-        qtbot.waitUntil(lambda: "bess-b" in overview.devices.detail.text(), timeout=3000)
-        assert "bess-a" in overview.devices.detail.text()
+        qtbot.waitUntil(lambda: "bess-b" in overview.rows.row_text("bess-b"), timeout=3000)
+        assert overview.rows.row_text("bess-a").startswith("bess-a | Standby")
         assert overview.devices.value.text() == "2/2"
         soc = overview.ring.values.soc_pct
         assert soc is not None
         assert soc == pytest.approx(50.0, abs=1.0)  # the site: both devices, not the first
         gateway.simulators["bess-b"].inject(Fault.NO_ANSWER)
         qtbot.waitUntil(lambda: overview.devices.severity == "trip", timeout=10000)
-        assert "bess-b: DOWN" in overview.devices.detail.text()
+        assert overview.devices.detail.text() == "DOWN: bess-b"
+        qtbot.waitUntil(lambda: overview.rows.row_severity("bess-b") == "trip", timeout=3000)
+        assert "NO COMMS" in overview.rows.row_text("bess-b")
+        assert overview.rows.row_severity("bess-a") != "trip"  # a answers: not red
+    finally:
+        window.bridge.close()
+        window.hide()
+        aio.run(gateway.stop())
+
+
+def test_a_trip_on_the_second_battery_turns_the_strip_red_naming_it(
+    aio: Loop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Two batteries, b over temperature, a healthy: the strip, the checklist, the alarm row
+    and the Overview all name b, and a's cycles never clear b's trip."""
+
+    async def start() -> Gateway:
+        gw = Gateway(
+            "cl-two-03",
+            [
+                DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
+                for name in ("a", "b")
+            ],
+            data_dir=tmp_path,
+            control_interval_s=0.1,
+            ids_enabled=False,
+        )
+        await gw.start()
+        return gw
+
+    gateway = aio.run(start())
+    window = MainWindow(CoreBridge(gateway))
+    qtbot.addWidget(window)
+    window.resize(800, 480)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: len(window.bridge.latest) == 2, timeout=5000)
+        gateway.simulators["b"].model.temp_c = 72.0
+        gateway.simulators["b"].inject(Fault.OVER_TEMPERATURE)  # and it stays hot
+        strip = window.strip
+        qtbot.waitUntil(lambda: strip.sentence.text().startswith("TRIP b: battery"), timeout=5000)
+        assert strip.severity == "trip"
+        for _ in range(10):  # a's control cycles go on; b's trip stays red
+            qtbot.wait(100)
+            assert strip.sentence.text().startswith("TRIP b:"), strip.sentence.text()
+        overview = window.pages[0]
+        window.stack.setCurrentIndex(0)
+        qtbot.waitUntil(lambda: float(overview.temp.value.text().split()[0]) > 60.0, timeout=3000)
+        assert "b" in overview.temp.detail.text().split(" · ")[0]
+        assert overview.temp.severity == "trip"
+        assert overview.rows.row_severity("b") == "trip"
+        assert overview.rows.row_severity("a") == "normal"
+        control = window.pages[PAGES.index("Control")]
+        window.stack.setCurrentIndex(PAGES.index("Control"))
+        qtbot.waitUntil(lambda: bool(control.checklist.active_by_device()), timeout=3000)
+        assert control.checklist.active_by_device() == {"b": [Reason.INTERLOCK_TRIP]}
+        assert control.checklist.headers["a"].text() == "a · all clear"
+        assert set(control.target_buttons) == {"site", "a", "b"}
+        alarms = window.pages[ALARMS_PAGE]
+        window.stack.setCurrentIndex(ALARMS_PAGE)
+        alarms.refresh()
+        texts = [alarms.table.item(r, 3).text() for r in range(alarms.table.rowCount())]
+        refs = [alarms.table.item(r, 5).text() for r in range(alarms.table.rowCount())]
+        assert "b/safety_trip" in refs and "a/safety_trip" not in refs
+        assert any(text.startswith("b: ") for text in texts)
     finally:
         window.bridge.close()
         window.hide()

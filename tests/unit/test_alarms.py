@@ -117,8 +117,8 @@ def test_first_out_and_flood_grouping(setup: tuple[AlarmManager, Clock, list[Any
     trip, comms, soc = m.get("trip"), m.get("comms"), m.get("soc_low")
     assert trip.first_out
     assert trip.group is None
-    assert (comms.first_out, comms.group) == (False, "trip")
-    assert soc.group == "trip"
+    assert (comms.first_out, comms.group) == (False, "site/trip")
+    assert soc.group == "site/trip"
     assert [a.id for a in m.active()] == ["trip", "comms", "soc_low"]
     clock.now += 30
     m.update("temp", 50)

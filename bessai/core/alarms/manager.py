@@ -6,6 +6,12 @@ threshold. States: normal, active-unacknowledged, active-acknowledged and
 cleared-unacknowledged. The first alarm of a burst after a trip is marked
 first-out; the consequential ones raised within the flood window are
 grouped under it. Every change is an event on the bus and a row in SQLite.
+
+An alarm instance belongs to its source: a device by name, or ``site`` for
+the site-wide ones. ``(code, source)`` is raised and cleared only by that
+source, so that a healthy device never clears another's trip; first-out is
+per site; acknowledge and shelve act on one instance, named by its ``ref``
+(``source/code``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,14 @@ from pathlib import Path
 
 from bessai.core.runtime.bus import EventBus
 from bessai.core.stores.database import Database, open_store
+
+#: The source of the alarms that belong to the site rather than to one device.
+SITE = "site"
+
+
+def alarm_ref(code: str, source: str = SITE) -> str:
+    """The name of one alarm instance, as the screen, the audit trail and HTTP give it."""
+    return f"{source}/{code}"
 
 
 class AlarmClass(StrEnum):
@@ -73,6 +87,7 @@ class Alarm:
     """An alarm's current state, as shown and stored."""
 
     definition: AlarmDefinition
+    source: str = SITE
     state: AlarmState = AlarmState.NORMAL
     value: float | None = None
     detail: str = ""
@@ -87,7 +102,18 @@ class Alarm:
 
     @property
     def id(self) -> str:
+        """The alarm's code (its definition), the same for every source."""
         return self.definition.id
+
+    @property
+    def ref(self) -> str:
+        """This instance: ``source/code``."""
+        return alarm_ref(self.definition.id, self.source)
+
+    @property
+    def device(self) -> str | None:
+        """The device it belongs to, None for a site alarm."""
+        return None if self.source == SITE else self.source
 
     @property
     def active(self) -> bool:
@@ -134,9 +160,17 @@ CREATE TABLE IF NOT EXISTS alarm_events (
     user TEXT,
     comment TEXT,
     first_out INTEGER NOT NULL DEFAULT 0,
-    grp TEXT
+    grp TEXT,
+    source TEXT NOT NULL DEFAULT 'site'
 );
 """
+
+
+def _add_source_column(conn: sqlite3.Connection) -> None:
+    """A log written before alarms had sources: its rows were the site's."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(alarm_events)")}
+    if "source" not in columns:
+        conn.execute("ALTER TABLE alarm_events ADD COLUMN source TEXT NOT NULL DEFAULT 'site'")
 
 
 @dataclass
@@ -149,29 +183,59 @@ class AlarmManager:
     flood_window_s: float = 10.0
     max_shelve_s: float = 8 * 3600.0
     max_pending_rows: int = 100_000
-    alarms: dict[str, Alarm] = field(default_factory=dict)
-    _pending_since: dict[str, float] = field(default_factory=dict)
-    _burst: tuple[str, float] | None = None
+    definitions: dict[str, AlarmDefinition] = field(default_factory=dict)
+    alarms: dict[tuple[str, str], Alarm] = field(default_factory=dict)
+    _pending_since: dict[tuple[str, str], float] = field(default_factory=dict)
+    _burst: tuple[tuple[str, str], float] | None = None
 
     def __post_init__(self) -> None:
         self.db: Database | None = None
         self.open_problem: str | None = None
         if self.db_path is not None:
             self.db, self.open_problem = open_store(Path(self.db_path), _SCHEMA, what="alarm log")
+            if self.db.unavailable is None:
+                self.db.call(_add_source_column)
         self._rows: list[tuple[object, ...]] = []
+        self.version = 0  # counts every change of an instance: readers know when to look again
 
     def define(self, definition: AlarmDefinition) -> None:
-        self.alarms.setdefault(definition.id, Alarm(definition))
+        self.definitions.setdefault(definition.id, definition)
 
-    def get(self, alarm_id: str) -> Alarm:
+    def get(self, code: str, source: str = SITE) -> Alarm:
+        """The instance of ``code`` for ``source`` (normal if it never was raised)."""
+        alarm = self.alarms.get((code, source))
+        if alarm is not None:
+            return alarm
         try:
-            return self.alarms[alarm_id]
+            return Alarm(self.definitions[code], source)
         except KeyError:
-            raise AlarmError(f"no alarm {alarm_id!r}") from None
+            raise AlarmError(f"no alarm {code!r}") from None
+
+    def by_ref(self, ref: str) -> Alarm:
+        """The instance named ``source/code`` (a bare code names the site's)."""
+        source, _, code = ref.rpartition("/")
+        alarm = self.alarms.get((code, source or SITE))
+        if alarm is None:
+            raise AlarmError(f"no alarm {ref!r}")
+        return alarm
+
+    def instances(self, code: str) -> list[Alarm]:
+        """Every source's instance of ``code`` that was ever raised."""
+        return [a for (c, _), a in self.alarms.items() if c == code]
+
+    def forget_source(self, source: str) -> None:
+        """A device removed from the site: its alarms go with it (cleared on the record)."""
+        for key in [k for k in self.alarms if k[1] == source]:
+            alarm = self.alarms[key]
+            if alarm.active:
+                self._clear(alarm, alarm.value or 0.0, self.clock())
+            self.alarms.pop(key, None)
+            self._pending_since.pop(key, None)
 
     def _store(
         self, alarm: Alarm, event: str, user: str | None = None, comment: str | None = None
     ) -> None:
+        self.version += 1
         self._rows.append(
             (
                 self.clock(),
@@ -185,6 +249,7 @@ class AlarmManager:
                 comment,
                 int(alarm.first_out),
                 alarm.group,
+                alarm.source,
             )
         )
 
@@ -197,8 +262,8 @@ class AlarmManager:
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "INSERT INTO alarm_events (ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO alarm_events (ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp, source) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 
@@ -214,14 +279,18 @@ class AlarmManager:
         if self.db is None:
             return []
         return self.db.query(
-            "SELECT ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp "
+            "SELECT ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp, source "
             "FROM alarm_events ORDER BY id DESC LIMIT ?",
             (limit,),
         )
 
-    def update(self, alarm_id: str, value: float | bool, detail: str = "") -> Alarm:
-        """Feed a new value (or condition) to an alarm; raises or clears it as its rules say."""
-        alarm = self.get(alarm_id)
+    def update(
+        self, code: str, value: float | bool, detail: str = "", *, source: str = SITE
+    ) -> Alarm:
+        """Feed a new value (or condition) to ``source``'s instance of an alarm; raises or
+        clears that instance as its rules say, and no other source's."""
+        alarm = self.get(code, source)
+        key = (code, source)
         d = alarm.definition
         now = self.clock()
         number = float(value)
@@ -231,29 +300,29 @@ class AlarmManager:
             crossing, back = d.crossed_raise(number), d.back_past_clear(number)
         if not alarm.active:
             if not crossing:
-                self._pending_since.pop(alarm_id, None)
+                self._pending_since.pop(key, None)
                 return alarm
-            since = self._pending_since.setdefault(alarm_id, now)
+            since = self._pending_since.setdefault(key, now)
             if now - since < d.on_delay_s:
                 return alarm
-            self._pending_since.pop(alarm_id, None)
+            self._pending_since.pop(key, None)
             return self._raise(alarm, number, detail, now)
         if back:
             return self._clear(alarm, number, now)
-        updated = replace(alarm, value=number)
-        self.alarms[alarm_id] = updated
+        updated = replace(alarm, value=number, detail=detail or alarm.detail)
+        self.alarms[key] = updated
         return updated
 
     def _raise(self, alarm: Alarm, value: float, detail: str, now: float) -> Alarm:
         first_out, group = False, None
         if self._burst is not None and now - self._burst[1] <= self.flood_window_s:
-            group = self._burst[0]
+            group = alarm_ref(*self._burst[0])
         elif (
             alarm.definition.alarm_class is AlarmClass.TRIP
             or alarm.definition.priority is Priority.CRITICAL
         ):
             first_out = True
-            self._burst = (alarm.id, now)
+            self._burst = ((alarm.id, alarm.source), now)
         new = replace(
             alarm,
             state=AlarmState.ACTIVE_UNACK,
@@ -266,7 +335,7 @@ class AlarmManager:
             first_out=first_out,
             group=group,
         )
-        self.alarms[alarm.id] = new
+        self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "raised")
         self.bus.publish(AlarmRaised(new))
         return new
@@ -276,38 +345,37 @@ class AlarmManager:
             AlarmState.NORMAL if alarm.state is AlarmState.ACTIVE_ACK else AlarmState.CLEARED_UNACK
         )
         new = replace(alarm, state=state, value=value, cleared_at=now)
-        if self._burst is not None and self._burst[0] == alarm.id:
+        if self._burst is not None and self._burst[0] == (alarm.id, alarm.source):
             self._burst = None
-        self.alarms[alarm.id] = new
+        self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "cleared")
         self.bus.publish(AlarmCleared(new))
         return new
 
-    def acknowledge(self, alarm_id: str, user: str, comment: str | None = None) -> Alarm:
-        alarm = self.get(alarm_id)
+    def acknowledge(self, ref: str, user: str, comment: str | None = None) -> Alarm:
+        """Acknowledge one instance, named ``source/code``."""
+        alarm = self.by_ref(ref)
         if alarm.state is AlarmState.ACTIVE_UNACK:
             state = AlarmState.ACTIVE_ACK
         elif alarm.state is AlarmState.CLEARED_UNACK:
             state = AlarmState.NORMAL
         else:
-            raise AlarmError(f"alarm {alarm_id!r} has nothing to acknowledge ({alarm.state.value})")
+            raise AlarmError(f"alarm {ref!r} has nothing to acknowledge ({alarm.state.value})")
         new = replace(alarm, state=state, acked_by=user, ack_comment=comment)
-        self.alarms[alarm_id] = new
+        self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "acknowledged", user, comment)
         self.bus.publish(AlarmAcknowledged(new))
         return new
 
-    def shelve(
-        self, alarm_id: str, user: str, duration_s: float, comment: str | None = None
-    ) -> Alarm:
+    def shelve(self, ref: str, user: str, duration_s: float, comment: str | None = None) -> Alarm:
         """Hide an alarm from the active list for a bounded time (the caller checks the role)."""
         if not 0 < duration_s <= self.max_shelve_s:
             raise AlarmError(
                 f"shelving lasts more than 0 and at most {self.max_shelve_s / 3600:.0f} h"
             )
-        alarm = self.get(alarm_id)
+        alarm = self.by_ref(ref)
         new = replace(alarm, shelved_until=self.clock() + duration_s, shelved_by=user)
-        self.alarms[alarm_id] = new
+        self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "shelved", user, comment)
         self.bus.publish(AlarmShelved(new))
         return new
@@ -321,8 +389,13 @@ class AlarmManager:
             if a.state is not AlarmState.NORMAL and (include_shelved or not a.shelved(now))
         ]
         return sorted(
-            shown, key=lambda a: (a.definition.priority, not a.first_out, a.raised_at or 0.0)
+            shown,
+            key=lambda a: (a.definition.priority, not a.first_out, a.raised_at or 0.0, a.ref),
         )
+
+    def active_instances(self) -> list[Alarm]:
+        """The instances whose condition holds now (shelved ones too), most urgent first."""
+        return [a for a in self.active(include_shelved=True) if a.active]
 
     def close(self) -> None:
         if self.db is not None:

@@ -78,11 +78,23 @@ class OperatorCommands(ABC):
     _release_books: Callable[[], None]
     _enter_standby: Callable[..., None]
     _write_setpoint: Callable[[float, Verdict], Awaitable[None]]
+    _alarm: Callable[..., None]
+    # Set by the grid operator's link while it holds authority (Remote): the local operator's
+    # mode and setpoint commands are refused; the E-stop always works. None: Local.
+    remote_authority: str | None = None
 
     @property
     @abstractmethod
     def can_control(self) -> bool:
         """Whether the device's profile can be commanded (the Controller knows)."""
+
+    def _refuse_remote(self, user: str) -> CommandResult | None:
+        """A local command while the grid operator holds authority: refused."""
+        if self.remote_authority is None or user.startswith("scada:"):
+            return None
+        return CommandResult.of(
+            False, Reason.REFUSED_MODE, mode=f"remote ({self.remote_authority})"
+        )
 
     async def _command(
         self,
@@ -133,6 +145,8 @@ class OperatorCommands(ABC):
         """Change the control mode; leaving Standby needs an operator and no interlock."""
 
         async def decide(now: float, user: str) -> Decision:
+            if (remote := self._refuse_remote(user)) is not None:
+                return remote, None
             if mode is not ControlMode.STANDBY:
                 if not self.can_control:
                     return CommandResult.of(False, Reason.REFUSED_MODE, mode=mode.value), None
@@ -187,6 +201,8 @@ class OperatorCommands(ABC):
         """An operator's manual setpoint: clamped by the guard, held for the lease."""
 
         async def decide(now: float, user: str) -> Decision:
+            if (remote := self._refuse_remote(user)) is not None:
+                return remote, None
             if self.mode is not ControlMode.MANUAL:
                 return CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value), None
             verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
@@ -231,7 +247,7 @@ class OperatorCommands(ABC):
                 verdict = self.guard.evaluate(0.0, self.telemetry, [])
                 await self._write_setpoint(now, verdict)
             await self._write_run_mode(False)
-            self.alarms.update("estop", True, source)
+            self._alarm("estop", True, source)
             self._record(user, "estop", "latched", source=source)
         await self._save_latch(True, user)
         await self.tick()
@@ -254,7 +270,7 @@ class OperatorCommands(ABC):
     async def reset_estop(self, session: Session | None) -> CommandResult:
         async def decide(now: float, user: str) -> Decision:
             self.estop_latched = False
-            self.alarms.update("estop", False)
+            self._alarm("estop", False)
             self._record(user, "estop_reset", "ok")
             return None, None
 

@@ -159,7 +159,7 @@ class Controller(OperatorCommands):
             if restored.latched:
                 # Before the first write of this run: a latched E-stop survives restarts.
                 self.estop_latched = True
-                self.alarms.update("estop", True, restored.detail)
+                self._alarm("estop", True, restored.detail)
                 log.warning(
                     "E-stop restored latched",
                     extra={"device": self.device.name, "detail": restored.detail},
@@ -188,6 +188,10 @@ class Controller(OperatorCommands):
     @property
     def can_control(self) -> bool:
         return self.command is not None
+
+    def _alarm(self, code: str, value: float | bool, detail: str = "") -> None:
+        """This device's instance of an alarm: no other device raises or clears it."""
+        self.alarms.update(code, value, detail, source=self.device.name)
 
     def _device_fault(self, roles: dict[str, float | None]) -> str | None:
         word = roles.get("alarm_word")
@@ -256,7 +260,7 @@ class Controller(OperatorCommands):
         else:
             self.proposal = proposal
             fallback = proposal.fallback
-            self.alarms.update(
+            self._alarm(
                 "dispatch_fallback", fallback is not None, fallback.detail if fallback else ""
             )
         self.bus.publish(
@@ -317,8 +321,8 @@ class Controller(OperatorCommands):
         ):
             value = sample.roles.get(role)
             if value is not None and role not in untrusted:
-                self.alarms.update(alarm_id, value)
-        self.alarms.update("comms_lost", False)
+                self._alarm(alarm_id, value)
+        self._alarm("comms_lost", False)
 
     def _wake_if_unsafe(self) -> None:
         """Run the control tick now, not at its next period, when power must go to zero."""
@@ -331,7 +335,7 @@ class Controller(OperatorCommands):
         if event.device != self.device.name:
             return
         self.telemetry = replace(self.telemetry, comms_up=False)
-        self.alarms.update("comms_lost", True, event.reason)
+        self._alarm("comms_lost", True, event.reason)
         self._wake_if_unsafe()
 
     def current_interlocks(self, now: float) -> list[Interlock]:
@@ -428,7 +432,7 @@ class Controller(OperatorCommands):
             if self.mode is ControlMode.AUTO:
                 self._propose(now)
             else:
-                self.alarms.update("dispatch_fallback", False)
+                self._alarm("dispatch_fallback", False)
             if self.can_control:
                 await self._apply(now, interlocks)
             await self._heartbeat(now)
@@ -437,14 +441,14 @@ class Controller(OperatorCommands):
     def _update_interlock_alarms(self, interlocks: list[Interlock]) -> None:
         reasons = {i.reason: i for i in interlocks}
         trip = reasons.get(Reason.INTERLOCK_TRIP)
-        self.alarms.update("safety_trip", trip is not None, trip.message_en if trip else "")
-        self.alarms.update("data_stale", Reason.INTERLOCK_STALE in reasons)
-        self.alarms.update("intrusion_lockout", Reason.INTERLOCK_INTRUSION in reasons)
+        self._alarm("safety_trip", trip is not None, trip.message_en if trip else "")
+        self._alarm("data_stale", Reason.INTERLOCK_STALE in reasons)
+        self._alarm("intrusion_lockout", Reason.INTERLOCK_INTRUSION in reasons)
         unknown = reasons.get(Reason.INTERLOCK_MEASUREMENT)
-        self.alarms.update(
+        self._alarm(
             "measurement_invalid", unknown is not None, unknown.message_en if unknown else ""
         )
-        self.alarms.update(
+        self._alarm(
             "device_alarm", bool(self.telemetry.device_fault), self.telemetry.device_fault or ""
         )
 
@@ -475,7 +479,7 @@ class Controller(OperatorCommands):
         try:
             back = await self.command.apply(value_kw)
         except DeviceError as exc:
-            self.alarms.update("write_failed", True, str(exc))
+            self._alarm("write_failed", True, str(exc))
             if str(exc) != self._write_failure:
                 # On the record once per kind of failure: a device that stays away is
                 # retried every tick, and the audit trail must not grow twice a second.
@@ -490,7 +494,7 @@ class Controller(OperatorCommands):
                 # Whatever the device took of it, zero goes out at once, before the books.
                 await self._write_setpoint(now, self.guard.evaluate(0.0, self.telemetry, []))
             return
-        self.alarms.update("write_failed", False)
+        self._alarm("write_failed", False)
         self._write_failure = None
         self.applied_kw = back
         self.applied_at = now
@@ -579,7 +583,9 @@ class Controller(OperatorCommands):
                 )
 
     def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
-        """Queue an audit record for after the device writes; a refusal is also an event."""
+        """Queue an audit record for after the device writes; a refusal is also an event.
+        Every record names its device."""
+        detail.setdefault("device", self.device.name)
         self._deferred.append((self.clock(), user, action, outcome, detail))
         if outcome == "refused":
             self.bus.publish(

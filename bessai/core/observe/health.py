@@ -3,7 +3,9 @@
 ``status`` is ``ok`` when every device answers with fresh data and nothing
 holds the battery, ``degraded`` when something needs attention but the
 gateway still works (a device down among several, an interlock, an active
-critical alarm), and ``failing`` when no device answers at all.
+critical alarm), and ``failing`` when no device answers at all. Everything
+about the devices comes from the site snapshot, so /health says what the
+screen says; every alarm is an instance naming its device (or the site).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bessai import __version__
-from bessai.core.alarms.manager import Priority
+from bessai.core.alarms.manager import Alarm, Priority
+from bessai.core.plant.snapshot import SiteSnapshot
 
 if TYPE_CHECKING:
     from bessai.core.observe.site_view import SiteView
@@ -23,73 +26,125 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
+def alarm_json(alarm: Alarm) -> dict[str, Any]:
+    """One alarm instance as /health and the status message give it."""
+    return {
+        "code": alarm.id,
+        "device": alarm.device,
+        "source": alarm.source,
+        "ref": alarm.ref,
+        "priority": alarm.definition.priority.name.lower(),
+        "state": alarm.state.value,
+        "since": alarm.raised_at,
+        "message_key": f"alarm.{alarm.id}",
+        "values": {"value": alarm.value, "detail": alarm.detail},
+        "first_out": alarm.first_out,
+    }
+
+
+def _site_section(snapshot: SiteSnapshot) -> dict[str, Any]:
+    def named(value: Any) -> dict[str, Any]:
+        return {"value": value.value, "device": value.device}
+
+    return {
+        "hottest_temp_c": named(snapshot.hottest_temp_c),
+        "lowest_soc_pct": named(snapshot.lowest_soc_pct),
+        "highest_soc_pct": named(snapshot.highest_soc_pct),
+        "soc_pct": snapshot.soc_pct.value,
+        "power_kw": snapshot.power_kw.value,
+        "setpoint_kw": snapshot.setpoint_kw,
+        "window_kw": {
+            "min": snapshot.window_kw[0],
+            "max": snapshot.window_kw[1],
+            "charge_limited_by": snapshot.window_limited_by[0],
+            "discharge_limited_by": snapshot.window_limited_by[1],
+        },
+        "mode": None if snapshot.mode is None else snapshot.mode.value,
+        "conditions": [
+            {"code": c.code, "severity": c.severity, "device": c.device, "message": c.message_en}
+            for c in snapshot.conditions
+        ],
+    }
+
+
 def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
+    snapshot = gateway.current_snapshot()
     devices: dict[str, Any] = {}
     problems: list[str] = []
     up = 0
-    for name, poller in gateway.pollers.items():
-        st = poller.status
-        device = gateway.devices[name]
-        age = st.last_sample_age_s(now)
-        stale = age is None or age > 3 * st.interval_s + 1
-        if st.up:
+    for d in snapshot.devices:
+        link = d.link
+        stale = d.age_s is None or d.age_s > 3 * link.interval_s + 1
+        if d.up:
             up += 1
         else:
-            problems.append(f"{name}: no communication ({st.last_error or 'not connected yet'})")
-        if st.up and stale:
-            problems.append(f"{name}: data {age if age is not None else 'never'} s old")
-        devices[name] = {
-            "connected": st.up,
-            "endpoint": st.endpoint,
-            "profile": st.profile_id,
-            "last_sample_age_s": None if age is None else round(age, 3),
+            problems.append(
+                f"{d.name}: no communication ({link.last_error or 'not connected yet'})"
+            )
+        if d.up and stale:
+            problems.append(f"{d.name}: data {d.age_s if d.age_s is not None else 'never'} s old")
+        devices[d.name] = {
+            "connected": d.up,
+            "role": d.role,
+            "endpoint": link.endpoint,
+            "profile": link.profile_id,
+            "last_sample_age_s": d.age_s,
             "stale": stale,
-            "poll_latency_p50_ms": _ms(st.latency_quantile_s(0.5)),
-            "poll_latency_p95_ms": _ms(st.latency_quantile_s(0.95)),
-            "polls_ok": st.polls_ok,
-            "errors": st.polls_failed + sum(device.stats.exceptions.values()),
-            "timeouts": device.stats.timeouts,
-            "reconnects": device.stats.reconnects,
-            "comms_gaps": len(st.gaps),
-            "last_error": st.last_error,
+            "poll_latency_p50_ms": _ms(link.latency_p50_s),
+            "poll_latency_p95_ms": _ms(link.latency_p95_s),
+            "polls_ok": link.polls_ok,
+            "errors": link.polls_failed + link.exceptions,
+            "timeouts": link.timeouts,
+            "reconnects": link.reconnects,
+            "comms_gaps": link.comms_gaps,
+            "last_error": link.last_error,
+            "soc_pct": d.soc_pct,
+            "power_kw": d.power_kw,
+            "temp_c": d.temp_c,
         }
     safety: dict[str, Any] = {}
-    for name, ctl in gateway.controllers.items():
-        state = ctl.state(now)
-        if state.interlocks:
+    for d in snapshot.devices:
+        state = d.control
+        if state is None:
+            continue
+        if d.interlocks:
             problems.append(
-                f"{name}: interlocked ("
-                + "; ".join(f"{i.reason.value}: {i.message_en}" for i in state.interlocks)
+                f"{d.name}: interlocked ("
+                + "; ".join(f"{i.reason.value}: {i.message_en}" for i in d.interlocks)
                 + ")"
             )
-        safety[name] = {
+        safety[d.name] = {
             "mode": state.mode.value,
             "setpoint_kw": state.applied_kw,
             "estop_latched": state.estop_latched,
             "maintenance": state.maintenance,
             "lease_remaining_s": state.lease_remaining_s(now),
             "interlocks": [
-                {"reason": i.reason.value, "message_en": i.message_en, "message_es": i.message_es}
-                for i in state.interlocks
+                {
+                    "reason": i.reason.value,
+                    "message_en": i.message_en,
+                    "message_es": i.message_es,
+                    "since": i.since,
+                    "cleared_by": i.cleared_by,
+                }
+                for i in d.interlocks
             ],
         }
-    critical = [
-        a.id
-        for a in gateway.alarms.active()
-        if a.active and a.definition.priority is Priority.CRITICAL
-    ]
+    active = snapshot.active_alarms
+    critical = [a for a in active if a.definition.priority is Priority.CRITICAL]
     if critical:
-        problems.append(f"critical alarms: {', '.join(critical)}")
+        problems.append("critical alarms: " + ", ".join(a.ref for a in critical))
     for store, error in sorted(gateway.store_failures.items()):
         problems.append(f"store {store} failing: {error}")
     for store, problem in sorted(gateway.stores_replaced.items()):
         problems.append(f"store {store} replaced: {problem}")
     problems.extend(gateway.cloud_problems)
+    problems.extend(gateway.security_problems)
     dispatch = gateway.dispatch_summary()
     if dispatch.model_error:
         problems.append(f"dispatch model not usable, rules in use: {dispatch.model_error}")
-    if gateway.pollers and up == 0:
+    if snapshot.devices and up == 0:
         status = "failing"
     elif problems:
         status = "degraded"
@@ -106,9 +161,11 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "devices": devices,
         "safety": safety,
+        "site": _site_section(snapshot),
         "alarms": {
-            "active": len([a for a in gateway.alarms.active() if a.active]),
-            "critical": critical,
+            "active": len(active),
+            "critical": [alarm_json(a) for a in critical],
+            "instances": [alarm_json(a) for a in snapshot.alarms],
         },
         "intrusion": gateway.intrusion_summary().to_dict(),
         "outbox": None if outbox is None else outbox.to_dict(),

@@ -183,7 +183,13 @@ class GatewayMetrics:
         self.alarms_active = Gauge(
             "bessai_alarms_active", "Active alarms by priority.", ["site", "priority"], registry=r
         )
-        self._active_alarms: dict[str, Priority] = {}
+        self.alarm_active = Gauge(
+            "bessai_alarm_active",
+            "1 while this alarm instance is active (device is 'site' for site-wide alarms).",
+            ["site", "device", "alarm", "priority"],
+            registry=r,
+        )
+        self._active_alarms: dict[tuple[str, str], Priority] = {}
 
     def attach_device(self, gateway: SiteView, name: str) -> None:
         """One device's series (at start, or when a device is added while running)."""
@@ -294,13 +300,22 @@ class GatewayMetrics:
             self.fallbacks.labels(*labels, event.proposal.fallback.code).inc()
 
     def _on_alarm_raised(self, event: AlarmRaised) -> None:
-        self._active_alarms[event.alarm.id] = event.alarm.definition.priority
+        alarm = event.alarm
+        self._active_alarms[(alarm.source, alarm.id)] = alarm.definition.priority
+        self.alarm_active.labels(
+            self.site, alarm.source, alarm.id, alarm.definition.priority.name.lower()
+        ).set(1)
         if event.alarm.definition.alarm_class is AlarmClass.INTRUSION:
             self.intrusion_alerts.labels(self.site).inc()
         self._count_alarms()
 
     def _on_alarm_cleared(self, event: AlarmCleared) -> None:
-        self._active_alarms.pop(event.alarm.id, None)
+        alarm = event.alarm
+        self._active_alarms.pop((alarm.source, alarm.id), None)
+        with contextlib.suppress(KeyError):
+            self.alarm_active.remove(
+                self.site, alarm.source, alarm.id, alarm.definition.priority.name.lower()
+            )
         self._count_alarms()
 
     def _count_alarms(self) -> None:

@@ -13,6 +13,7 @@ from bessai.core.alarms.manager import AlarmManager
 from bessai.core.control.controller import Controller
 from bessai.core.dispatch.summary import DispatchSummary
 from bessai.core.ids.summary import IntrusionSummary
+from bessai.core.plant.snapshot import SiteSnapshot
 from bessai.core.polling.scheduler import DevicePoller
 from bessai.core.runtime.bus import EventBus
 from bessai.core.stores.outbox import Outbox
@@ -34,6 +35,9 @@ class SiteView(Protocol):
     store_failures: dict[str, str]
     stores_replaced: dict[str, str]
     cloud_problems: list[str]
+    security_problems: list[str]  # shipped files changed, a listener open without TLS or auth
+
+    def current_snapshot(self) -> SiteSnapshot: ...
 
     def intrusion_summary(self) -> IntrusionSummary: ...
 

@@ -81,11 +81,14 @@ class AlarmsPage(QWidget):
         self.comment = QLineEdit()
         self.ack = QPushButton()
         self.ack.clicked.connect(self._ack)
+        self.ack_all = QPushButton()
+        self.ack_all.clicked.connect(self._ack_all)
         self.shelve = QPushButton()
         self.shelve.clicked.connect(self._shelve)
         actions = QHBoxLayout()
         actions.addWidget(self.comment, 2)
         actions.addWidget(self.ack)
+        actions.addWidget(self.ack_all)
         actions.addWidget(self.shelve)
         self.hint = QLabel()
         self.hint.setObjectName("interlock")
@@ -116,6 +119,12 @@ class AlarmsPage(QWidget):
             return
         self.hint.clear()
         self.bridge.acknowledge(alarm, self.comment.text() or None)
+        self.comment.clear()
+
+    def _ack_all(self) -> None:
+        """Every unacknowledged alarm at once, with the comment typed (one audit row)."""
+        self.hint.clear()
+        self.bridge.acknowledge_all(self.comment.text() or None)
         self.comment.clear()
 
     def _shelve(self) -> None:
@@ -165,21 +174,25 @@ class AlarmsPage(QWidget):
         view = self.view.currentIndex()
         active_view = view <= 0
         self.ack.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
+        self.ack_all.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
         self.shelve.setEnabled(active_view and self.bridge.may(Permission.ENGINEER))
         if active_view:
             alarms = self.bridge.active_alarms()
             spanish = self.spanish()
             texts = {
-                a.id: a.definition.text_es if spanish else a.definition.text_en for a in alarms
+                a.ref: f"{a.device or t('site')}: "
+                + (a.definition.text_es if spanish else a.definition.text_en)
+                + (f" — {a.detail}" if a.detail else "")
+                for a in alarms
             }
             rows = [
                 [
                     "★" if a.first_out else ("↳" if a.group else ""),
                     t(PRIORITIES[a.definition.priority]),
                     t(STATES[a.state]),
-                    texts[a.id],
+                    texts[a.ref],
                     short_stamp(a.raised_at),
-                    a.id,
+                    a.ref,
                 ]
                 for a in alarms
             ]
@@ -218,7 +231,7 @@ class AlarmsPage(QWidget):
         rows = [
             [
                 stamp(float(r[0])),
-                str(r[1]),
+                f"{r[11] if len(r) > 11 else 'site'}/{r[1]}",
                 t(EVENTS.get(str(r[2]), str(r[2]))),
                 str(r[7] or ""),
                 str(r[8] or ""),
@@ -247,5 +260,6 @@ class AlarmsPage(QWidget):
         self.view.blockSignals(False)
         self.comment.setPlaceholderText(t("Comment (optional)"))
         self.ack.setText(t("Acknowledge"))
+        self.ack_all.setText(t("Acknowledge all"))
         self.shelve.setText(t("Shelve 1 h (engineer)"))
         self.refresh()

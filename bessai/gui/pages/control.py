@@ -27,6 +27,7 @@ from bessai.gui.bridge import (
     ControlMode,
     ControlState,
     CoreBridge,
+    InterlockEntry,
     Permission,
     Reason,
     result_text,
@@ -74,68 +75,116 @@ def _restyle(widget: QWidget, severity: str) -> None:
 
 
 class InterlockChecklist(QFrame):
-    """One row per interlock: grey when clear; amber or red, with since-when and who clears
-    it, when active."""
+    """The interlocks of each commanded device, grouped under its name: grey rows when clear;
+    amber or red, with since-when and who clears it, when active. With several devices each
+    group shows its active rows and one line for the rest, so that the site fits the panel."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows: dict[Reason, QFrame] = {}
-        self.names: dict[Reason, QLabel] = {}
-        self.details: dict[Reason, QLabel] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        self.rows: dict[tuple[str, Reason], QFrame] = {}
+        self.names: dict[tuple[str, Reason], QLabel] = {}
+        self.details: dict[tuple[str, Reason], QLabel] = {}
+        self.states: dict[tuple[str, Reason], QLabel] = {}
+        self.headers: dict[str, QLabel] = {}
+        self._devices: tuple[str, ...] = ()
+        self._compact = False
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.setSpacing(4)
         self.heading = QLabel()
         self.heading.setObjectName("muted")
-        layout.addWidget(self.heading)
-        self.states: dict[Reason, QLabel] = {}
-        for reason, _, _ in INTERLOCKS:
-            row = QFrame()
-            row.setObjectName("checkRow")
-            name, state, detail = QLabel(), QLabel(), QLabel()
-            detail.setWordWrap(True)
-            detail.setVisible(False)
-            top = QHBoxLayout()
-            top.addWidget(name, 1)
-            top.addWidget(state)
-            lines = QVBoxLayout(row)
-            lines.setContentsMargins(8, 3, 8, 3)
-            lines.setSpacing(0)
-            lines.addLayout(top)
-            lines.addWidget(detail)
-            layout.addWidget(row)
-            self.rows[reason], self.names[reason], self.details[reason] = row, name, detail
-            self.states[reason] = state
-        layout.addStretch(1)
+        self.box.addWidget(self.heading)
+        self.body = QVBoxLayout()
+        self.body.setSpacing(4)
+        self.box.addLayout(self.body)
+        self.box.addStretch(1)
 
-    def show_state(
-        self, state: ControlState | None, since: dict[Reason, float], spanish: bool
-    ) -> None:
-        active = {i.reason: i for i in state.interlocks} if state is not None else {}
+    def _build(self, devices: tuple[str, ...]) -> None:
+        while self.body.count():
+            item = self.body.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.rows.clear()
+        self.names.clear()
+        self.details.clear()
+        self.states.clear()
+        self.headers.clear()
+        self._devices = devices
+        self._compact = len(devices) > 1
+        for device in devices:
+            header = QLabel()
+            header.setObjectName("groupHeader")
+            self.headers[device] = header
+            self.body.addWidget(header)
+            for reason, _, _ in INTERLOCKS:
+                row = QFrame()
+                row.setObjectName("checkRow")
+                name, state, detail = QLabel(), QLabel(), QLabel()
+                detail.setWordWrap(True)
+                detail.setVisible(False)
+                top = QHBoxLayout()
+                top.addWidget(name, 1)
+                top.addWidget(state)
+                lines = QVBoxLayout(row)
+                lines.setContentsMargins(8, 3, 8, 3)
+                lines.setSpacing(0)
+                lines.addLayout(top)
+                lines.addWidget(detail)
+                self.body.addWidget(row)
+                key = (device, reason)
+                self.rows[key], self.names[key], self.details[key] = row, name, detail
+                self.states[key] = state
+
+    def show_state(self, entries: list[InterlockEntry], devices: list[str], spanish: bool) -> None:
+        if tuple(devices) != self._devices:
+            self._build(tuple(devices))
         self.heading.setText(t("Interlocks"))
-        for reason, name, clears in INTERLOCKS:
-            interlock = active.get(reason)
-            mark = "●" if interlock is not None else "○"
-            self.names[reason].setText(f"{mark} {t(name)}")
-            self.states[reason].setText(t("clear") if interlock is None else t("ACTIVE"))
-            self.details[reason].setVisible(interlock is not None)
-            if interlock is None:
-                self.details[reason].clear()
-                _restyle(self.rows[reason], "normal")
-                continue
-            started = since.get(reason)
-            when = time.strftime("%H:%M:%S", time.localtime(started)) if started else "--"
-            self.details[reason].setText(
-                f"{interlock.message_es if spanish else interlock.message_en}\n"
-                + t("since {0} · {1}").format(when, t(clears))
+        active = {(e.device, e.reason): e for e in entries}
+        for device in self._devices:
+            count = sum(1 for d, _ in active if d == device)
+            self.headers[device].setText(
+                f"{device} · " + (t("{0} ACTIVE").format(count) if count else t("all clear"))
             )
-            _restyle(self.rows[reason], "trip" if reason in TRIPS else "warning")
+            _restyle(self.headers[device], "trip" if count else "normal")
+            for reason, name, clears in INTERLOCKS:
+                key = (device, reason)
+                entry = active.get(key)
+                mark = "●" if entry is not None else "○"
+                self.names[key].setText(f"{mark} {t(name)}")
+                self.states[key].setText(t("clear") if entry is None else t("ACTIVE"))
+                self.details[key].setVisible(entry is not None)
+                # With several devices a clear row stays folded into its group's header.
+                self.rows[key].setVisible(entry is not None or not self._compact)
+                if entry is None:
+                    self.details[key].clear()
+                    _restyle(self.rows[key], "normal")
+                    continue
+                when = time.strftime("%H:%M:%S", time.localtime(entry.since))
+                self.details[key].setText(
+                    f"{entry.message_es if spanish else entry.message_en}\n"
+                    + t("since {0} · {1}").format(when, t(clears))
+                )
+                _restyle(self.rows[key], "trip" if reason in TRIPS else "warning")
 
     def active(self) -> list[Reason]:
-        return [r for r, row in self.rows.items() if row.property("severity") != "normal"]
+        return [
+            r
+            for (_, r), row in self.rows.items()
+            if row.property("severity") not in (None, "normal")
+        ]
+
+    def active_by_device(self) -> dict[str, list[Reason]]:
+        found: dict[str, list[Reason]] = {}
+        for (device, reason), row in self.rows.items():
+            if row.property("severity") not in (None, "normal"):
+                found.setdefault(device, []).append(reason)
+        return found
 
     def text(self) -> str:
-        return "\n".join(f"{self.names[r].text()}: {self.details[r].text()}" for r in self.rows)
+        return "\n".join(
+            f"{k[0]} {self.names[k].text()}: {self.details[k].text()}" for k in self.rows
+        )
 
 
 class ControlPage(QWidget):
@@ -143,6 +192,11 @@ class ControlPage(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.mode_buttons: dict[ControlMode, QPushButton] = {}
+        self.target_buttons: dict[str, QPushButton] = {}
+        self.targets_row = QHBoxLayout()
+        self.target_label = QLabel()
+        self.target_label.setObjectName("muted")
+        self.targets_row.addWidget(self.target_label)
         modes = QHBoxLayout()
         for mode in ControlMode:
             button = QPushButton()
@@ -176,6 +230,7 @@ class ControlPage(QWidget):
         left_widget = QWidget()
         left = QVBoxLayout(left_widget)
         left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(self.targets_row)
         left.addLayout(modes)
         left.addWidget(self.window_label)
         left.addWidget(self.pad)
@@ -227,13 +282,52 @@ class ControlPage(QWidget):
             return t("Choose Manual to enter a setpoint")
         return ""
 
+    def target_text(self, target: str | None) -> str:
+        if target is None:
+            return "–"
+        if target == "site":
+            return t("Site (all batteries)")
+        return target
+
+    def _show_targets(self) -> None:
+        """One segmented button per target (the site, then each device); the chosen one checked."""
+        targets = self.bridge.targets()
+        if list(self.target_buttons) != targets:
+            for button in self.target_buttons.values():
+                self.targets_row.removeWidget(button)
+                button.deleteLater()
+            self.target_buttons = {}
+            for target in targets:
+                button = QPushButton(self.target_text(target))
+                button.setCheckable(True)
+                button.setMinimumHeight(44)
+                button.clicked.connect(lambda _=False, name=target: self.choose_target(name))
+                self.targets_row.addWidget(button)
+                self.target_buttons[target] = button
+        self.target_label.setText(t("Command:"))
+        self.target_label.setVisible(len(targets) > 1)
+        for target, button in self.target_buttons.items():
+            button.setText(self.target_text(target))
+            button.setChecked(target == self.bridge.target)
+            button.setVisible(len(targets) > 1)
+
+    def choose_target(self, target: str) -> None:
+        self.bridge.set_target(target)
+        self.pad.edited = False
+        self.refresh()
+
     def refresh(self) -> None:
         if not self.isVisible():
             return
+        self._show_targets()
         state = self.bridge.state()
         may = self.bridge.may(Permission.CONTROL)
         self.status.render_now()
-        self.checklist.show_state(state, self.bridge.interlock_since, self.spanish())
+        self.checklist.show_state(
+            self.bridge.interlocks_of_target(),
+            [d.name for d in self.bridge.target_devices()],
+            self.spanish(),
+        )
         why = self.why_disabled(state)
         self.why.setText(why)
         if state is None:
@@ -327,7 +421,8 @@ class ControlPage(QWidget):
             return
         self.refresh()  # the button's checked state follows the mode, not the tap
         lines = [
-            f"{mode_text(state)}  →  {t('Auto')}",
+            t("Target: {0}").format(self.target_text(self.bridge.target)),
+            f"{mode_text(self.bridge.snapshot())}  →  {t('Auto')}",
             t("The dispatcher proposes setpoints from now on; the safety guard clamps each."),
             self._dispatch_text(state).split("\n")[0],
         ]
@@ -341,6 +436,7 @@ class ControlPage(QWidget):
             return
         v = preview.verdict
         lines = [
+            t("Target: {0}").format(self.target_text(self.bridge.target)),
             f"{power_text(state.applied_kw)} kW  →  {power_text(v.requested_kw)} kW",
             t("After the safety guard: {0} kW").format(power_text(v.value_kw)),
             v.message_es if self.spanish() else v.message_en,
@@ -355,9 +451,17 @@ class ControlPage(QWidget):
         )
 
     def ask_reset(self) -> None:
-        since = self.bridge.interlock_since.get(Reason.INTERLOCK_ESTOP)
+        since = min(
+            (
+                e.since
+                for e in self.bridge.interlocks_of_target()
+                if e.reason is Reason.INTERLOCK_ESTOP
+            ),
+            default=None,
+        )
         when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "--"
         lines = [
+            t("Target: {0}").format(self.target_text(self.bridge.target)),
             t("Emergency stop latched since {0}").format(when),
             t("After the reset the battery stays in Standby: nothing resumes by itself."),
         ]

@@ -1,24 +1,38 @@
 """Overview, in the spirit of a "brief" page: the SoC ring, the power flow with the allowed
 window, and the intrusion score with its band above the fold; secondary cards below.
 
-One device or many: the ring and the flow show the site (SoC averaged, power
-summed), and the Devices card lists each device.
+One device or many, everything comes from the core's site snapshot: the ring
+shows the site's stored energy (SoC weighted by capacity) coloured by the
+lowest battery, the flow the summed power, the temperature card the hottest
+battery with its name — never an average — and a compact row per device
+(name, state in ISA-101 colours, SoC, power, temperature, age) lists each.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QScrollArea,
     QScroller,
     QVBoxLayout,
     QWidget,
 )
 
-from bessai.gui.bridge import ControlState, CoreBridge, IntrusionSummary, SafetyLimits, Sample
+from bessai.gui.bridge import (
+    ControlMode,
+    ControlState,
+    CoreBridge,
+    DeviceSnapshot,
+    IntrusionSummary,
+    Reason,
+    SafetyLimits,
+    SiteSnapshot,
+)
 from bessai.gui.flow import FlowValues, PowerFlow, RingValues, SocRing
 from bessai.gui.formatting import deadband_kw, duration_text, fmt, power_text
 from bessai.gui.i18n import is_spanish, t
@@ -75,11 +89,99 @@ def intrusion_band(summary: IntrusionSummary) -> tuple[str, str, str]:
     return fmt(score, 2), band, "normal"
 
 
-def site_value(samples: list[Sample], role: str, mean: bool = False) -> float | None:
-    values = [v for s in samples if (v := s.roles.get(role)) is not None]
-    if not values:
-        return None
-    return sum(values) / len(values) if mean else sum(values)
+def device_state_text(device: DeviceSnapshot) -> str:
+    """A device's state in a word or two, worst first."""
+    if device.estop_latched:
+        return t("E-STOP")
+    if not device.up:
+        return t("NO COMMS")
+    reasons = {i.reason for i in device.interlocks}
+    if Reason.INTERLOCK_TRIP in reasons:
+        return t("TRIP")
+    if Reason.INTERLOCK_INTRUSION in reasons:
+        return t("LOCKOUT")
+    if reasons:
+        return t("INTERLOCK")
+    mode = device.mode
+    if mode is None:
+        return t("reading")
+    return {
+        ControlMode.STANDBY: t("Standby"),
+        ControlMode.MANUAL: t("Manual"),
+        ControlMode.AUTO: t("Auto"),
+    }[mode]
+
+
+class DeviceRows(QFrame):
+    """Each device in one compact row under the site summary: name, state in ISA-101
+    colours, SoC, power, temperature and the age of its data."""
+
+    COLUMNS = 6
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(4, 2, 4, 2)
+        self.grid.setHorizontalSpacing(12)
+        self.grid.setVerticalSpacing(2)
+        self.cells: dict[str, list[QLabel]] = {}
+        self.row_frames: dict[str, QFrame] = {}
+        self._names: tuple[str, ...] = ()
+
+    def _build(self, names: tuple[str, ...]) -> None:
+        for labels in self.cells.values():
+            for label in labels:
+                self.grid.removeWidget(label)
+                label.deleteLater()
+        self.cells = {}
+        self._names = names
+        for row, name in enumerate(names):
+            labels = [QLabel() for _ in range(self.COLUMNS)]
+            for column, label in enumerate(labels):
+                label.setObjectName("deviceCell")
+                self.grid.addWidget(label, row, column)
+            self.cells[name] = labels
+        self.grid.setColumnStretch(0, 1)
+
+    def show_site(
+        self,
+        snap: SiteSnapshot,
+        band_kw: float,
+        limits_of: Callable[[str], SafetyLimits | None],
+    ) -> None:
+        names = snap.names
+        if names != self._names:
+            self._build(names)
+        for device in snap.devices:
+            labels = self.cells[device.name]
+            temp = device.temp_c
+            values = (
+                device.name,
+                device_state_text(device),
+                f"SoC {fmt(device.soc_pct, 0)} %",
+                f"{power_text(device.power_kw, band_kw)} kW",
+                f"{fmt(temp)} °C",
+                age_text(device.age_s),
+            )
+            for label, text in zip(labels, values, strict=True):
+                label.setText(text)
+                severity = "normal"
+                if label is labels[1]:
+                    severity = device.severity
+                elif label is labels[4]:
+                    severity = temperature_severity(temp, limits_of(device.name))
+                if label.property("severity") != severity:
+                    label.setProperty("severity", severity)
+                    label.style().unpolish(label)
+                    label.style().polish(label)
+        self.setVisible(len(names) > 1)
+
+    def row_text(self, name: str) -> str:
+        return " | ".join(label.text() for label in self.cells.get(name, []))
+
+    def row_severity(self, name: str) -> str:
+        labels = self.cells.get(name)
+        return "normal" if not labels else str(labels[1].property("severity"))
 
 
 class OverviewPage(QWidget):
@@ -147,6 +249,8 @@ class OverviewPage(QWidget):
         layout.addLayout(top, 1)
         layout.addWidget(self.lower_area)
         self.lower_content = content
+        self.rows = DeviceRows()
+        inner.insertWidget(0, self.rows)
         self._arrange(3)
         bridge.text_frame.connect(self.refresh)
 
@@ -171,91 +275,97 @@ class OverviewPage(QWidget):
     def refresh(self) -> None:
         if not self.isVisible():
             return
-        now = time.time()
-        samples = list(self.bridge.latest.values())
-        ages = [now - s.ts for s in samples]
-        age = max(ages) if ages else None
+        snap = self.bridge.snapshot()
+        ages = [d.age_s for d in snap.devices]
+        age = None if not ages or None in ages else max(a for a in ages if a is not None)
         stale = age is None or age > STALE_AFTER_S
         detail = age_text(age)
-        limits = self.bridge.limits()
-        state = self.bridge.state()
         rated = self.bridge.rated_kw() or 100.0
         band = deadband_kw(rated)
-        soc = site_value(samples, "soc_pct", mean=True)
-        power = site_value(samples, "active_power_kw")
-        self._ring(soc, power, limits, stale, band)
-        self._flow(samples, power, state, rated, band, stale)
+        control = snap.control_of("site")
+        soc = snap.soc_pct.value
+        limits = self.bridge.limits()
+        self._ring(snap, limits, stale, band)
+        self._flow(snap, control, rated, band, stale)
         self.soc.show_value("", detail, stale=stale, severity=soc_severity(soc, limits))
         self.power.show_value("", detail, stale=stale)
         score, words, severity = intrusion_band(self.bridge.intrusion_summary())
         self.ids.show_value(score, words, severity=severity)
-        temp = site_value(samples, "battery_temp_c", mean=True)
+        hottest = snap.hottest_temp_c
+        hot_limits = self.bridge.limits_of(hottest.device) if hottest.device else limits
+        where = (
+            f"{hottest.device} · {detail}" if hottest.device and len(snap.devices) > 1 else detail
+        )
         self.temp.show_value(
-            fmt(temp), detail, stale=stale, severity=temperature_severity(temp, limits)
+            fmt(hottest.value),
+            where,
+            stale=stale,
+            severity=temperature_severity(hottest.value, hot_limits),
         )
         self._alarms()
-        applied = state.applied_kw if state else None
         self.setpoint.show_value(
-            power_text(applied),
-            t("written by the gateway") if state else t("no controllable device"),
+            power_text(snap.setpoint_kw if control else None),
+            t("written by the gateway") if control else t("no controllable device"),
         )
-        self._mode(state)
+        self._mode(snap, control)
+        one = snap.devices[0] if len(snap.devices) == 1 else None
         self.voltage.show_value(
-            fmt(site_value(samples, "pack_voltage_v", mean=True)), detail, stale=stale
+            fmt(one.value("pack_voltage_v") if one else None), detail, stale=stale
         )
-        self.current.show_value(fmt(site_value(samples, "pack_current_a")), detail, stale=stale)
-        self._devices(now)
+        self.current.show_value(
+            fmt(one.value("pack_current_a") if one else None), detail, stale=stale
+        )
+        self.rows.show_site(snap, band, self.bridge.limits_of)
+        self._devices(snap)
         self._outbox()
 
     def _ring(
-        self,
-        soc: float | None,
-        power: float | None,
-        limits: SafetyLimits | None,
-        stale: bool,
-        band: float,
+        self, snap: SiteSnapshot, limits: SafetyLimits | None, stale: bool, band: float
     ) -> None:
+        soc = snap.soc_pct.value
         floor = limits.soc_floor_pct if limits else 5.0
         ceiling = limits.soc_ceiling_pct if limits else 95.0
-        available = None
-        if soc is not None and limits is not None:
-            available = max(0.0, soc - floor) / 100 * limits.capacity_kwh
         to_limit = ""
+        power = snap.power_kw.value
         if power is not None and abs(power) >= band:
-            seconds = self.bridge.seconds_to_soc_limit(power, soc)
+            seconds = snap.seconds_to_soc_limit()
             if seconds is not None:
                 words = t("{0} to the floor") if power > 0 else t("{0} to the ceiling")
                 to_limit = words.format(duration_text(seconds))
         self.ring.set_values(
-            RingValues(soc, floor, ceiling, available, to_limit, soc_severity(soc, limits), stale)
+            RingValues(
+                soc,
+                floor,
+                ceiling,
+                snap.energy_to_floor_kwh,
+                to_limit,
+                soc_severity(snap.lowest_soc_pct.value, limits),
+                stale,
+            )
         )
 
     def _flow(
         self,
-        samples: list[Sample],
-        power: float | None,
-        state: ControlState | None,
+        snap: SiteSnapshot,
+        control: ControlState | None,
         rated: float,
         band: float,
         stale: bool,
     ) -> None:
-        grid = site_value(samples, "grid_power_kw")
-        pv = site_value(samples, "pv_power_kw")
-        load = None if grid is None or power is None else grid + (pv or 0.0) + power
         reason = ""
-        if state is not None and state.interlocks:
-            first = state.interlocks[0]
+        if control is not None and control.interlocks:
+            first = control.interlocks[0]
             reason = first.message_es if is_spanish(self) else first.message_en
         self.flow.set_values(
             FlowValues(
-                grid_kw=grid,
-                pv_kw=pv,
-                battery_kw=power,
-                load_kw=load,
-                setpoint_kw=state.applied_kw if state else None,
-                window_min_kw=state.window.min_kw if state else 0.0,
-                window_max_kw=state.window.max_kw if state else 0.0,
-                rated_kw=rated,
+                grid_kw=snap.grid_power_kw.value,
+                pv_kw=snap.pv_power_kw.value,
+                battery_kw=snap.power_kw.value,
+                load_kw=snap.load_kw.value,
+                setpoint_kw=control.applied_kw if control else None,
+                window_min_kw=control.window.min_kw if control else 0.0,
+                window_max_kw=control.window.max_kw if control else 0.0,
+                rated_kw=rated * max(1, len(snap.controllable)),
                 deadband_kw=band,
                 stale=stale,
                 window_reason=reason,
@@ -270,41 +380,38 @@ class OverviewPage(QWidget):
             str(count),
             "\n".join(
                 ("★ " if a.first_out else "")
+                + f"{a.device or t('site')}: "
                 + (a.definition.text_es if spanish else a.definition.text_en)
                 for a in alarms[:2]
             ),
             severity=severity,
         )
 
-    def _mode(self, state: ControlState | None) -> None:
+    def _mode(self, snap: SiteSnapshot, state: ControlState | None) -> None:
         if state is None:
             self.mode.show_value("--", t("no controllable device"))
             return
         extra = ""
-        if state.proposal is not None and state.mode.name == "AUTO":
-            source = source_text(state.proposal.source)
-            extra = f"{t('proposal')} {power_text(state.proposal.setpoint_kw)} kW ({source})"
+        proposals = [
+            d.control.proposal for d in snap.controllable if d.control and d.control.proposal
+        ]
+        if proposals and snap.mode is ControlMode.AUTO:
+            source = source_text(proposals[0].source)
+            total = sum(p.setpoint_kw for p in proposals)
+            extra = f"{t('proposal')} {power_text(total)} kW ({source})"
         elif state.interlocks:
             extra = t("{0} interlock(s)").format(len(state.interlocks))
-        self.mode.show_value(mode_text(state), extra)
+        self.mode.show_value(mode_text(snap), extra)
 
-    def _devices(self, now: float) -> None:
-        statuses = self.bridge.statuses()
-        band = deadband_kw(self.bridge.rated_kw())
-        lines = []
-        for st in statuses:
-            sample = self.bridge.latest.get(st.name)
-            r = sample.roles if sample else {}
-            lines.append(
-                f"{st.name}: {t('up') if st.up else t('DOWN')} · SoC {fmt(r.get('soc_pct'), 0)} % · "
-                f"{power_text(r.get('active_power_kw'), band)} kW · {age_text(st.last_sample_age_s(now))}"
-            )
-        up = sum(1 for st in statuses if st.up)
+    def _devices(self, snap: SiteSnapshot) -> None:
+        up = sum(1 for d in snap.devices if d.up)
+        total = len(snap.devices)
+        down = [d.name for d in snap.devices if not d.up]
         self.devices.show_value(
-            f"{up}/{len(statuses)}",
-            "\n".join(lines),
-            stale=up < len(statuses),
-            severity="trip" if up < len(statuses) else "normal",
+            f"{up}/{total}",
+            (t("DOWN") + ": " + ", ".join(down)) if down else t("all answering"),
+            stale=up < total,
+            severity="trip" if up < total else "normal",
         )
 
     def _outbox(self) -> None:

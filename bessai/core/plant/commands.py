@@ -1,0 +1,197 @@
+"""Commands with a target: the site (every controllable device) or one device by name.
+
+A site setpoint is split equally among the controllable devices for now (the
+plant's split by SoC refines it); a site command is refused whole, naming the
+device, when any device would refuse it, so that an operator never believes
+the site is in Manual while one battery stayed in Standby. The E-stop stops
+every device whatever the target. Each device's controller records its own
+row (naming the device); the site's command gets one row of its own with the
+split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from bessai.core.control.books import Books
+from bessai.core.control.controller import Controller
+from bessai.core.control.events import CommandResult, ControlMode, refuse_role, user_of
+from bessai.core.guard.safety import Preview, Reason
+from bessai.core.stores.auth import Permission, Session
+
+#: The target that means every controllable device.
+SITE_TARGET = "site"
+
+
+def _named(results: Mapping[str, CommandResult]) -> CommandResult:
+    """One result for the site: ok when every device's was; each device's words, by name."""
+    ok = all(r.ok for r in results.values())
+    first = next((r for r in results.values() if not r.ok), next(iter(results.values())))
+    return CommandResult(
+        ok,
+        first.reason,
+        "; ".join(f"{name}: {r.message_es}" for name, r in results.items()),
+        "; ".join(f"{name}: {r.message_en}" for name, r in results.items()),
+        first.verdict,
+    )
+
+
+class SiteCommands:
+    """The operator's commands, aimed at the site or at one named device."""
+
+    def __init__(self, controllers: Mapping[str, Controller], books: Books) -> None:
+        self.controllers = controllers
+        self.books = books
+
+    def targets(self) -> list[str]:
+        """The site first (when more than one device can be commanded), then each device."""
+        names = [n for n, c in self.controllers.items() if c.can_control]
+        return ([SITE_TARGET] if len(names) > 1 else []) + names
+
+    def _aimed(self, target: str) -> dict[str, Controller] | CommandResult:
+        if target == SITE_TARGET:
+            chosen = {n: c for n, c in self.controllers.items() if c.can_control}
+        else:
+            found = self.controllers.get(target)
+            chosen = {} if found is None else {target: found}
+        if not chosen:
+            return CommandResult.of(False, Reason.REFUSED_MODE, mode=f"no device {target!r}")
+        return chosen
+
+    def _refusal(
+        self, chosen: Mapping[str, Controller], check: Callable[[Controller], CommandResult | None]
+    ) -> CommandResult | None:
+        for name, controller in chosen.items():
+            refused = check(controller)
+            if refused is not None:
+                return CommandResult(
+                    False,
+                    refused.reason,
+                    f"{name}: {refused.message_es}",
+                    f"{name}: {refused.message_en}",
+                    refused.verdict,
+                )
+        return None
+
+    async def _each(
+        self,
+        chosen: Mapping[str, Controller],
+        command: Callable[[str, Controller], Awaitable[CommandResult]],
+    ) -> CommandResult:
+        results = {name: await command(name, c) for name, c in chosen.items()}
+        return results[next(iter(results))] if len(results) == 1 else _named(results)
+
+    async def set_mode(
+        self, session: Session | None, mode: ControlMode, target: str = SITE_TARGET
+    ) -> CommandResult:
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return chosen
+        if mode is not ControlMode.STANDBY and len(chosen) > 1:
+
+            def check(c: Controller) -> CommandResult | None:
+                interlocks = c.current_interlocks(c.clock())
+                if interlocks:
+                    first = interlocks[0]
+                    return CommandResult(False, first.reason, first.message_es, first.message_en)
+                return None
+
+            refused = refuse_role(session, Permission.CONTROL, "change the mode") or self._refusal(
+                chosen, check
+            )
+            if refused is not None:
+                self._site_row(session, "mode", "refused", new=mode.value, reason=refused.reason)
+                return refused
+        result = await self._each(chosen, lambda _, c: c.set_mode(session, mode))
+        if len(chosen) > 1:
+            self._site_row(session, "mode", "ok" if result.ok else "partial", new=mode.value)
+        return result
+
+    def split_kw(self, setpoint_kw: float, chosen: Mapping[str, Controller]) -> dict[str, float]:
+        """Each device's share of a site setpoint: equal parts for now."""
+        share = setpoint_kw / len(chosen) if math.isfinite(setpoint_kw) else setpoint_kw
+        return dict.fromkeys(chosen, share)
+
+    async def command_setpoint(
+        self, session: Session | None, setpoint_kw: float, target: str = SITE_TARGET
+    ) -> CommandResult:
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return chosen
+        if len(chosen) == 1:
+            return await next(iter(chosen.values())).command_setpoint(session, setpoint_kw)
+
+        def check(c: Controller) -> CommandResult | None:
+            if c.mode is not ControlMode.MANUAL:
+                return CommandResult.of(False, Reason.REFUSED_MODE, mode=c.mode.value)
+            return None
+
+        refused = refuse_role(session, Permission.CONTROL, "command a setpoint") or self._refusal(
+            chosen, check
+        )
+        split = self.split_kw(setpoint_kw, chosen)
+        if refused is not None:
+            self._site_row(
+                session, "setpoint", "refused", requested_kw=setpoint_kw, reason=refused.reason
+            )
+            return refused
+        result = await self._each(chosen, lambda n, c: c.command_setpoint(session, split[n]))
+        self._site_row(
+            session,
+            "setpoint",
+            "ok" if result.ok else "partial",
+            requested_kw=setpoint_kw,
+            split_kw=split,
+        )
+        return result
+
+    def preview(self, setpoint_kw: float, target: str = SITE_TARGET) -> dict[str, Preview]:
+        """What each aimed device would make of its share now."""
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return {}
+        split = self.split_kw(setpoint_kw, chosen)
+        return {name: c.preview(split[name]) for name, c in chosen.items()}
+
+    def preview_total(self, setpoint_kw: float, target: str = SITE_TARGET) -> Preview | None:
+        """The aimed devices' previews as one: the summed value, the first limit met (named),
+        the shortest time to a SoC limit."""
+        previews = self.preview(setpoint_kw, target)
+        if not previews:
+            return None
+        if len(previews) == 1:
+            return next(iter(previews.values()))
+        clamped = next(
+            ((n, p) for n, p in previews.items() if p.verdict.clamped or not p.verdict.allowed),
+            None,
+        )
+        name, lead = clamped or next(iter(previews.items()))
+        times = [p.seconds_to_soc_limit for p in previews.values() if p.seconds_to_soc_limit]
+        verdict = replace(
+            lead.verdict,
+            requested_kw=setpoint_kw,
+            value_kw=sum(p.verdict.value_kw for p in previews.values()),
+            message_es=f"{name}: {lead.verdict.message_es}",
+            message_en=f"{name}: {lead.verdict.message_en}",
+        )
+        return Preview(verdict, min(times) if times else None)
+
+    async def reset_estop(
+        self, session: Session | None, target: str = SITE_TARGET
+    ) -> CommandResult:
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return chosen
+        latched = {n: c for n, c in chosen.items() if c.estop_latched} or chosen
+        return await self._each(latched, lambda _, c: c.reset_estop(session))
+
+    async def estop(self, session: Session | None, source: str = "screen") -> CommandResult:
+        """Every device, whatever is aimed at: an E-stop stops the site."""
+        results = {name: await c.estop(session, source) for name, c in self.controllers.items()}
+        return _named(results) if results else CommandResult.of(True, Reason.INTERLOCK_ESTOP)
+
+    def _site_row(self, session: Session | None, action: str, outcome: str, **detail: Any) -> None:
+        self.books.record(user_of(session), f"site_{action}", outcome, target=SITE_TARGET, **detail)
