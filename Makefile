@@ -28,8 +28,9 @@ lint: $(STAMP)
 test-deps:
 	bash packaging/test-deps.sh
 
+# Two workers (pytest-xdist), each taking the next test when it is free: the 2 cores' suite.
 test: test-deps lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -n 2 --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python bench/poll.py
@@ -44,10 +45,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/gui_idle.py
 
 # A scripted scenario (half an hour of simulated history, then trip, comms loss, E-stop and an
-# intrusion on the live simulator) at 1280x800 and 800x480, in Spanish and English, under Xvfb.
+# intrusion on the live simulator) at 1280x800 and 800x480, in Spanish and English, under Xvfb;
+# then a touch-only commissioning, tap by tap, on an 800x480 screen with no window manager.
 screenshots: $(STAMP)
 	rm -rf screenshots
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m bessai.gui.screenshots --out screenshots --lang es en
+	xvfb-run -a -s "-screen 0 800x480x24" $(BIN)/python -m bessai.gui.screenshots_touch --out screenshots/touch --lang es en
 
 # dist/bessai-edge_<version>_<arch>.deb (needs Debian's python3.11 and python3-venv).
 deb:

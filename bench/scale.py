@@ -14,7 +14,17 @@ from the first poll.
 Targets: 100 devices scored within 200 MB RSS and 15 % of one core, 300
 devices within one core.
 
+With ``--first-start`` the gateway starts instead from an empty DATA_DIR, as on
+a site's first day, with ``[ids] baseline_s`` (20 s by default) so that every
+device learns and fits its baseline during the run: RSS and CPU over the
+measuring window once all score, the intrusion alarms raised (the fits must
+raise none), RSS at 100 s and at ``--watch-s`` from the start, and then the
+same gateway restarted on its own saved baselines, whose RSS the first start's
+must be within 10 % of.
+
     python bench/scale.py [--devices 10,100,300] [--measure-s 20]
+    python bench/scale.py --first-start [--devices 100] [--baseline-s 20] [--measure-s 30]
+        [--watch-s 340]
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import asyncio
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -98,19 +109,19 @@ def _scored(url: str) -> int:
     return sum(1 for _, value in SCORED.findall(text) if value.lower() != "nan")
 
 
-def measure(ports: list[int], ids_on: bool, measure_s: float, work: Path) -> tuple[float, float]:
-    """(largest RSS in MB, % of one core) of a gateway polling every port."""
-    data = work / ("data-ids" if ids_on else "data-off")
-    data.mkdir()
-    if ids_on:
-        seed_baselines(data, len(ports))
-    site = work / f"site-{len(ports)}-{int(ids_on)}.toml"
+def _site(work: Path, ports: list[int], ids: str) -> Path:
+    site = work / f"site-{len(ports)}-{len(list(work.glob('site-*')))}.toml"
     devices = "".join(
         f'[[devices]]\nname = "d{i}"\nprofile = "sim_bess"\nhost = "127.0.0.1"\n'
         f"port = {port}\npoll_interval_s = 1.0\n"
         for i, port in enumerate(ports)
     )
-    site.write_text(f'site_id = "scale"\n{devices}[ids]\nenabled = {str(ids_on).lower()}\n')
+    site.write_text(f'site_id = "scale"\n{devices}[ids]\n{ids}')
+    return site
+
+
+def _gateway(site: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A headless gateway on the site file and DATA_DIR, and its /metrics address."""
     http = _free_port()
     env = {
         **os.environ,
@@ -125,27 +136,133 @@ def measure(ports: list[int], ids_on: bool, measure_s: float, work: Path) -> tup
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    return gateway, f"http://127.0.0.1:{http}/metrics"
+
+
+def _stop(gateway: subprocess.Popen[bytes]) -> None:
+    gateway.terminate()
     try:
-        url = f"http://127.0.0.1:{http}/metrics"
-        deadline = time.monotonic() + 60 + 0.2 * len(ports)
+        gateway.wait(15)
+    except subprocess.TimeoutExpired:
+        gateway.kill()
+
+
+def _wait_scored(gateway: subprocess.Popen[bytes], url: str, count: int, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while _scored(url) < count:
+        if gateway.poll() is not None or time.monotonic() > deadline:
+            err = gateway.stderr.read().decode() if gateway.stderr else ""
+            raise SystemExit(f"not every device scored in time:\n{err[-2000:]}")
+        time.sleep(1.0)
+
+
+def _window(pid: int, measure_s: float) -> tuple[float, float]:
+    """(largest RSS in MB, % of one core) over the next ``measure_s``."""
+    started, cpu0, rss = time.monotonic(), _cpu_s(pid), 0.0
+    while time.monotonic() - started < measure_s:
+        rss = max(rss, _rss_mb(pid))
+        time.sleep(0.5)
+    return rss, (_cpu_s(pid) - cpu0) / (time.monotonic() - started) * 100
+
+
+def measure(ports: list[int], ids_on: bool, measure_s: float, work: Path) -> tuple[float, float]:
+    """(largest RSS in MB, % of one core) of a gateway polling every port."""
+    data = work / ("data-ids" if ids_on else "data-off")
+    data.mkdir()
+    if ids_on:
+        seed_baselines(data, len(ports))
+    gateway, url = _gateway(_site(work, ports, f"enabled = {str(ids_on).lower()}\n"), data)
+    try:
         time.sleep(10.0)
-        while ids_on and _scored(url) < len(ports):
-            if gateway.poll() is not None or time.monotonic() > deadline:
-                err = gateway.stderr.read().decode() if gateway.stderr else ""
-                raise SystemExit(f"not every device scored in time:\n{err[-2000:]}")
-            time.sleep(1.0)
-        started, cpu0, rss = time.monotonic(), _cpu_s(gateway.pid), 0.0
-        while time.monotonic() - started < measure_s:
-            rss = max(rss, _rss_mb(gateway.pid))
-            time.sleep(0.5)
-        cpu = (_cpu_s(gateway.pid) - cpu0) / (time.monotonic() - started) * 100
-        return rss, cpu
+        if ids_on:
+            _wait_scored(gateway, url, len(ports), 50 + 0.2 * len(ports))
+        return _window(gateway.pid, measure_s)
     finally:
-        gateway.terminate()
-        try:
-            gateway.wait(15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
+        _stop(gateway)
+
+
+def intrusion_alarms_raised(data: Path) -> int:
+    """Intrusion alarms raised in the gateway's alarm log."""
+    with sqlite3.connect(data / "alarms.db") as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM alarm_events WHERE alarm LIKE 'intrusion%' AND event = 'raised'"
+        ).fetchone()
+    return int(row[0])
+
+
+def first_start(
+    ports: list[int], baseline_s: float, measure_s: float, watch_s: float, work: Path
+) -> int:
+    """A site's first day, then the same gateway restarted on the baselines it learnt."""
+    data = work / "data-first"
+    data.mkdir()
+    site = _site(work, ports, f"enabled = true\nbaseline_s = {baseline_s}\n")
+    gateway, url = _gateway(site, data)
+    t0 = time.monotonic()
+    samples: list[tuple[float, float]] = []  # (s since start, RSS MB)
+    try:
+        time.sleep(2.0)
+        _wait_scored(gateway, url, len(ports), baseline_s + 60 + 0.2 * len(ports))
+        all_scored_s = time.monotonic() - t0
+        rss, cpu = _window(gateway.pid, measure_s)
+        while time.monotonic() - t0 < watch_s:
+            samples.append((time.monotonic() - t0, _rss_mb(gateway.pid)))
+            time.sleep(1.0)
+        samples.append((time.monotonic() - t0, _rss_mb(gateway.pid)))
+    finally:
+        _stop(gateway)
+    raised = intrusion_alarms_raised(data)
+    restarted, url = _gateway(site, data)
+    try:
+        time.sleep(5.0)
+        _wait_scored(restarted, url, len(ports), 60 + 0.2 * len(ports))
+        rss_restarted, cpu_restarted = _window(restarted.pid, measure_s)
+    finally:
+        _stop(restarted)
+
+    def at(s: float) -> float:
+        return min(samples, key=lambda sample: abs(sample[0] - s))[1]
+
+    n = len(ports)
+    print(f"{n} devices, first start from an empty DATA_DIR, [ids] baseline_s = {baseline_s:g}")
+    print(f"  all {n} scoring {all_scored_s:.0f} s after the start")
+    print(f"  over {measure_s:g} s once all score: {rss:.0f} MB RSS, {cpu:.1f} % of a core")
+    print(f"  restarted on its saved baselines: {rss_restarted:.0f} MB RSS, {cpu_restarted:.1f} %")
+    print(f"  first start / restarted RSS: {rss / rss_restarted:.2f}")
+    print(f"  intrusion alarms raised: {raised}")
+    checks = [
+        (f"{rss:.0f} MB RSS once all score (target <= 200 MB)", rss <= 200),
+        (f"{cpu:.1f} % of a core once all score (target <= 15 %)", cpu <= 15),
+        (
+            f"RSS {rss / rss_restarted - 1:+.1%} of the restarted gateway's (target within 10 %)",
+            abs(rss / rss_restarted - 1) <= 0.10,
+        ),
+        (f"{raised} intrusion alarms raised by the fits (target 0)", raised == 0),
+    ]
+    if watch_s >= 100 and samples:
+        early, late = at(100.0), at(watch_s)
+        print(f"  RSS at 100 s: {early:.0f} MB, at {samples[-1][0]:.0f} s: {late:.0f} MB")
+        checks.append(
+            (
+                f"RSS {late - early:+.1f} MB from 100 s to {watch_s:g} s (target within 3 MB)",
+                abs(late - early) <= 3,
+            )
+        )
+    ok = True
+    for label, met in checks:
+        print(("PASS " if met else "MISS ") + label)
+        ok = ok and met
+    return 0 if ok else 1
+
+
+def _serving(count: int, work: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    ports_file = work / f"ports-{count}.json"
+    sims = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(count), "--ports-file", str(ports_file)]
+    )
+    while not ports_file.exists():
+        time.sleep(0.1)
+    return sims, json.loads(ports_file.read_text())
 
 
 def main(counts: list[int], measure_s: float) -> int:
@@ -154,14 +271,8 @@ def main(counts: list[int], measure_s: float) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for count in counts:
-            ports_file = work / f"ports-{count}.json"
-            sims = subprocess.Popen(
-                [sys.executable, __file__, "--serve", str(count), "--ports-file", str(ports_file)]
-            )
+            sims, ports = _serving(count, work)
             try:
-                while not ports_file.exists():
-                    time.sleep(0.1)
-                ports = json.loads(ports_file.read_text())
                 for ids_on in (False, True):
                     (work / "run").mkdir(exist_ok=True)
                     with tempfile.TemporaryDirectory(dir=work) as run:
@@ -199,12 +310,25 @@ def main(counts: list[int], measure_s: float) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", default="10,100,300")
+    parser.add_argument("--devices", default=None, help="10,100,300 (--first-start: 100)")
     parser.add_argument("--measure-s", type=float, default=20.0)
+    parser.add_argument("--first-start", action="store_true")
+    parser.add_argument("--baseline-s", type=float, default=20.0)
+    parser.add_argument("--watch-s", type=float, default=0.0)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ports-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.ports_file)
         raise SystemExit(0)
-    raise SystemExit(main([int(n) for n in args.devices.split(",")], args.measure_s))
+    if args.first_start:
+        with tempfile.TemporaryDirectory() as tmp:
+            sims, ports = _serving(int(args.devices or 100), Path(tmp))
+            try:
+                code = first_start(ports, args.baseline_s, args.measure_s, args.watch_s, Path(tmp))
+            finally:
+                sims.terminate()
+                sims.wait(15)
+        raise SystemExit(code)
+    counts = (args.devices or "10,100,300").split(",")
+    raise SystemExit(main([int(n) for n in counts], args.measure_s))

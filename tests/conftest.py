@@ -14,6 +14,18 @@ os.environ.setdefault("QT_API", "pyside6")
 from bessai.drivers.simulator.server import BessSimulator
 from tests.pubsub_emulator import PubSubEmulator, emulator_binary
 
+pytest_plugins = ["tests.tmpfs"]
+
+
+def pytest_report_header() -> list[str]:
+    """A stale manifest of shipped files makes every shipped profile refused: say so first."""
+    from bessai.integrity.manifest import WRITE_COMMAND, changed_files
+
+    stale = changed_files()
+    if not stale:
+        return []
+    return [f"STALE bessai/integrity/manifest.json ({'; '.join(stale)}): run {WRITE_COMMAND}"]
+
 
 @pytest.fixture(autouse=True)
 def _no_leftover_threads() -> Iterator[None]:

@@ -64,6 +64,23 @@ def free_port() -> int:
         return port
 
 
+PLANT_EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "plant.example.toml"
+PLANT_EXAMPLE_PORTS = {"pcs1": 15021, "pcs2": 15022, "bms1": 15031, "bms2": 15032, "poi": 15041}
+
+
+def plant_site_file(directory: Path, extra: str = "") -> tuple[Path, dict[str, int]]:
+    """The shipped plant example on free ports (and ``extra`` TOML appended): its path and
+    each device's port, for `bessai simulate --site` and a gateway run on the same file."""
+    text = PLANT_EXAMPLE.read_text(encoding="utf-8")
+    ports = {}
+    for name, shipped in PLANT_EXAMPLE_PORTS.items():
+        ports[name] = free_port()
+        text = text.replace(f"port = {shipped}\n", f"port = {ports[name]}\n")
+    site = directory / "plant.toml"
+    site.write_text(text + extra, encoding="utf-8")
+    return site, ports
+
+
 def sim_device(port: int, **overrides: Any) -> DeviceConfig:
     """The simulator on 127.0.0.1 as a site device, polled at 10 Hz with a 0.3 s timeout."""
     fields: dict[str, Any] = {

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bessai.drivers.device import ModbusDevice
+from bessai.drivers.device import ModbusDevice, WriteRejected
 from bessai.drivers.profile import Control, ControlMethod, Register, control_range_kw
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,33 @@ class PowerCommand:
     def step_kw(self) -> float:
         """The smallest change of power the device's registers can carry."""
         if self.charge is not None and self.discharge is not None:
-            return abs(self._to_kw(max(abs(self.charge.scale), abs(self.discharge.scale))))
+            return abs(
+                self._to_kw(max(self._resolution(self.charge), self._resolution(self.discharge)))
+            )
         assert self.setpoint is not None
-        return abs(self._to_kw(self.setpoint.scale))
+        return abs(self._to_kw(self._resolution(self.setpoint)))
+
+    def _resolution(self, register: Register) -> float:
+        """One raw step of a register: its scale, times its live scale factor as last read."""
+        exponent = (
+            self.device.exponents.get(register.scale_factor) if register.scale_factor else None
+        )
+        return abs(register.scale) * (10.0**exponent if exponent is not None else 1.0)
+
+    async def _rated_kw(self) -> float:
+        """The 100 % of a percent or window control: read live when the profile names the
+        register that holds it (SunSpec's WChaMax with its scale factor), else the nominal."""
+        name = self.control.rated_power
+        if name is None:
+            assert self.control.rated_power_kw is not None
+            return self.control.rated_power_kw
+        rated = await self.device.read_value(name)
+        if rated is None or rated <= 0:
+            raise WriteRejected(
+                f"{self.device.name}: the rating {name} reads {rated}: "
+                "a setpoint in percent of it cannot be written"
+            )
+        return rated
 
     def _to_kw(self, value: float) -> float:
         if self.control.method in (ControlMethod.PERCENT, ControlMethod.WINDOW):
@@ -101,8 +125,7 @@ class PowerCommand:
             held = await self.device.write(self.setpoint.name, value_kw)
         elif method is ControlMethod.PERCENT:
             assert self.setpoint is not None
-            assert self.control.rated_power_kw is not None
-            rated = self.control.rated_power_kw
+            rated = await self._rated_kw()
             back = await self.device.write(self.setpoint.name, value_kw / rated * 100.0)
             held = None if not isinstance(back, float) else back * rated / 100.0
         elif method is ControlMethod.WINDOW:
@@ -146,8 +169,7 @@ class PowerCommand:
         the old setpoint and the new one (and through zero when it turns round)."""
         assert self.charge is not None
         assert self.discharge is not None
-        assert self.control.rated_power_kw is not None
-        rated = self.control.rated_power_kw
+        rated = await self._rated_kw()
         pct = value_kw / rated * 100.0
         upper = (self.discharge.name, pct)  # the highest power allowed: + discharge
         lower = (self.charge.name, -pct)  # minus the lowest: a charge limit

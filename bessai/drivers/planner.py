@@ -3,7 +3,10 @@
 Registers of one table are grouped into blocks no longer than the device's
 request limit, bridging gaps up to ``max_gap`` words. When the device answers
 a block with "illegal data address" the block is split and the split is
-remembered, down to single registers that are then marked unsupported.
+remembered, down to single registers that are then marked unsupported. A
+register scaled by a live scale factor brings that register into the plan,
+so that every sample carries the exponents it is decoded with, and the two
+share a request whenever one request can hold both.
 """
 
 from __future__ import annotations
@@ -29,6 +32,18 @@ class ReadBlock:
         return slice(start, start + register.words)
 
 
+def _partners(registers: Sequence[Register]) -> dict[str, list[Register]]:
+    """Each register's scale factor and the registers it scales, among ``registers``."""
+    by_name = {r.name: r for r in registers}
+    partners: dict[str, list[Register]] = {r.name: [] for r in registers}
+    for reg in registers:
+        sf = by_name.get(reg.scale_factor or "")
+        if sf is not None:
+            partners[reg.name].append(sf)
+            partners[sf.name].append(reg)
+    return partners
+
+
 def _blocks_for(
     table: Table,
     registers: Sequence[Register],
@@ -38,15 +53,22 @@ def _blocks_for(
 ) -> list[ReadBlock]:
     blocks: list[ReadBlock] = []
     current: list[Register] = []
-    start = end = 0
+    start = end = reach = 0
+    partners = _partners(registers) if not table.is_bit else {}
     for reg in sorted(registers, key=lambda r: r.address):
-        if current and reg.address - end <= max_gap and reg.end - start <= max_count:
+        # A value and its scale factor share a request when the request can hold both,
+        # whatever lies between: the exponent then belongs to the same answer as the value.
+        near = reg.address - end <= max_gap or reg.end <= reach
+        if current and near and reg.end - start <= max_count:
             current.append(reg)
             end = max(end, reg.end)
-            continue
-        if current:
-            blocks.append(ReadBlock(table, start, end - start, tuple(current), unit_id))
-        current, start, end = [reg], reg.address, reg.end
+        else:
+            if current:
+                blocks.append(ReadBlock(table, start, end - start, tuple(current), unit_id))
+            current, start, end, reach = [reg], reg.address, reg.end, 0
+        for partner in partners.get(reg.name, []):
+            if partner.address >= reg.address and partner.end - start <= max_count:
+                reach = max(reach, partner.end)
     if current:
         blocks.append(ReadBlock(table, start, end - start, tuple(current), unit_id))
     return blocks
@@ -66,6 +88,12 @@ class ReadPlan:
     def for_profile(cls, profile: Profile, names: Iterable[str] | None = None) -> ReadPlan:
         conn = profile.connection
         wanted = set(names) if names is not None else None
+        if wanted is not None:
+            wanted |= {
+                r.scale_factor
+                for r in profile.registers
+                if r.name in wanted and r.scale_factor is not None
+            }
         plan = cls(conn.max_registers_per_request, conn.max_bits_per_request, conn.max_gap)
         units = sorted({r.unit_id for r in profile.registers if r.unit_id is not None})
         for unit in [None, *units]:

@@ -63,7 +63,9 @@ class Role(StrEnum):
     """Semantic roles: the quantities the core looks for on every device.
 
     Values in a role carry the role's unit after scaling; power is positive
-    when the battery discharges (exports) and negative when it charges.
+    when the battery discharges (exports) and negative when it charges; a
+    current is positive discharging too. The grid roles are what a meter at
+    the point of connection reads: positive while the site imports.
     """
 
     SOC_PCT = "soc_pct"
@@ -89,6 +91,46 @@ class Role(StrEnum):
     # returned, to anyone: the intrusion detector subtracts its own to see other masters.
     REQUEST_COUNT = "request_count"
     EXCEPTION_COUNT = "exception_count"
+    # A BMS: what its battery allows now (charge and discharge current limits, positive
+    # amperes), its cells' extremes, its contactor (1 = closed) and its alarm and warning
+    # words (any bit set: the BMS forbids or warns). Power limits are the max_*_power roles.
+    CCL_A = "ccl_a"
+    DCL_A = "dcl_a"
+    CELL_VOLTAGE_MAX_V = "cell_voltage_max_v"
+    CELL_VOLTAGE_MIN_V = "cell_voltage_min_v"
+    CELL_TEMP_MAX_C = "cell_temp_max_c"
+    CELL_TEMP_MIN_C = "cell_temp_min_c"
+    CONTACTOR_CLOSED = "contactor_closed"
+    BMS_ALARM_WORD = "bms_alarm_word"
+    BMS_WARNING_WORD = "bms_warning_word"
+    # A meter: per phase beside the totals (grid_power_kw, grid_frequency_hz), voltages
+    # line to neutral.
+    GRID_POWER_L1_KW = "grid_power_l1_kw"
+    GRID_POWER_L2_KW = "grid_power_l2_kw"
+    GRID_POWER_L3_KW = "grid_power_l3_kw"
+    GRID_REACTIVE_POWER_KVAR = "grid_reactive_power_kvar"
+    GRID_REACTIVE_POWER_L1_KVAR = "grid_reactive_power_l1_kvar"
+    GRID_REACTIVE_POWER_L2_KVAR = "grid_reactive_power_l2_kvar"
+    GRID_REACTIVE_POWER_L3_KVAR = "grid_reactive_power_l3_kvar"
+    GRID_VOLTAGE_L1_V = "grid_voltage_l1_v"
+    GRID_VOLTAGE_L2_V = "grid_voltage_l2_v"
+    GRID_VOLTAGE_L3_V = "grid_voltage_l3_v"
+    # An inverter's reactive-power setpoint (positive = over-excited, delivering vars).
+    SETPOINT_REACTIVE_POWER_KVAR = "setpoint_reactive_power_kvar"
+
+
+# A total and the roles of its phases: a profile that maps the phases names the total too
+# (a register's role, or a sum of the phases).
+PHASES_OF: dict[Role, tuple[Role, Role, Role]] = {
+    Role.GRID_POWER_KW: (Role.GRID_POWER_L1_KW, Role.GRID_POWER_L2_KW, Role.GRID_POWER_L3_KW),
+    Role.GRID_REACTIVE_POWER_KVAR: (
+        Role.GRID_REACTIVE_POWER_L1_KVAR,
+        Role.GRID_REACTIVE_POWER_L2_KVAR,
+        Role.GRID_REACTIVE_POWER_L3_KVAR,
+    ),
+}
+# Roles a device is commanded through: their register must be writable.
+WRITABLE_ROLES = frozenset({Role.SETPOINT_REACTIVE_POWER_KVAR})
 
 
 class Access(StrEnum):
@@ -112,6 +154,14 @@ class Register(ProfileModel):
         description="Words occupied; required for strings, implied by the type otherwise.",
     )
     scale: float = 1.0
+    scale_factor: str | None = Field(
+        default=None,
+        description=(
+            "Name of the register holding this one's power-of-ten exponent, read live with it "
+            "(SunSpec's *_SF): value = raw * scale * 10**sf + offset. An exponent that is not "
+            "implemented (0x8000) or outside -10..10 makes the value missing."
+        ),
+    )
     offset: float = 0.0
     unit: str = ""
     access: Access = Access.RO
@@ -222,6 +272,13 @@ class Control(ProfileModel):
     charge_power: str | None = None
     discharge_power: str | None = None
     rated_power_kw: Annotated[float | None, Field(gt=0)] = None
+    rated_power: str | None = Field(
+        default=None,
+        description=(
+            "Register holding the live 100 % of a percent or window control (SunSpec model "
+            "124's WChaMax), read before each write; rated_power_kw stays the nominal figure."
+        ),
+    )
     enter: list[Write] = Field(default_factory=list)
     leave: list[Write] = Field(default_factory=list)
     timeout_s: Annotated[float | None, Field(gt=0, le=3600)] = Field(
@@ -284,6 +341,10 @@ class Profile(ProfileModel):
     control: Control | None = None
     sums: list[Sum] = Field(default_factory=list)
     registers: list[Register]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What its maker (discovery) could not confirm: shown by `bessai profile check`.",
+    )
 
     @property
     def effective_control(self) -> Control | None:

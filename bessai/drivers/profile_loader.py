@@ -5,6 +5,7 @@ A bad profile is refused with the file, the JSON path and the reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from bessai.drivers.profile import (
+    PHASES_OF,
     WORDS_PER_TYPE,
+    WRITABLE_ROLES,
     ControlMethod,
     Profile,
     RegisterType,
     Role,
     Table,
 )
+from bessai.integrity.manifest import IntegrityError, check_shipped, sha256_hex
 
 MAX_PROFILE_BYTES = 4 * 1024 * 1024
 
@@ -120,7 +124,58 @@ def semantic_problems(profile: Profile) -> list[tuple[str, str]]:
                 )
                 break
             occupied[key] = i
+    problems.extend(_scale_factor_problems(profile))
     problems.extend(_control_problems(profile))
+    problems.extend(_role_problems(profile))
+    return problems
+
+
+def _role_problems(profile: Profile) -> list[tuple[str, str]]:
+    """A commanding role on a read-only register; phases mapped without their total."""
+    problems: list[tuple[str, str]] = []
+    for i, reg in enumerate(profile.registers):
+        if reg.role in WRITABLE_ROLES and not reg.writable:
+            problems.append(
+                (f"$.registers[{i}].access", f"role {reg.role.value!r} needs access 'rw'")
+            )
+    totals = {r.role for r in profile.registers} | {s.role for s in profile.sums}
+    for total, phases in PHASES_OF.items():
+        mapped = [i for i, r in enumerate(profile.registers) if r.role in phases]
+        if mapped and total not in totals:
+            problems.append(
+                (
+                    f"$.registers[{mapped[0]}].role",
+                    f"phases of {total.value!r} without the total: give a register that role "
+                    "or add a 'sums' entry of the phases",
+                )
+            )
+    return problems
+
+
+_SF_TYPES = (RegisterType.I16, RegisterType.U16)
+
+
+def _scale_factor_problems(profile: Profile) -> list[tuple[str, str]]:
+    """A live scale factor names a one-word integer register of the same device."""
+    problems: list[tuple[str, str]] = []
+    by_name = {r.name: r for r in profile.registers}
+    for i, reg in enumerate(profile.registers):
+        if reg.scale_factor is None:
+            continue
+        here = f"$.registers[{i}].scale_factor"
+        sf = by_name.get(reg.scale_factor)
+        if sf is None:
+            problems.append((here, f"no register named {reg.scale_factor!r} (the scale factor)"))
+        elif sf.type not in _SF_TYPES or sf.table.is_bit:
+            problems.append(
+                (here, f"scale factor {sf.name!r} is a {sf.type.value}: it must be i16 (or u16)")
+            )
+        elif sf.scale_factor is not None or sf.scale != 1.0 or sf.offset != 0.0:
+            problems.append((here, f"scale factor {sf.name!r} must itself be unscaled"))
+        elif sf.unit_id != reg.unit_id:
+            problems.append((here, f"scale factor {sf.name!r} is on another unit id"))
+        if reg.type in (RegisterType.STRING, RegisterType.BOOL) or reg.table.is_bit:
+            problems.append((here, f"a {reg.type.value} register takes no scale factor"))
     return problems
 
 
@@ -139,6 +194,16 @@ def _control_problems(profile: Profile) -> list[tuple[str, str]]:
     control = profile.control
     if control is None:
         return problems
+    if control.rated_power is not None:
+        rated = by_name.get(control.rated_power)
+        if rated is None:
+            problems.append(("$.control.rated_power", f"no register named {control.rated_power!r}"))
+        elif rated.type in (RegisterType.STRING, RegisterType.BOOL) or rated.table.is_bit:
+            problems.append(("$.control.rated_power", f"register {rated.name!r} is not a number"))
+        if control.method not in (ControlMethod.PERCENT, ControlMethod.WINDOW):
+            problems.append(
+                ("$.control.rated_power", "only a percent or window control has a rating")
+            )
 
     def writable(path: str, name: str | None, what: str) -> None:
         if name is None:
@@ -246,12 +311,29 @@ def parse_profile_json(raw: bytes | str, source: str) -> Profile:
     return _checked(profile, source)
 
 
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A profile, where it came from and the SHA-256 of the bytes it was parsed from."""
+
+    profile: Profile
+    source: str
+    sha256: str
+    shipped: bool
+
+
 def load_profile(path: Path | str) -> Profile:
     """Load a profile from a file path, or from the registry by id (``sim_bess``)."""
+    return open_profile(path).profile
+
+
+def open_profile(path: Path | str, *, trusted_dir: Path | None = None) -> LoadedProfile:
+    """``load_profile`` with its provenance: a shipped profile must match the manifest of
+    shipped files; a site's own file, when ``trusted_dir`` is given, must lie inside it."""
     raw: bytes
     source: str
     candidate = Path(path)
-    if candidate.suffix != ".json" and not candidate.exists():
+    shipped = candidate.suffix != ".json" and not candidate.exists()
+    if shipped:
         entry = resources.files("bessai.registry").joinpath(f"{path}.json")
         if not _is_registry_id(str(path)) or not entry.is_file():
             raise ProfileError(
@@ -260,8 +342,22 @@ def load_profile(path: Path | str) -> Profile:
                 f"no such file, nor a registry profile id (known: {', '.join(registry_ids())})",
             )
         raw, source = entry.read_bytes(), f"registry/{path}.json"
+        try:
+            check_shipped(source, raw)
+        except IntegrityError as exc:
+            raise ProfileError(source, "$", str(exc).removeprefix(f"{source}: ")) from None
     else:
         source = _one_line(repr(str(candidate))[1:-1])
+        if trusted_dir is not None and not candidate.resolve().is_relative_to(
+            trusted_dir.resolve()
+        ):
+            shown = _one_line(repr(str(trusted_dir))[1:-1])
+            raise ProfileError(
+                source,
+                "$",
+                f"refused: a site's own profiles are trusted only from its profile directory "
+                f"{shown} (PROFILE_DIR); put the file there",
+            )
         try:
             raw = candidate.read_bytes()
         except OSError as exc:
@@ -274,7 +370,7 @@ def load_profile(path: Path | str) -> Profile:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ProfileError(source, f"byte {exc.start}", "not UTF-8 text") from None
-    return parse_profile_json(raw, source)
+    return LoadedProfile(parse_profile_json(raw, source), source, sha256_hex(raw), shipped)
 
 
 def _is_registry_id(text: str) -> bool:

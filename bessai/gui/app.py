@@ -9,12 +9,31 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QInputDevice
+from PySide6.QtWidgets import QApplication, QWidget
 
 from bessai.gui.bridge import CoreBridge, Gateway, freeze_startup_heap
 from bessai.gui.loop import AppEventLoop
 from bessai.gui.main_window import MainWindow
+from bessai.gui.osk import TouchInput
 from bessai.gui.theme import apply_theme
+
+
+def touch_screen() -> bool:
+    """Whether a touch screen is attached (then the on-screen keyboard is on off the kiosk too)."""
+    return any(
+        device.type() == QInputDevice.DeviceType.TouchScreen for device in QInputDevice.devices()
+    )
+
+
+def fill_screen(window: QWidget, app: QApplication) -> None:
+    """Full screen with or without a window manager: the kiosk's X session has none, and there
+    ``showFullScreen`` alone leaves the window at its own size in the top-left corner. The
+    window is laid over the whole screen itself, and again whenever the screen changes size."""
+    screen = window.screen() or app.primaryScreen()
+    window.setGeometry(screen.geometry())
+    window.showFullScreen()
+    screen.geometryChanged.connect(window.setGeometry)
 
 
 async def run_app(
@@ -29,6 +48,7 @@ async def run_app(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     apply_theme(app, "dark")
+    touch = TouchInput(app, keyboard=kiosk or touch_screen())
     quit_event = asyncio.Event()
     app.aboutToQuit.connect(quit_event.set)
     await gateway.start()
@@ -40,7 +60,7 @@ async def run_app(
     window = MainWindow(bridge, kiosk=kiosk, exit_action=app.quit, hide_cursor=kiosk)
     window.restore_settings(language)
     if kiosk:
-        window.showFullScreen()
+        fill_screen(window, app)
     else:
         window.resize(1280, 800)
         window.show()
@@ -48,6 +68,7 @@ async def run_app(
     try:
         await quit_event.wait()
     finally:
+        touch.deleteLater()
         bridge.close()
         await gateway.stop()
 

@@ -1,14 +1,18 @@
-"""The bridge: the only GUI module that touches the core.
+"""The bridge: the only GUI seam onto the core, in three parts.
 
-It subscribes to the core's bus, keeps the latest of everything, and emits
-Qt signals at most at the screen's rate (10 Hz by default), so the screen
-never blocks the core and the core never waits for the screen. A frame that
-would fall during a device poll or just before one is put off (by at most
-half a frame) until the poll is done: a redraw and its paint hold the loop
-the core shares for 10-20 ms, and at equal rates a colliding phase would
-delay every poll. Commands go
-the other way as asyncio tasks on the same (qasync) loop; their results come
-back as signals. Chart samples are buffered between frames, not dropped.
+``CoreBridge`` (here) is the live feed: it subscribes to the core's bus, keeps
+the latest site snapshot (composed by the core once per control cycle) and
+emits Qt signals at most at the screen's rate (10 Hz by default), so the
+screen never blocks the core and the core never waits for the screen. A frame
+that would fall during a device poll or just before one is put off (by at
+most half a frame) until the poll is done. Pages read the snapshot and
+compute no site value themselves. ``bridge_commands.CommandsBridge`` is the
+operator's commands (the session, the target — the site or one device —,
+modes, setpoints, E-stop, alarms), through the gateway's command API;
+``bridge_admin.AdminBridge`` the engineer's and administrator's work (users,
+devices, limits, commissioning, discovery, reports, fleet). Commands run as
+asyncio tasks on the same (qasync) loop; their results come back as signals.
+Chart samples are buffered between frames, not dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from bessai.core.alarms.manager import (
@@ -34,12 +37,19 @@ from bessai.core.alarms.manager import (
     Priority,
 )
 from bessai.core.cloud.fleet import Fleet, FleetReader, FleetRow
-from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.events import CommandResult, ControlMode, ControlState, ControlStateChanged
-from bessai.core.dispatch.summary import DispatchSummary
-from bessai.core.guard.safety import Interlock, Preview, Reason, SafetyLimits, Window
+from bessai.core.guard.safety import (
+    ENGLISH,
+    TRIP_CAUSES,
+    Interlock,
+    Params,
+    Preview,
+    Reason,
+    SafetyLimits,
+    Window,
+    describe,
+)
 from bessai.core.ids.summary import IntrusionSummary
-from bessai.core.plant.commands import SITE_TARGET
 from bessai.core.plant.snapshot import (
     Condition,
     DeviceSnapshot,
@@ -50,30 +60,23 @@ from bessai.core.plant.snapshot import (
 from bessai.core.polling.scheduler import DeviceStatus
 from bessai.core.runtime.events import Sample, SampleTaken
 from bessai.core.runtime.heap import freeze_startup_heap
-from bessai.core.site.admin import ConnectionTest, SiteAdmin, SiteChangeError, check_connection
+from bessai.core.site.admin import ConnectionTest, SiteAdmin
 from bessai.core.site.commissioning import (
     TESTS,
-    CommissioningError,
     CommissioningRun,
-    write_report_json,
 )
 from bessai.core.site.gateway import Gateway
-from bessai.core.stores.auth import AuthError, Permission, Role, Session
+from bessai.core.stores.auth import Permission, Session
 from bessai.core.stores.outbox_summary import OutboxSummary
 from bessai.drivers.device import RegisterRow
 from bessai.drivers.discovery import (
     Discovery,
-    DiscoveryError,
-    discover,
-    discovered_profile,
-    write_profile,
 )
-from bessai.drivers.profile_loader import registry_ids
-from bessai.drivers.simulator.server import Fault
+from bessai.gui.bridge_admin import AdminBridge
+from bessai.gui.bridge_commands import CommandsBridge
 
 log = logging.getLogger(__name__)
 
-EVENT_ACTIONS = ("mode", "estop", "estop_reset", "maintenance")
 # Text and colours are refreshed four times a second: a person reads no faster, and each
 # refresh of a page costs the loop the core shares (the charts keep the full frame rate).
 TEXT_PERIOD_S = 0.25
@@ -95,7 +98,7 @@ class DeviceInfo:
     controllable: bool
 
 
-class CoreBridge(QObject):
+class CoreBridge(CommandsBridge, AdminBridge, QObject):
     """Coalesces core events into Qt signals and runs operator commands on the core."""
 
     frame = Signal()  # at most at the screen's rate, when anything changed
@@ -233,130 +236,6 @@ class CoreBridge(QObject):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def touch(self) -> None:
-        """The operator touched the screen or the keyboard: the session is not idle."""
-        if self.session is not None:
-            self.gateway.auth.session(self.session.token, touch=True)
-
-    def current_session(self) -> Session | None:
-        """The logged-in session, or None once it expired for idleness (looking is not activity)."""
-        if (
-            self.session is not None
-            and self.gateway.auth.session(self.session.token, touch=False) is None
-        ):
-            self.session = None
-            self.session_changed.emit()
-        return self.session
-
-    def may(self, permission: Permission) -> bool:
-        session = self.current_session()
-        return session is not None and session.may(permission)
-
-    async def login(self, user: str, secret: str) -> Session | str:
-        """A session, or the refusal's stable code ("bad_credentials", "locked", ...)."""
-        try:
-            self.session = await self.gateway.auth.login(user, secret)
-        except AuthError as exc:
-            return exc.code
-        self.session_changed.emit()
-        return self.session
-
-    def logout(self) -> None:
-        if self.session is not None:
-            self.run("logout", self.gateway.auth.logout(self.session.token))
-        self.session = None
-        self.session_changed.emit()
-
-    def targets(self) -> list[str]:
-        """What Control can command: the site (with several devices), then each device."""
-        return self.gateway.commands.targets()
-
-    @property
-    def target(self) -> str | None:
-        """The site or the device Control commands now (None: nothing can be commanded)."""
-        targets = self.targets()
-        if self._target in targets:
-            return self._target
-        return targets[0] if targets else None
-
-    def set_target(self, target: str) -> None:
-        self._target = target
-
-    def controller_name(self) -> str | None:
-        """The device Control commands, None for the site or when there is none."""
-        target = self.target
-        return None if target in (None, SITE_TARGET) else target
-
-    def state(self) -> ControlState | None:
-        """The control state of the target: a device's, or the site's as the core composes it."""
-        target = self.target
-        return None if target is None else self.snapshot().control_of(target)
-
-    def interlocks_of_target(self) -> list[InterlockEntry]:
-        """The target's interlocks, each naming its device, with since-when and who clears it."""
-        snapshot = self.snapshot()
-        target = self.target
-        if target is None:
-            return []
-        if target == SITE_TARGET:
-            return list(snapshot.interlocks)
-        device = snapshot.device(target)
-        return [] if device is None else list(device.interlocks)
-
-    def target_devices(self) -> list[DeviceSnapshot]:
-        snapshot = self.snapshot()
-        target = self.target
-        if target == SITE_TARGET:
-            return list(snapshot.controllable)
-        device = None if target is None else snapshot.device(target)
-        return [] if device is None else [device]
-
-    def dispatch_summary(self) -> DispatchSummary:
-        return self.gateway.dispatch_summary()
-
-    def preview(self, setpoint_kw: float) -> Preview | None:
-        target = self.target
-        return None if target is None else self.gateway.commands.preview_total(setpoint_kw, target)
-
-    def set_mode(self, mode: ControlMode, done: Callable[[Any], None] | None = None) -> None:
-        target = self.target
-        if target is not None:
-            self.run(
-                "mode", self.gateway.commands.set_mode(self.current_session(), mode, target), done
-            )
-
-    def command_setpoint(self, kw: float, done: Callable[[Any], None] | None = None) -> None:
-        target = self.target
-        if target is not None:
-            self.run(
-                "setpoint",
-                self.gateway.commands.command_setpoint(self.current_session(), kw, target),
-                done,
-            )
-
-    def estop(self) -> None:
-        self.run("estop", self.gateway.commands.estop(self.current_session(), "screen"))
-
-    def reset_estop(self, done: Callable[[Any], None] | None = None) -> None:
-        target = self.target
-        if target is not None:
-            self.run(
-                "estop_reset",
-                self.gateway.commands.reset_estop(self.current_session(), target),
-                done,
-            )
-
-    def acknowledge(self, ref: str, comment: str | None) -> None:
-        """Acknowledge one alarm instance (``source/code``)."""
-        self.run("ack", self.gateway.acknowledge_alarm(self.current_session(), ref, comment))
-
-    def acknowledge_all(self, comment: str | None) -> None:
-        """Acknowledge every unacknowledged instance, with one comment."""
-        self.run("ack", self.gateway.acknowledge_all_alarms(self.current_session(), comment))
-
-    def shelve(self, ref: str, duration_s: float) -> None:
-        self.run("shelve", self.gateway.shelve_alarm(self.current_session(), ref, duration_s))
-
     def fetch_history(
         self,
         device: str,
@@ -451,329 +330,20 @@ class CoreBridge(QObject):
     def outbox_summary(self) -> OutboxSummary | None:
         return self.gateway.outbox_summary()
 
-    def read(self, action: str, query: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """A store read (SQLite) in a worker thread, its result to ``done`` on the loop: the
-        screen's loop never waits on the disk."""
-        self.run(action, asyncio.to_thread(query), done)
-
-    def fetch_users(self, done: Callable[[Any], None]) -> None:
-        """The accounts as (name, role), for the login picker and Settings."""
-        self.read("users", self.gateway.auth.users, done)
-
-    def fetch_alarm_log(self, limit: int, done: Callable[[Any], None]) -> None:
-        self.read("alarm_log", lambda: self.gateway.alarms.history(limit), done)
-
-    def fetch_audit(self, limit: int, done: Callable[[Any], None]) -> None:
-        """The last ``limit`` audit records, newest first."""
-        self.read("audit", lambda: list(reversed(self.gateway.audit.records()[-limit:])), done)
-
-    def watch_fleet(self, project_id: str, subscription: str, stale_after_s: float = 30.0) -> None:
-        """Read the fleet's telemetry subscription (the Fleet page pulls it while shown)."""
-        self.fleet = Fleet(stale_after_s=stale_after_s)
-        self._fleet_reader = FleetReader(project_id, subscription, self.fleet)
-
-    def pull_fleet(self, done: Callable[[Any], None]) -> None:
-        """One pull off the loop; ``done`` gets the message count or the error in words."""
-        reader = self._fleet_reader
-        if reader is None:
-            return
-
-        def pull() -> int | str:
-            try:
-                return reader.pull_once(timeout_s=2.0)
-            except Exception as exc:  # the link or the subscription: shown on the page
-                return f"{type(exc).__name__}: {exc}"
-
-        self.read("fleet", pull, done)
-
-    def fetch_events(self, since: float, done: Callable[[Any], None]) -> None:
-        """Chart markers since ``since``: (ts, kind, text) from the audit trail and alarm log."""
-
-        def query() -> list[tuple[float, str, str]]:
-            marks: list[tuple[float, str, str]] = []
-            for r in self.gateway.audit.records_since(since, EVENT_ACTIONS):
-                if r.outcome in ("ok", "latched"):
-                    text = str(r.detail.get("new", "")) if r.action == "mode" else ""
-                    marks.append((r.ts, r.action, text))
-            for row in self.gateway.alarms.history(500):
-                if float(str(row[0])) >= since and row[2] == "raised":
-                    marks.append((float(str(row[0])), "alarm", str(row[1])))
-            return sorted(marks)
-
-        self.read("events", query, done)
-
-    def create_first_admin(
-        self, name: str, secret: str, done: Callable[[Any], None] | None = None
-    ) -> None:
-        """The first account of a new site (an admin); refused once any account exists."""
-
-        async def create() -> Session | str:
-            try:
-                await self.gateway.auth.add_user(name, Role.ADMIN, secret)
-            except AuthError as exc:
-                return exc.code
-            return await self.login(name, secret)
-
-        self.run("first_admin", create(), done)
-
-    def add_user(
-        self, name: str, role: str, secret: str, done: Callable[[Any], None] | None = None
-    ) -> None:
-        async def add() -> tuple[str, str] | str:
-            """(name, role) when added, else the refusal's stable code."""
-            try:
-                await self.gateway.auth.add_user(
-                    name, Role[role.upper()], secret, by=self.current_session()
-                )
-            except AuthError as exc:
-                return exc.code
-            except KeyError:
-                return "bad_role"
-            return (name, role)
-
-        self.run("user_add", add(), done)
-
-    def write_register(
-        self, device: str, register: str, value: float, done: Callable[[Any], None] | None = None
-    ) -> None:
-        controller = self.gateway.controllers.get(device)
-        if controller is not None:
-            self.run(
-                "register_write",
-                controller.write_register(self.current_session(), register, value),
-                done,
-            )
-
-    def enable_site_admin(self, site_file: Path) -> None:
-        """Devices and limits become editable; changes are saved to ``site_file``."""
-        self.site_admin = SiteAdmin(self.gateway, site_file)
-
-    @property
-    def site_file(self) -> Path | None:
-        return None if self.site_admin is None else self.site_admin.editor.path
-
-    def profile_ids(self) -> list[str]:
-        return registry_ids()
-
-    def device_config(self, name: str) -> dict[str, Any] | None:
-        """A device's settings as the site file holds them."""
-        for cfg in self.gateway.configs:
-            if cfg.name == name:
-                return cfg.model_dump()
-        return None
-
-    @staticmethod
-    def device_from(fields: dict[str, Any]) -> DeviceConfig | str:
-        """A device's settings from the form, or what is wrong with them in one line."""
-        try:
-            return DeviceConfig.model_validate({k: v for k, v in fields.items() if v is not None})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "device"
-            return f"{where}: {first['msg']}"
-
-    def _site_change(
-        self, action: str, change: Awaitable[Any], done: Callable[[Any], None] | None
-    ) -> None:
-        async def guarded() -> Any:
-            try:
-                result = await change
-            except SiteChangeError as exc:
-                return f"refused: {exc}"
-            return "ok" if result is None else result
-
-        self.run(action, guarded(), done)
-
-    def _admin(self) -> SiteAdmin:
-        if self.site_admin is None:
-            raise SiteChangeError("this site is not editable from the app")
-        return self.site_admin
-
-    def add_device(self, fields: dict[str, Any], done: Callable[[Any], None] | None = None) -> None:
-        cfg = self.device_from(fields)
-        if isinstance(cfg, str):
-            if done is not None:
-                done(f"refused: {cfg}")
-            return
-        self._site_change("device_add", self._admin_call("add_device", cfg), done)
-
-    def update_device(
-        self, name: str, fields: dict[str, Any], done: Callable[[Any], None] | None = None
-    ) -> None:
-        cfg = self.device_from(fields)
-        if isinstance(cfg, str):
-            if done is not None:
-                done(f"refused: {cfg}")
-            return
-        self._site_change("device_update", self._admin_call("update_device", name, cfg), done)
-
-    def remove_device(self, name: str, done: Callable[[Any], None] | None = None) -> None:
-        self._site_change("device_remove", self._admin_call("remove_device", name), done)
-
-    async def _admin_call(self, method: str, *args: Any) -> Any:
-        return await getattr(self._admin(), method)(self.current_session(), *args)
-
-    def set_limits(
-        self,
-        device: str | None,
-        changes: dict[str, float],
-        done: Callable[[Any], None] | None = None,
-    ) -> None:
-        self._site_change("limits", self._admin_call("set_limits", device, changes), done)
-
-    def limits_of(self, device: str | None) -> SafetyLimits:
-        if device is None:
-            return self.gateway.limits
-        controller = self.gateway.controllers.get(device)
-        return controller.guard.limits if controller else self.gateway.device_limits[device]
-
-    def maintenance(self, device: str) -> bool:
-        controller = self.gateway.controllers.get(device)
-        return bool(controller and controller.maintenance)
-
-    def set_maintenance(
-        self, device: str, on: bool, done: Callable[[Any], None] | None = None
-    ) -> None:
-        self._site_change("maintenance", self._admin_call("set_maintenance", device, on), done)
-
-    def test_connection(
-        self, fields: dict[str, Any], done: Callable[[Any], None] | None = None
-    ) -> None:
-        """One poll of the form's device (not added yet): identity, decoded and raw values."""
-        cfg = self.device_from(fields)
-        if isinstance(cfg, str):
-            if done is not None:
-                done(ConnectionTest(False, cfg))
-            return
-        self.run("connection_test", check_connection(cfg), done)
-
-    def discover(
-        self, host: str, port: int, unit: int | None, done: Callable[[Any], None] | None = None
-    ) -> None:
-        """``bessai discover`` from the device form; a SunSpec map is saved as a profile."""
-
-        async def find() -> tuple[Discovery, str | None] | str:
-            try:
-                found = await discover(host, port, unit=unit)
-            except DiscoveryError as exc:
-                return str(exc)
-            if found.sunspec is None:
-                return found, None
-            data = discovered_profile(found.sunspec, host, port, time.strftime("%Y-%m-%dT%H:%M:%S"))
-            path = self.gateway.data_dir / "profiles" / f"{data['id']}.json"
-            try:
-                await asyncio.to_thread(write_profile, data, path)
-            except OSError as exc:
-                return f"{path}: cannot write: {exc.strerror}"
-            return found, str(path)
-
-        self.run("discover", find(), done)
-
-    def remove_user(self, name: str, done: Callable[[Any], None] | None = None) -> None:
-        self._user_change(
-            "user_remove", self.gateway.auth.remove_user(name, by=self.current_session()), done
-        )
-
-    def unlock_user(self, name: str, done: Callable[[Any], None] | None = None) -> None:
-        self._user_change(
-            "user_unlock", self.gateway.auth.unlock(name, by=self.current_session()), done
-        )
-
-    def reset_user(self, name: str, secret: str, done: Callable[[Any], None] | None = None) -> None:
-        self._user_change(
-            "user_reset",
-            self.gateway.auth.reset_secret(name, secret, by=self.current_session()),
-            done,
-        )
-
-    def _user_change(
-        self, action: str, change: Awaitable[Any], done: Callable[[Any], None] | None
-    ) -> None:
-        async def guarded() -> str:
-            try:
-                await change
-            except AuthError as exc:
-                return exc.code
-            return "ok"
-
-        self.run(action, guarded(), done)
-
-    def start_commissioning(
-        self,
-        device: str,
-        tests: list[str],
-        progress: Callable[[str, str], None],
-        done: Callable[[Any], None] | None = None,
-        *,
-        comms_wait_s: float = 120.0,
-    ) -> str | None:
-        """Start a commissioning run; None when started, else why not (in English)."""
-        session = self.current_session()
-        if session is None:
-            return "log in as an engineer first"
-        if self.commissioning is not None:
-            return "a commissioning run is in progress"
-        try:
-            run = CommissioningRun(self.gateway, device, session, comms_wait_s=comms_wait_s)
-        except CommissioningError as exc:
-            return str(exc)
-        run.progress = progress
-        self.commissioning = run
-
-        async def go() -> dict[str, Any]:
-            try:
-                report = await run.run(tuple(t for t in TESTS if t in tests))
-            finally:
-                self.commissioning = None
-            return report.to_json()
-
-        self.run("commissioning", go(), done)
-        return None
-
-    def is_simulated(self, device: str) -> bool:
-        return device in self.gateway.simulators
-
-    def drop_simulated_link(self, device: str, seconds: float) -> bool:
-        """For the comms-loss test on a simulated device: it stops answering for a while."""
-        sim = self.gateway.simulators.get(device)
-        if sim is None:
-            return False
-        sim.inject(Fault.NO_ANSWER)
-        sim.drop_connections()
-        asyncio.get_event_loop().call_later(seconds, sim.inject, Fault.NO_ANSWER, False)
-        return True
-
-    def write_report(
-        self,
-        report: dict[str, Any],
-        writer: Callable[[dict[str, Any], Path], None],
-        done: Callable[[Any], None] | None = None,
-    ) -> Path:
-        """The report's JSON (off the loop) in DATA_DIR/reports; ``writer`` draws the PDF beside it."""
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(report["finished_at"]))
-        base = self.gateway.data_dir / "reports" / f"commissioning-{report['device']}-{stamp}"
-
-        async def both() -> str:
-            try:
-                await asyncio.to_thread(write_report_json, report, base.with_suffix(".json"))
-                writer(report, base.with_suffix(".pdf"))
-            except OSError as exc:
-                return f"cannot write the report: {exc.strerror}: {exc.filename}"
-            return str(base.with_suffix(".pdf"))
-
-        self.run("report", both(), done)
-        return base
-
 
 def result_text(result: object, spanish: bool) -> str:
-    """What a command's result says, in the screen's language."""
+    """What a command's result says, in the screen's language (the translator installed)."""
     if isinstance(result, CommandResult):
-        return result.message_es if spanish else result.message_en
+        from bessai.gui.reasons import of
+
+        return of(result)
     return str(result)
 
 
 __all__ = [
+    "ENGLISH",
     "TESTS",
+    "TRIP_CAUSES",
     "Alarm",
     "AlarmState",
     "CommandResult",
@@ -790,6 +360,7 @@ __all__ = [
     "Interlock",
     "InterlockEntry",
     "IntrusionSummary",
+    "Params",
     "Permission",
     "Preview",
     "Priority",
@@ -798,6 +369,7 @@ __all__ = [
     "Sample",
     "SiteSnapshot",
     "Window",
+    "describe",
     "freeze_startup_heap",
     "result_text",
 ]

@@ -16,8 +16,11 @@ from bessai.drivers.simulator.physics import BatteryModel
 DEMO_SCHEDULE = [(600, 60.0), (300, 0.0), (600, -50.0), (300, 30.0)]
 
 
-async def demo_gateway(data_dir: Path, *, ids_baseline_s: float = 600.0) -> Gateway:
-    """A started gateway on the embedded simulator with demo accounts (screenshots, benchmarks)."""
+async def demo_gateway(
+    data_dir: Path, *, ids_baseline_s: float = 600.0, devices: tuple[str, ...] = ("bess-sim",)
+) -> Gateway:
+    """A started gateway on the embedded simulator (one simulated battery per name) with demo
+    accounts (screenshots, benchmarks)."""
     from argon2 import PasswordHasher
 
     from bessai.core.config.settings import DeviceConfig
@@ -32,7 +35,10 @@ async def demo_gateway(data_dir: Path, *, ids_baseline_s: float = 600.0) -> Gate
     await auth.add_user("demo-operator", Role.OPERATOR, "hunter2-demo", by=admin)
     gateway = Gateway(
         "cl-demo-01",
-        [DeviceConfig(name="bess-sim", profile="sim_bess", simulated=True, poll_interval_s=0.5)],
+        [
+            DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.5)
+            for name in devices
+        ],
         data_dir=data_dir,
         auth=auth,
         ids_baseline_s=ids_baseline_s,

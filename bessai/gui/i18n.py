@@ -7,9 +7,14 @@ sends every widget a LanguageChange event, on which pages relabel themselves.
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from PySide6.QtCore import QCoreApplication, QTranslator
+
+from bessai.integrity.manifest import IntegrityError, check_shipped
+
+log = logging.getLogger(__name__)
 
 CONTEXT = "bessai"
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -34,7 +39,16 @@ class Languages:
             self._translator = None
         if code != "en":
             translator = QTranslator(app)
-            path = resources.files("bessai.resources").joinpath(f"translations/bessai_{code}.qm")
+            name = f"translations/bessai_{code}.qm"
+            path = resources.files("bessai.resources").joinpath(name)
+            try:
+                check_shipped(f"resources/{name}", path.read_bytes())
+            except IntegrityError as exc:
+                # A translation that is not the shipped one is not shown; the gateway's
+                # start check raises the alarm that names it.
+                log.error("translation %s not used, the screen stays in English: %s", code, exc)
+                self.current = "en"
+                return
             if not translator.load(str(path)):
                 raise FileNotFoundError(f"no translation for {code!r} at {path}")
             app.installTranslator(translator)

@@ -1,7 +1,8 @@
 """Login on a touch panel: a tile per user (name and role, never a PIN), then a PIN pad.
 
 A new site has no accounts: on the local console (not over SSH or a remote
-display) the dialog offers to create the administrator instead.
+display) the dialog offers to create the administrator instead. Both show
+the system-use notice (SR 1.12) above everything they ask.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from bessai.gui.i18n import t
+from bessai.notice import notice
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]
+WIDE_PX = 720  # the dialogs' width where the screen has it (the kiosk's is 800)
 
 
 def local_console() -> bool:
@@ -32,6 +35,15 @@ def local_console() -> bool:
         return False
     display = os.environ.get("DISPLAY", "")
     return not display or display.startswith(":")
+
+
+def notice_label(parent: QWidget | None) -> QLabel:
+    """The system-use notice in the language of the window that opens the dialog."""
+    languages = getattr(parent, "languages", None)
+    label = QLabel(notice(getattr(languages, "current", "en")))
+    label.setObjectName("notice")
+    label.setWordWrap(True)
+    return label
 
 
 def refusal_text(code: str) -> str:
@@ -49,11 +61,11 @@ def refusal_text(code: str) -> str:
 
 
 def keypad(target: QLineEdit | None, on_ok: object) -> QGridLayout:
-    """A 3×4 PIN pad of 72×56 px keys typing into ``target`` (or the focused field)."""
+    """A 3×4 PIN pad of 72×52 px keys typing into ``target`` (or the focused field)."""
     grid = QGridLayout()
     for i, key in enumerate(KEYS):
         button = QPushButton(key)
-        button.setMinimumSize(72, 56)
+        button.setMinimumSize(72, 52)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setObjectName("primary" if key == "OK" else "")
 
@@ -101,12 +113,18 @@ class LoginDialog(QDialog):
         self.secret.setPlaceholderText(t("PIN or password"))
         self.secret.returnPressed.connect(self._submit)
         self.back = QPushButton(t("Other user"))
-        self.back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
-        pad_layout = QVBoxLayout(pad)
-        pad_layout.addWidget(self.who)
-        pad_layout.addWidget(self.secret)
+        self.back.clicked.connect(self._other_user)
+        # The pad beside the user and the field, not below them: at 800×480 the dialog keeps
+        # its Cancel on screen (a password, not a PIN, is typed on the on-screen keyboard).
+        beside = QVBoxLayout()
+        beside.addWidget(self.who)
+        beside.addWidget(self.secret)
+        beside.addWidget(self.back)
+        beside.addStretch(1)
+        pad_layout = QHBoxLayout(pad)
+        pad_layout.setContentsMargins(0, 0, 0, 0)
+        pad_layout.addLayout(beside, 1)
         pad_layout.addLayout(keypad(self.secret, self._submit))
-        pad_layout.addWidget(self.back)
         self.stack.addWidget(picker)
         self.stack.addWidget(pad)
         self.message = QLabel("")
@@ -114,11 +132,17 @@ class LoginDialog(QDialog):
         self.message.setWordWrap(True)
         self.cancel = QPushButton(t("Cancel"))
         self.cancel.clicked.connect(self.reject)
+        self.notice = notice_label(parent)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.cancel)
+        self.question = QLabel(t("Who are you?"))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(t("Who are you?")))
+        layout.addWidget(self.notice)
+        layout.addWidget(self.question)
         layout.addWidget(self.stack)
-        layout.addWidget(self.message)
-        layout.addWidget(self.cancel)
+        layout.addLayout(bottom)
+        self.setMinimumWidth(WIDE_PX)  # the notice in a few long lines, not many short ones
 
     def choose(self, name: str, role: str) -> None:
         self.user = name
@@ -126,7 +150,12 @@ class LoginDialog(QDialog):
         self.secret.clear()
         self.message.clear()
         self.stack.setCurrentIndex(1)
+        self.question.setVisible(False)  # the user is named above the field now
         self.secret.setFocus()
+
+    def _other_user(self) -> None:
+        self.stack.setCurrentIndex(0)
+        self.question.setVisible(True)
 
     def _submit(self) -> None:
         if self.user:
@@ -157,17 +186,27 @@ class FirstRunDialog(QDialog):
         self.again = QLineEdit()
         self.again.setEchoMode(QLineEdit.EchoMode.Password)
         self.again.setPlaceholderText(t("The same PIN again"))
+        for pin in (self.secret, self.again):
+            pin.setProperty("osk", False)  # digits only: the pad beside types them
         self.message = QLabel("")
         self.message.setObjectName("refused")
         self.message.setWordWrap(True)
         self.cancel = QPushButton(t("Cancel"))
         self.cancel.clicked.connect(self.reject)
+        self.notice = notice_label(parent)
         fields = QVBoxLayout()
-        for w in (intro, self.name, self.secret, self.again, self.message, self.cancel):
+        for w in (self.name, self.secret, self.again, self.message, self.cancel):
             fields.addWidget(w)
-        row = QHBoxLayout(self)
+        fields.addStretch(1)
+        row = QHBoxLayout()
         row.addLayout(fields, 1)
         row.addLayout(keypad(None, self._submit))
+        # The notice and the intro across the whole width: wrapped, not clipped, at 800×480.
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addWidget(intro)
+        layout.addLayout(row)
+        self.setMinimumWidth(WIDE_PX)
         self.secret.setFocus()
 
     def _submit(self) -> None:

@@ -6,7 +6,8 @@ local history (so the charts open full), then the live app on the embedded
 simulator: Manual discharge, every page; Auto; an over-temperature trip; a
 comms loss; an E-stop; another Modbus master writing setpoints (an intrusion);
 the login tiles; then the commissioning tabs (a device added through the
-form, the limits editor and its confirmation, a commissioning run). ``make
+form, the limits editor and its confirmation, a commissioning run). A second
+scene runs a site of two batteries with the trip on the second. ``make
 screenshots`` runs it under Xvfb.
 
     python -m bessai.gui.screenshots --out screenshots [--lang es en]
@@ -226,6 +227,38 @@ async def shoot(out: Path, languages: list[str], theme: str) -> list[Path]:
     return shooter.written
 
 
+async def two_devices(out: Path, languages: list[str], theme: str) -> list[Path]:
+    """A site of two batteries with the trip on the SECOND: the strip names it, the Overview
+    shows its temperature and a row per device, Control groups the checklist by device."""
+    with tempfile.TemporaryDirectory() as tmp:
+        gateway = await demo_gateway(Path(tmp), devices=("bess-a", "bess-b"))
+        bridge = CoreBridge(gateway)
+        window = MainWindow(bridge)
+        window.set_theme(theme)
+        window.show()
+        shooter = Shooter(window, out, languages)
+        try:
+            await bridge.login("demo-engineer", "hunter2-demo")
+            session = bridge.current_session()
+            commands = gateway.commands
+            await until(lambda: len(bridge.latest) == 2, 10.0)
+            await commands.set_mode(session, ControlMode.MANUAL, "site")
+            await commands.command_setpoint(session, 40.0, "site")
+            await asyncio.sleep(2.0)
+            await shooter.pages("two-normal", ["Overview", "Control"])
+            hot = gateway.simulators["bess-b"]
+            hot.model.temp_c = gateway.controllers["bess-b"].guard.limits.temp_trip_c + 27.0
+            hot.inject(Fault.OVER_TEMPERATURE)
+            await until(lambda: bool(gateway.controllers["bess-b"].state().interlocks), 10.0)
+            await asyncio.sleep(1.5)
+            await shooter.pages("two-trip", ["Overview", "Control", "Alarms"])
+        finally:
+            bridge.close()
+            window.close()
+            await gateway.stop()
+    return shooter.written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
@@ -237,6 +270,7 @@ def main() -> int:
     app.setQuitOnLastWindowClosed(False)  # closing the window must not stop the loop mid-run
     with asyncio.Runner(loop_factory=AppEventLoop) as runner:
         written = runner.run(shoot(args.out, args.lang, args.theme))
+        written += runner.run(two_devices(args.out, args.lang, args.theme))
     for path in written:
         print(path)
     del app

@@ -21,6 +21,7 @@ from bessai.gui.bridge import (
 )
 from bessai.gui.formatting import fmt
 from bessai.gui.i18n import t
+from bessai.gui.reasons import cause_text, reason_text
 
 UNACKNOWLEDGED = (AlarmState.ACTIVE_UNACK, AlarmState.CLEARED_UNACK)
 
@@ -80,7 +81,12 @@ def site_status(snapshot: SiteSnapshot | None, deadband_kw: float, spanish: bool
         if worst.code == "comms_lost":
             down = [c.device or "" for c in conditions if c.code == "comms_lost"]
             return SiteStatus(t("NO COMMUNICATION: {0}").format(", ".join(down)), "trip")
-        detail = worst.message_es if spanish else worst.message_en
+        if worst.code == "trip":
+            detail = cause_text(worst.params)
+        elif worst.code in ("intrusion_lockout", "intrusion_alarm"):
+            detail = t("score {0}").format(fmt(float(dict(worst.params).get("score", 0.0)), 2))
+        else:
+            detail = reason_text(worst.reason, worst.params) if worst.reason else ""
         if worst.code == "trip":
             return SiteStatus(t("TRIP {0}: {1}").format(_where(worst, others), detail), "trip")
         if worst.code == "intrusion_lockout":

@@ -161,11 +161,50 @@ def style_sheet(p: Palette) -> str:
     QFrame#checkRow QLabel {{ background: transparent; color: {p.muted}; }}
     QFrame#checkRow[severity="warning"] QLabel {{ color: {p.warn}; }}
     QFrame#checkRow[severity="trip"] QLabel {{ color: {p.bad}; }}
+    QLabel#deviceCell[severity="warning"] {{ color: {p.warn}; font-weight: bold; }}
+    QLabel#deviceCell[severity="trip"] {{ color: {p.bad}; font-weight: bold; }}
+    QLabel#groupHeader {{ font-weight: bold; }}
+    QLabel#groupHeader[severity="trip"] {{ color: {p.bad}; }}
     QTableWidget, QTableView {{ background: {p.panel}; gridline-color: {p.window}; border: none; }}
     QHeaderView::section {{ background: {p.window}; color: {p.muted}; border: none; padding: 6px; }}
-    QLineEdit, QComboBox, QDoubleSpinBox {{ background: {p.panel}; border: 1px solid {p.muted};
+    QLineEdit, QComboBox, QAbstractSpinBox {{ background: {p.panel}; border: 1px solid {p.muted};
         border-radius: 6px; min-height: 44px; padding: 0 8px; }}
-    QScrollBar:vertical {{ width: 18px; }}
+    QLineEdit:disabled, QComboBox:disabled, QAbstractSpinBox:disabled {{ color: {p.disabled};
+        border: 1px dashed {p.disabled}; }}
+    QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: border;
+        width: 0; height: 0; border: none; }}
+    QComboBox::drop-down {{ width: 44px; border: none; }}
+    QComboBox QAbstractItemView {{ background: {p.panel}; selection-background-color: {p.accent};
+        selection-color: {p.on_accent}; }}
+    QComboBox QAbstractItemView::item {{ min-height: 48px; padding: 0 12px; }}
+    QTextBrowser, QListWidget {{ background: {p.panel}; color: {p.text}; border: none; }}
+    QListWidget::item {{ min-height: 32px; }}
+    QTabWidget::pane {{ border: none; }}
+    QTabBar::tab {{ background: {p.window}; color: {p.muted}; min-height: 44px; min-width: 96px;
+        padding: 0 14px; border-bottom: 3px solid transparent; }}
+    QTabBar::tab:selected {{ color: {p.text}; border-bottom: 3px solid {p.accent}; }}
+    QTabBar QToolButton {{ min-width: 44px; min-height: 44px; }}
+    QCheckBox, QRadioButton {{ min-height: 48px; spacing: 12px; background: transparent; }}
+    QCheckBox::indicator, QRadioButton::indicator {{ width: 32px; height: 32px; }}
+    QCheckBox::indicator {{ border: 2px solid {p.muted}; border-radius: 6px;
+        background: {p.panel}; }}
+    QCheckBox::indicator:checked {{ background: {p.accent}; border-color: {p.accent}; }}
+    QCheckBox::indicator:disabled {{ border: 2px dashed {p.disabled}; }}
+    QPushButton#segment {{ border-radius: 6px; padding: 0 10px; }}
+    QPushButton#key, QPushButton#padKey {{ min-height: 52px; padding: 0 4px; font-size: 20px; }}
+    QPushButton#keyWord {{ min-height: 52px; padding: 0 4px; font-size: 14px; }}
+    QDialog {{ border: 2px solid {p.muted}; border-radius: 4px; }}
+    QLabel#padEntry {{ font-size: 22px; border-bottom: 2px solid {p.accent};
+        background: transparent; min-height: 40px; }}
+    QLabel#padEntry[empty="true"] {{ color: {p.muted}; font-size: 15px; }}
+    QScrollBar:vertical {{ width: 44px; background: {p.window}; margin: 0; }}
+    QScrollBar:horizontal {{ height: 44px; background: {p.window}; margin: 0; }}
+    QScrollBar::handle:vertical {{ background: {p.muted}; min-height: 44px; border-radius: 8px;
+        margin: 4px 10px; }}
+    QScrollBar::handle:horizontal {{ background: {p.muted}; min-width: 44px; border-radius: 8px;
+        margin: 10px 4px; }}
+    QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; }}
+    QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
     """
 
 

@@ -1,13 +1,18 @@
-"""Reusable widgets: value cards that show their age, the E-stop button, the hold-to-confirm button."""
+"""Reusable widgets: value cards that show their age, the E-stop button and its overlay above
+every dialog, the hold-to-confirm button, segmented choices."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPoint, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QButtonGroup,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -98,6 +103,126 @@ class EStopButton(QPushButton):
         self.setText(t("E-STOP"))
 
 
+class EStopOverlay(QWidget):
+    """The E-stop again, as a window of its own laid exactly over ``anchor`` (the header's
+    button): no dialog is its transient parent, so no window-modal dialog, keypad or login
+    blocks it; it rises above every window shown after it (there is no window manager on the
+    kiosk to keep it on top); a press on it while a dropdown or menu is open (which takes the
+    press to close itself) stops too. It acts on the press, not the release.
+
+    The app's dialogs must be window-modal (``open()``), never application-modal (``exec()``,
+    static ``QFileDialog``/``QMessageBox`` helpers): those block every window, this one too.
+    """
+
+    def __init__(self, anchor: QPushButton) -> None:
+        flags = (
+            Qt.WindowType.Window
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+            | Qt.WindowType.WindowDoesNotAcceptFocus
+        )
+        super().__init__(None, flags)
+        self.anchor: QPushButton | None = anchor
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.button = EStopButton(self)
+        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.button.pressed.connect(self.fire)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.button)
+        self.fired = 0
+        self.setWindowTitle(t("E-STOP"))
+        anchor.installEventFilter(self)
+        anchor.destroyed.connect(self._anchor_gone)
+        self._window: QWidget | None = None
+        self._follow_window()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def fire(self) -> None:
+        self.fired += 1
+        if self.anchor is not None:
+            self.anchor.click()  # the anchor's clicked is what stops the battery
+
+    def _follow_window(self) -> None:
+        if self.anchor is None:
+            return
+        window = self.anchor.window()
+        if window is not self._window and window is not self.anchor:
+            if self._window is not None:
+                self._window.removeEventFilter(self)
+            self._window = window
+            window.installEventFilter(self)
+
+    def _anchor_gone(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.anchor = None
+        self.hide()
+        self.deleteLater()
+
+    def place(self) -> None:
+        """Over the anchor when its window is on screen, hidden otherwise."""
+        anchor = self.anchor
+        if anchor is None:
+            return
+        window = anchor.window()
+        on_screen = anchor.isVisible() and window.isVisible() and not window.isMinimized()
+        if not on_screen:
+            if self.isVisible():
+                self.hide()
+            return
+        self.setGeometry(
+            anchor.mapToGlobal(QPoint(0, 0)).x(),
+            anchor.mapToGlobal(QPoint(0, 0)).y(),
+            anchor.width(),
+            anchor.height(),
+        )
+        if not self.isVisible():
+            self.show()
+            self.raise_()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.button.retranslate()
+        super().changeEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        kind = event.type()
+        if watched is self.anchor or watched is self._window:
+            if kind in (
+                QEvent.Type.Move,
+                QEvent.Type.Resize,
+                QEvent.Type.Show,
+                QEvent.Type.Hide,
+                QEvent.Type.WindowStateChange,
+                QEvent.Type.ParentChange,
+            ):
+                if watched is self.anchor:
+                    self._follow_window()  # the anchor's window is known once it is shown
+                QTimer.singleShot(0, self, self.place)
+            return False
+        if kind == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
+            if watched is not self and self.isVisible():
+                QTimer.singleShot(0, self, self.raise_)  # no window manager keeps it on top
+            return False
+        if (
+            kind == QEvent.Type.MouseButtonPress
+            and self.isVisible()
+            and isinstance(event, QMouseEvent)
+            and QApplication.activePopupWidget() is not None
+            and self.geometry().contains(event.globalPosition().toPoint())
+        ):
+            popup = QApplication.activePopupWidget()
+            if popup is not None:
+                popup.close()
+            self.fire()
+            return True
+        return False
+
+
 class HoldButton(QPushButton):
     """Confirms only when held for ``hold_ms`` (a touch screen's safe "are you sure"); it fills
     from the left while held, and a release before the end says so (``released_early``)."""
@@ -156,7 +281,7 @@ class ConfirmDialog(QDialog):
         self.text = QLabel("\n".join(lines))
         self.text.setWordWrap(True)
         self.hint = QLabel("")
-        self.hint.setObjectName("interlock")
+        self.hint.setObjectName("muted")  # an ordinary hint: amber is for warnings only
         self.hold = HoldButton(t("Hold to confirm"))
         self.hold.setMinimumHeight(64)
         self.hold.confirmed.connect(self.accept)
@@ -202,3 +327,71 @@ class ResultLabel(QLabel):
         text = self.text_of(self.result) if fresh else ""
         if text != self.text():
             self.setText(text)
+
+
+class Segmented(QWidget):
+    """A few exclusive choices side by side, each a button of its own (a dropdown reopens with
+    the current choice under the finger, so that the same tap picks another). Its interface is
+    the part of ``QComboBox``'s the pages use: items with data, the current index, and
+    ``currentIndexChanged`` when a tap changes it."""
+
+    currentIndexChanged = Signal(int)  # noqa: N815 - QComboBox's name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.buttons: list[QAbstractButton] = []
+        self.data: list[object] = []
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(4)
+        self.group.idClicked.connect(self._clicked)
+        self._current = -1
+
+    def addItem(self, text: str, data: object = None) -> None:  # noqa: N802 - QComboBox's name
+        button = QPushButton(text)
+        button.setCheckable(True)
+        button.setObjectName("segment")
+        button.setMinimumSize(64, 48)
+        self.group.addButton(button, len(self.buttons))
+        self.row.addWidget(button)
+        self.buttons.append(button)
+        self.data.append(data)
+        if self._current < 0:
+            self.setCurrentIndex(0)
+
+    def count(self) -> int:
+        return len(self.buttons)
+
+    def itemData(self, index: int) -> Any:  # noqa: N802 - QComboBox's name (and its Any)
+        return self.data[index] if 0 <= index < len(self.data) else None
+
+    def itemText(self, index: int) -> str:  # noqa: N802 - QComboBox's name
+        return self.buttons[index].text()
+
+    def setItemText(self, index: int, text: str) -> None:  # noqa: N802 - QComboBox's name
+        self.buttons[index].setText(text)
+
+    def findData(self, data: object) -> int:  # noqa: N802 - QComboBox's name
+        return self.data.index(data) if data in self.data else -1
+
+    def currentIndex(self) -> int:  # noqa: N802 - QComboBox's name
+        return self._current
+
+    def currentData(self) -> Any:  # noqa: N802 - QComboBox's name
+        return self.itemData(self._current)
+
+    def currentText(self) -> str:  # noqa: N802 - QComboBox's name
+        return self.buttons[self._current].text() if self._current >= 0 else ""
+
+    def setCurrentIndex(self, index: int) -> None:  # noqa: N802 - QComboBox's name
+        if not 0 <= index < len(self.buttons) or index == self._current:
+            return
+        self.buttons[index].setChecked(True)
+        self._current = index
+        if not self.signalsBlocked():
+            self.currentIndexChanged.emit(index)
+
+    def _clicked(self, index: int) -> None:
+        self.setCurrentIndex(index)

@@ -2,7 +2,8 @@
 
 Every string the GUI passes to ``t()`` (context ``bessai``) needs a line
 here; a test checks that none is missing. Run: ``python packaging/i18n/make_ts.py``
-(it calls ``pyside6-lrelease`` to produce the .qm the app loads).
+(it calls ``pyside6-lrelease`` to produce the .qm the app loads, then rewrites the
+manifest of shipped files, bessai/integrity/manifest.json).
 """
 
 from __future__ import annotations
@@ -14,6 +15,56 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SPANISH = {
+    'Setpoint accepted': 'Consigna aceptada',
+    'Done': 'Hecho',
+    'Zero setpoint (standby)': 'Consigna cero (reposo)',
+    'Clamped to the maximum discharge power {limit:.1f} kW': 'Limitada a la potencia máxima de descarga {limit:.1f} kW',
+    'Clamped to the maximum charge power {limit:.1f} kW': 'Limitada a la potencia máxima de carga {limit:.1f} kW',
+    'Discharge derated to {limit:.1f} kW: SoC near its floor': 'Descarga reducida a {limit:.1f} kW: SoC cerca del mínimo',
+    'Charge derated to {limit:.1f} kW: SoC near its ceiling': 'Carga reducida a {limit:.1f} kW: SoC cerca del máximo',
+    'Power derated to {limit:.1f} kW for battery temperature': 'Potencia reducida a {limit:.1f} kW por temperatura de batería',
+    'Charge derated to {limit:.1f} kW: battery cold': 'Carga reducida a {limit:.1f} kW: batería fría',
+    'Ramp limited to {limit:.1f} kW/s': 'Rampa limitada a {limit:.1f} kW/s',
+    'Non-numeric setpoint refused': 'Consigna no numérica rechazada',
+    'No communication with the device': 'Sin comunicación con el equipo',
+    'Data {age:.1f} s old (limit {limit:.1f} s)': 'Datos con {age:.1f} s de antigüedad (máximo {limit:.1f} s)',
+    'Protection trip: {detail}': 'Disparo de protección: {detail}',
+    'Measurement not valid: {detail}': 'Medición no válida: {detail}',
+    'Intrusion score {score:.2f} above the lockout threshold {limit:.2f}': 'Puntaje de intrusión {score:.2f} sobre el umbral de bloqueo {limit:.2f}',
+    'Maintenance lockout active': 'Bloqueo de mantenimiento activo',
+    'No user with control rights is logged in': 'Ningún usuario con permiso de control ha iniciado sesión',
+    'Mode {mode} does not take manual setpoints': 'El modo {mode} no acepta consignas manuales',
+    'Role {role} may not {action}': 'El rol {role} no puede {action}',
+    'Invalid limits: {detail}': 'Límites inválidos: {detail}',
+    'Write failed or did not read back: {detail}': 'Escritura fallida o verificación incorrecta: {detail}',
+    'Manual setpoint lease expired: back to standby': 'Vencido el plazo de la consigna manual: vuelta a reposo',
+    'battery {temp_c:.1f} °C >= {limit_c:.1f} °C': 'batería {temp_c:.1f} °C >= {limit_c:.1f} °C',
+    'battery {temp_c:.1f} °C <= {limit_c:.1f} °C (cold)': 'batería {temp_c:.1f} °C <= {limit_c:.1f} °C (frío)',
+    'pack {voltage_v:.1f} V outside {min_v:.0f}..{max_v:.0f} V': 'tensión del paquete {voltage_v:.1f} V fuera de {min_v:.0f}..{max_v:.0f} V',
+    'pack current {current_a:.1f} A > {limit_a:.0f} A': 'corriente del paquete {current_a:.1f} A > {limit_a:.0f} A',
+    'device fault: {fault}': 'falla del equipo: {fault}',
+    'Refused: {detail}': 'Rechazado: {detail}',
+    'score {0}': 'puntaje {0}',
+    "Mixed": "Mixto",
+    "site": "sitio",
+    "{0} (+{1} more)": "{0} (+{1} más)",
+    "EMERGENCY STOP LATCHED: {0}": "PARADA DE EMERGENCIA ENCLAVADA: {0}",
+    "TRIP {0}: {1}": "DISPARO {0}: {1}",
+    "INTRUSION LOCKOUT {0}: {1}": "BLOQUEO POR INTRUSIÓN {0}: {1}",
+    "INTERLOCK {0}: {1}": "ENCLAVAMIENTO {0}: {1}",
+    "INTRUSION ALARM {0}: {1}": "ALARMA DE INTRUSIÓN {0}: {1}",
+    "Site (all batteries)": "Sitio (todas las baterías)",
+    "Command:": "Comandar:",
+    "Target: {0}": "Destino: {0}",
+    "{0} ACTIVE": "{0} ACTIVO(S)",
+    "all clear": "todo libre",
+    "NO COMMS": "SIN COM.",
+    "TRIP": "DISPARO",
+    "LOCKOUT": "BLOQUEO",
+    "INTERLOCK": "ENCLAVADO",
+    "reading": "lectura",
+    "all answering": "todos responden",
+    "Acknowledge all": "Reconocer todas",
     "Account changed: {0}": "Cuenta modificada: {0}",
     "Add device": "Agregar equipo",
     "After: {0}": "Después de: {0}",
@@ -349,6 +400,26 @@ SPANISH = {
     "{0} left": "quedan {0}",
     "{0} to the ceiling": "{0} al máximo",
     "{0} to the floor": "{0} al mínimo",
+    # The touch panel: on-screen keyboard, number pad, E-stop overlay, greyed controls' reasons.
+    "Apply": "Aplicar",
+    "Clear": "Borrar",
+    "Drop the simulated link (during the tests)": "Cortar el enlace simulado (durante las pruebas)",
+    "In force at once on every device without its own value": "En vigor de inmediato en cada equipo sin valor propio",
+    "In force at once on {0}": "En vigor de inmediato en {0}",
+    "Keyboard": "Teclado",
+    "Maintenance: choose a device": "Mantenimiento: elija un equipo",
+    "Not accepted here: {0}": "No se acepta aquí: {0}",
+    "Now: {0}": "Ahora: {0}",
+    "This screen shows no fleet: an engineer can connect it to the fleet's telemetry": "Esta pantalla no muestra la flota: un ingeniero puede conectarla a la telemetría de la flota",
+    "charge {0} kW": "carga {0} kW",
+    "discharge {0} kW": "descarga {0} kW",
+    "space": "espacio",
+    "type a number": "escriba un número",
+    "zero power": "potencia cero",
+    '{0}: "{1}" is not a number': "{0}: «{1}» no es un número",
+    "{0}: keeps at most {1} decimals": "{0}: admite a lo sumo {1} decimales",
+    "{0}: type a number": "{0}: escriba un número",
+    "{0}: {1}{2} is outside {3} to {4}{2}": "{0}: {1}{2} está fuera de {3} a {4}{2}",
 }
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -380,3 +451,6 @@ if __name__ == "__main__":
         Path(sys.executable).parent / "pyside6-lrelease"
     )
     subprocess.run([lrelease, str(TS), "-qm", str(TS.with_suffix(".qm"))], check=True)
+    # The app refuses translations that differ from the shipped manifest: record the new ones.
+    manifest = [sys.executable, "-m", "bessai.integrity.manifest", "--write"]
+    subprocess.run(manifest, check=True, cwd=ROOT)

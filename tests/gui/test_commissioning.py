@@ -126,7 +126,7 @@ def test_a_limit_change_through_the_page_is_confirmed_audited_and_in_force(
     qtbot.mouseClick(limits.apply, Qt.MouseButton.LeftButton)
     dialog = limits.dialog
     assert dialog is not None
-    assert "100 → 40" in dialog.text.text()
+    assert "100 kW → 40 kW" in dialog.text.text()
     assert "bess" in dialog.text.text()
     hold(qtbot, dialog.hold)
     controller = gateway.controllers["bess"]

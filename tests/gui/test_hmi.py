@@ -87,7 +87,9 @@ def test_the_status_strip_says_what_the_battery_does_and_stands_out_when_abnorma
     assert alarms_nav.property("severity") == "trip"
     assert any(ch.isdigit() for ch in alarms_nav.text())  # the count on the rail
     window.set_language("es")
-    qtbot.waitUntil(lambda: strip.sentence.text().startswith("DISPARO bess: batería 10"), timeout=3000)
+    qtbot.waitUntil(
+        lambda: strip.sentence.text().startswith("DISPARO bess: batería 10"), timeout=3000
+    )
     assert "battery" not in strip.sentence.text()
     window.set_language("en")
     sim.model.temp_c = 25.0
@@ -106,8 +108,10 @@ def test_site_status_orders_conditions_by_severity(qapp: QApplication) -> None:
     def snap(*conditions: Condition, power: float | None = None) -> SiteSnapshot:
         return dataclasses.replace(empty, conditions=conditions, power_kw=SiteValue(power))
 
-    alarm = Condition("intrusion_alarm", "warning", "b", "score 0.75", "puntaje 0.75")
-    lockout = Condition("intrusion_lockout", "trip", "a", "score 0.90", "puntaje 0.90")
+    alarm = Condition("intrusion_alarm", "warning", "b", None, (("score", 0.75),))
+    lockout = Condition(
+        "intrusion_lockout", "trip", "a", Reason.INTERLOCK_INTRUSION, (("score", 0.9),)
+    )
     assert site_status(snap(alarm), 0.5, False).sentence == "INTRUSION ALARM b: score 0.75"
     assert site_status(snap(alarm), 0.5, False).severity == "warning"
     both = site_status(snap(lockout, alarm), 0.5, False)
@@ -197,9 +201,11 @@ def test_the_glove_keypad_starts_at_the_applied_setpoint_and_nudges_within_the_w
     qtbot.mouseClick(pad.display, LEFT)  # the numeric keypad for an exact value
     dialog = pad.dialog
     assert isinstance(dialog, NumberDialog)
-    for key in ("4", "2", ".", "5", "±"):
+    assert dialog.entry_state.text == ""  # typed from empty, the current value beside
+    for key in ("4", "2", ".", "5", "±"):  # the sign applies to the number typed
         dialog.key(key)
-    dialog.accept()
+    assert dialog.shown.text() == "-42.5 kW"
+    dialog.take()
     assert pad.value_kw == pytest.approx(-42.5)
     qtbot.mouseClick(control.apply, LEFT)
     confirm = control.dialog
@@ -354,7 +360,10 @@ def test_alarms_show_translated_states_priority_colours_and_touch_rows(
     qtbot.mouseClick(alarms.ack, LEFT)  # nothing selected: say so
     assert alarms.hint.text() == "Select an alarm first"
     states = [alarms.table.item(r, 2).text() for r in range(alarms.table.rowCount())]
-    assert "Active, not acknowledged" in states
+    assert "Active, not acknowledged" in states, [
+        (alarms.table.item(r, 3).text(), alarms.table.item(r, 2).text())
+        for r in range(alarms.table.rowCount())
+    ]
     assert not any("_" in s for s in states)  # no raw codes
     priorities = {alarms.table.item(r, 1).text() for r in range(alarms.table.rowCount())}
     assert priorities <= {"Critical", "High", "Medium", "Low"}
@@ -373,11 +382,18 @@ def test_alarms_show_translated_states_priority_colours_and_touch_rows(
     alarms.refresh()
     qtbot.wait(100)
     assert alarms.table.horizontalScrollBar().maximum() == 0
-    texts = {
-        f"{a.device or 'site'}: {a.definition.text_en}" + (f" — {a.detail}" if a.detail else "")
-        for a in gateway.alarms.active()
-    }  # each row names its device (or the site) and what was measured
-    assert {alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())} == texts
+
+    def texts() -> set[str]:  # each row names its device (or the site) and what was measured
+        return {
+            f"{a.device or 'site'}: {a.definition.text_en}" + (f" — {a.detail}" if a.detail else "")
+            for a in gateway.alarms.active()
+        }
+
+    def tips() -> set[str]:
+        alarms.refresh()
+        return {alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())}
+
+    qtbot.waitUntil(lambda: tips() == texts(), timeout=3000)
     markers = [alarms.table.item(r, 0).text() for r in range(alarms.table.rowCount())]
     assert set(markers) <= {"★", "↳", ""}  # no raw alarm ids
     window.set_language("es")

@@ -133,7 +133,7 @@ async def test_estop_latches_and_only_an_engineer_resets_it(rig: Rig) -> None:
     assert rig.ctl.mode is ControlMode.STANDBY  # nothing resumes by itself
     assert (await rig.ctl.set_mode(rig.operator, ControlMode.MANUAL)).ok
     assert rig.sim.model.run_mode == 1
-    alarm = rig.gw.alarms.get("estop")
+    alarm = rig.gw.alarms.get("estop", "bess")
     assert alarm.first_out
 
 
@@ -154,7 +154,7 @@ async def test_trip_forces_standby_and_zero_and_nothing_resumes(rig: Rig) -> Non
     rig.sim.model.temp_c = 46.0  # above the 45 °C trip
     await until(lambda: rig.ctl.mode is ControlMode.STANDBY)
     await until(lambda: rig.sim.model.setpoint_kw == 0.0)
-    assert rig.gw.alarms.get("safety_trip").active
+    assert rig.gw.alarms.get("safety_trip", "bess").active
     refused = await rig.ctl.set_mode(rig.operator, ControlMode.MANUAL)
     assert (refused.ok, refused.reason) == (False, Reason.INTERLOCK_TRIP)
     assert "46" in refused.message_en
@@ -172,7 +172,7 @@ async def test_comms_loss_then_return_never_resumes_power_by_itself(rig: Rig) ->
     rig.sim.inject(Fault.NO_ANSWER)
     await until(lambda: rig.ctl.mode is ControlMode.STANDBY, 3.0)
     # A timed-out setpoint or heartbeat write may get there first; the comms alarm follows.
-    await until(lambda: rig.gw.alarms.get("comms_lost").active, 3.0)
+    await until(lambda: rig.gw.alarms.get("comms_lost", "bess").active, 3.0)
     writes_during = len(rig.setpoint_writes())
     rig.sim.inject(Fault.NO_ANSWER, False)
     await until(lambda: rig.ctl.telemetry.comms_up, 4.0)
@@ -224,7 +224,7 @@ async def test_read_back_mismatch_raises_an_alarm_and_returns_to_standby(rig: Ri
     rig.sim._apply_write = lying_device  # type: ignore[method-assign]
     result = await rig.ctl.command_setpoint(rig.operator, 25.0)
     assert result.ok  # accepted by the guard; the write itself fails
-    await until(lambda: rig.gw.alarms.get("write_failed").active)
+    await until(lambda: rig.gw.alarms.get("write_failed", "bess").active)
     assert rig.ctl.mode is ControlMode.STANDBY
     assert any(
         r.action == "setpoint_write" and r.outcome == "failed" for r in rig.gw.audit.records()
@@ -255,6 +255,7 @@ async def test_limits_change_needs_an_engineer_and_valid_values(rig: Rig) -> Non
     assert limit_rows[-1].detail == {
         "old": {"max_discharge_kw": 80.0},
         "new": {"max_discharge_kw": 10},
+        "device": "bess",  # every record names its device
     }
 
 

@@ -46,8 +46,10 @@ async def test_discover_writes_a_profile_that_polls_the_same_soc(tmp_path: Path)
         assert data["connection"]["unit_id"] == 3
         profile = load_profile(out)
         soc = profile.by_name("bat_soc")
-        # Model 802's SoC_SF is -2 on the simulated unit: the scale carries it.
-        assert soc.scale == pytest.approx(10.0 ** SIM_SCALE_FACTORS["bat_soc_sf"])
+        # Model 802's SoC_SF is -2 on the simulated unit: read live with the SoC, not frozen.
+        assert soc.scale == 1.0
+        assert soc.scale_factor == "bat_soc_sf"
+        assert f"read as {SIM_SCALE_FACTORS['bat_soc_sf']} at discovery" in soc.note
         assert profile.control is not None
         assert profile.control.rated_power_kw == 100.0
         device = ModbusDevice("found", profile, TcpEndpoint("127.0.0.1", port))
@@ -148,7 +150,7 @@ async def test_a_chain_with_a_bad_scale_factor_or_length_is_reported_not_trusted
         sunspec = found.sunspec
         assert sunspec is not None
         assert sunspec.rated_w is None
-        assert any("WChaMax_SF reads -32768" in p for p in sunspec.problems)
+        assert any("WChaMax_SF reads -32768" in p for p in sunspec.problems), sunspec.problems
         data = discovered_profile(sunspec, "127.0.0.1", port, "now")
         assert "control" not in data
         wchamax = next(r for r in data["registers"] if r["name"] == "st_wchamax")

@@ -65,7 +65,7 @@ async def test_auto_runs_the_simulator_from_the_shipped_model_through_the_guard(
         assert row["mode"] == "auto"
         assert row["raw_output"] is not None
         assert row["inference_ms"] < 50
-        assert gw.alarms.get("dispatch_fallback").active is False
+        assert gw.alarms.get("dispatch_fallback", "bess").active is False
 
 
 async def test_a_constant_model_drives_the_battery_clamped_by_the_limits(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ async def test_a_model_answering_nan_falls_back_to_the_rules_visibly(tmp_path: P
     async with site(tmp_path, DispatchSettings(model_path=model)) as (sim, gw, olga):
         ctl = gw.controller()
         assert (await ctl.set_mode(olga, ControlMode.AUTO)).ok
-        await until(lambda: gw.alarms.get("dispatch_fallback").active, what="fallback alarm")
+        await until(lambda: gw.alarms.get("dispatch_fallback", "bess").active, what="fallback alarm")
         proposal = ctl.state().proposal
         assert proposal is not None
         assert proposal.source == "rules"
@@ -100,7 +100,7 @@ async def test_a_model_answering_nan_falls_back_to_the_rules_visibly(tmp_path: P
         assert gw.dispatch_record.rows()[-1]["fallback"].startswith("output_not_finite")
         # Leaving Auto clears it.
         assert (await ctl.set_mode(olga, ControlMode.STANDBY)).ok
-        await until(lambda: not gw.alarms.get("dispatch_fallback").active)
+        await until(lambda: not gw.alarms.get("dispatch_fallback", "bess").active)
 
 
 async def test_a_tampered_model_starts_on_the_rules_with_an_alarm_and_a_degraded_health(

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from bessai.drivers.profile_loader import load_profile
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import free_port, sim_device, until
 from tests.hostile_modbus import HostileModbusServer
+from tests.tmpfs import tmpfs
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 LIMITS = SafetyLimits(max_ramp_kw_per_s=100, max_sample_age_s=2.0)
@@ -163,7 +164,7 @@ async def _unknown_measurement(site: Site, name: str, address: int, word: int, w
     health = await site.health()
     assert health["status"] == "degraded"
     assert any("interlock_measurement" in p and what in p for p in health["problems"]), health
-    assert site.gw.alarms.get("measurement_invalid").active
+    assert site.gw.alarms.get("measurement_invalid", "bess").active
     site.device.clear(Table.INPUT, address)
     await until(lambda: Reason.INTERLOCK_MEASUREMENT.value not in _interlock(site))
     await site.stays_at_zero()
@@ -190,7 +191,7 @@ async def test_implausible_temperature_zeroes_power(site: Site) -> None:
 async def test_implausible_soc_zeroes_power(site: Site) -> None:
     await _unknown_measurement(site, "SoC 655.34 %", SOC, 0xFFFE, "soc_pct implausible")
     assert (
-        site.gw.alarms.get("soc_high").raised_at is None
+        site.gw.alarms.get("soc_high", "bess").raised_at is None
     )  # an untrusted value raises no limit alarm
 
 
@@ -246,7 +247,7 @@ async def test_a_device_answering_only_exceptions_is_down(site: Site) -> None:
     await asyncio.sleep(1.0)
     assert (await site.health())["devices"]["bess"]["last_sample_age_s"] > age + 0.5
     assert Reason.INTERLOCK_COMMS.value in _interlock(site)
-    assert site.gw.alarms.get("comms_lost").active
+    assert site.gw.alarms.get("comms_lost", "bess").active
     async with aiohttp.ClientSession() as http, http.get(f"{site.base}/metrics") as r:
         text = await r.text()
     assert 'bessai_device_connected{device="bess",site="hostile"} 0.0' in text
@@ -305,7 +306,7 @@ async def test_estop_latch_survives_a_restart(tmp_path: Path) -> None:
     async with running_site(tmp_path) as s:
         ctl = s.ctl
         assert ctl.estop_latched
-        assert s.gw.alarms.get("estop").active
+        assert s.gw.alarms.get("estop", "bess").active
         assert not (await ctl.set_mode(s.operator, ControlMode.MANUAL)).ok
         assert (await s.health())["safety"]["bess"]["estop_latched"] is True
         assert (await ctl.reset_estop(s.engineer)).ok
@@ -317,24 +318,7 @@ async def test_a_corrupt_latch_file_counts_as_latched(tmp_path: Path) -> None:
     (tmp_path / "estop.json").write_bytes(b"\x00{not json")
     async with running_site(tmp_path) as s:
         assert s.ctl.estop_latched
-        assert "cannot be read" in s.gw.alarms.get("estop").detail
-
-
-def _mount_tmpfs(path: Path, size: str) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"the disk-fault tests mount a small tmpfs and need root: {result.stderr.strip()}"
-        )
-
-
-def _umount(path: Path) -> None:
-    subprocess.run(["umount", "-l", str(path)], check=False)
+        assert "cannot be read" in s.gw.alarms.get("estop", "bess").detail
 
 
 def _fill(path: Path) -> None:
@@ -350,15 +334,12 @@ def _fill(path: Path) -> None:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Any:
-    mount = tmp_path / "disk"
-    _mount_tmpfs(mount, "8m")
-    try:
-        yield mount
-    finally:
-        _umount(mount)
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "disk", "size=8m") as disk:
+        yield disk
 
 
+@pytest.mark.tmpfs
 async def test_sigterm_on_a_full_disk_leaves_zero_power(small_disk: Path, tmp_path: Path) -> None:
     sim = BessSimulator(load_profile("sim_bess"), seed=3)
     sim._ensure_stepper()
@@ -427,6 +408,7 @@ async def test_sigterm_on_a_full_disk_leaves_zero_power(small_disk: Path, tmp_pa
     assert proc.returncode == 0, stderr[-2000:]
 
 
+@pytest.mark.tmpfs
 async def test_full_data_dir_is_a_health_problem_and_trips_still_zero(small_disk: Path) -> None:
     async with running_site(small_disk) as s:
         gw, device = s.gw, s.device
@@ -449,6 +431,7 @@ async def test_full_data_dir_is_a_health_problem_and_trips_still_zero(small_disk
         assert gw.audit.verify().ok
 
 
+@pytest.mark.tmpfs
 async def test_a_start_on_a_full_disk_supervises_the_battery_and_says_so(small_disk: Path) -> None:
     sim, device, gw, operator, engineer, _ = await _site(small_disk)
     await gw.stop()  # the stores exist; their WAL files are gone with the clean stop

@@ -75,7 +75,7 @@ async def test_unknown_then_calm_then_a_rogue_master_is_caught_and_locks_out(
         assert any(
             "foreign_write" in s.driver for s in scores[at : at + first + 3] if s.score >= 0.8
         )
-        assert gw.alarms.get("intrusion_alert").active
+        assert gw.alarms.get("intrusion_alert", "bess").active
         interlocks = gw.controller().current_interlocks(time.time())
         assert Reason.INTERLOCK_INTRUSION in [i.reason for i in interlocks]
         assert gw.intrusion_summary().state == "scoring"
@@ -116,7 +116,7 @@ async def test_another_masters_scan_or_flood_shows_in_the_device_counters(
         assert first <= 2  # within three poll cycles
         # Requests, or the exceptions for the unmapped addresses they hit, beyond the gateway's own.
         assert scores[at + first].driver.startswith("foreign_")
-        assert gw.alarms.get("intrusion_alert").active
+        assert gw.alarms.get("intrusion_alert", "bess").active
     finally:
         if task is not None:
             task.cancel()

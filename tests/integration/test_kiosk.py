@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,16 +48,28 @@ def _screenshot(xwd: str, display: str) -> bytes:
 
 
 @contextlib.contextmanager
-def _kiosk(tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes], int]]:
-    """Xvfb at 800x480 and the kiosk session on it, up and answering /health."""
+def _kiosk(
+    tmp_path: Path, size: str = "800x480", **env_extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes], int]]:
+    """Xvfb (800x480 unless told) with no window manager, and the kiosk session on it, up and
+    answering /health."""
     xvfb = _need("Xvfb", "xvfb")
     _need("xset", "x11-xserver-utils")
-    display = f":{40 + (os.getpid() + len(env_extra)) % 50}"
+    # Xvfb takes a free display and writes its number once it listens: tests running side by
+    # side (pytest-xdist) never share a screen.
+    chosen, told = os.pipe()
     screen = subprocess.Popen(
-        [xvfb, display, "-screen", "0", "800x480x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(told), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(told,),
     )
+    os.close(told)
+    with os.fdopen(chosen) as number:
+        display = f":{number.readline().strip()}"
+    if display == ":":
+        screen.wait(10)
+        pytest.fail(f"Xvfb took no display (exit status {screen.returncode})")
     health = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("INVERTER", "SITE", "QT_QPA"))},
@@ -68,7 +82,6 @@ def _kiosk(tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, subprocess.P
     }
     session = None
     try:
-        time.sleep(1.0)
         session = subprocess.Popen(
             ["sh", str(SESSION)],
             env=env,
@@ -163,3 +176,80 @@ def test_the_screen_may_blank_unless_an_alarm_is_active(tmp_path: Path, alarm: b
         assert "dpms force on" in calls
     else:
         assert resets == 0, calls
+
+
+def _windows(display: str) -> list[tuple[str, int, int, int, int]]:
+    """The mapped top-level windows: (name, x, y, width, height)."""
+    tree = subprocess.run(
+        [_need("xwininfo", "x11-utils"), "-root", "-children", "-display", display],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=20,
+    ).stdout
+    found = []
+    for line in tree.splitlines():
+        match = re.match(r'\s*(0x[0-9a-f]+) "([^"]*)": .* (\d+)x(\d+)\+(-?\d+)\+(-?\d+)', line)
+        if match:
+            wid, name, w, h, x, y = match.groups()
+            state = subprocess.run(
+                ["xwininfo", "-id", wid, "-display", display], capture_output=True, text=True
+            ).stdout
+            if "IsViewable" in state:
+                found.append((name, int(x), int(y), int(w), int(h)))
+    return found
+
+
+@pytest.mark.parametrize("size", ["1920x1080", "800x480"])
+def test_the_kiosk_fills_any_screen_without_a_window_manager_and_is_supervised(
+    tmp_path: Path, size: str
+) -> None:
+    """As the kiosk unit runs it: xinit's session with no window manager, systemd's notify
+    socket and watchdog in the environment (WATCHDOG_PID naming xinit, not the app). The app
+    covers the whole screen at +0+0, says READY=1 and pings the watchdog from its (Qt) loop."""
+    notify = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(notify))
+    sock.settimeout(0.2)
+    width, height = (int(v) for v in size.split("x"))
+    try:
+        with _kiosk(
+            tmp_path,
+            size,
+            NOTIFY_SOCKET=str(notify),
+            WATCHDOG_USEC="2000000",
+            WATCHDOG_PID=str(os.getpid()),  # systemd's main process (xinit), not the app
+        ) as (display, _session, _):
+            got: list[str] = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and got.count("WATCHDOG=1") < 3:
+                with contextlib.suppress(TimeoutError):
+                    got.append(sock.recv(4096).decode().split("\n")[0])
+            assert "READY=1" in got, got
+            assert got.count("WATCHDOG=1") >= 3, got  # every second: half of WatchdogSec
+            windows = _windows(display)
+            app = [w for w in windows if w[0] == "BESSAI Edge"]
+            assert app == [("BESSAI Edge", 0, 0, width, height)], windows
+            estop = [w for w in windows if w[0] in ("E-STOP", "PARADA DE EMERGENCIA")]
+            assert len(estop) == 1, windows  # the E-stop's own window, over the header's slot
+            _, x, y, w, h = estop[0]
+            assert 0 <= x <= x + w <= width
+            assert 0 <= y <= y + h <= height
+    finally:
+        sock.close()
+
+
+def test_the_kiosk_unit_passes_systemd_analyze_verify_and_is_supervised(tmp_path: Path) -> None:
+    analyze = _need("systemd-analyze", "systemd")
+    unit_path = ROOT / "packaging" / "kiosk" / "bessai-kiosk.service"
+    text = unit_path.read_text()
+    for line in ("Type=notify", "NotifyAccess=all", "WatchdogSec=", "Restart=always"):
+        assert line in text
+    unit = tmp_path / "bessai-kiosk.service"
+    # verify checks that ExecStart's program exists: point it at this checkout's session.
+    unit.write_text(text.replace("/usr/bin/bessai-kiosk-session", str(SESSION)))
+    done = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "unset WATCHDOG_PID" in SESSION.read_text()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from bessai.core.control.events import ControlMode
 from bessai.core.site.admin import SiteAdmin, SiteChangeError
 from bessai.core.site.gateway import Gateway
 from bessai.core.stores.auth import AuthService, Role, Session
+from tests.tmpfs import mount, tmpfs
 
 SITE = (
     "# Antofagasta, container 2: keep this note\n"
@@ -29,19 +29,8 @@ SITE = (
 
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"the disk-fault tests mount a small tmpfs and need root: {result.stderr}")
-    try:
+    with tmpfs(tmp_path / "disk", "size=256k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _admin(gateway: Gateway, directory: Path) -> tuple[SiteAdmin, Path]:
@@ -73,18 +62,20 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Session]]:
         await gateway.stop()
 
 
+@pytest.mark.tmpfs
 async def test_a_read_only_site_file_refuses_the_change_and_nothing_changes(
     site: tuple[Gateway, Session], disk: Path
 ) -> None:
     gateway, session = site
     admin, path = _admin(gateway, disk)
-    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)  # noqa: ASYNC221
+    mount(["-o", "remount,bind,ro", str(disk)])  # the mount read-only (a user namespace may)
     with pytest.raises(SiteChangeError, match=r"site\.toml: cannot write: Read-only file system"):
         await admin.set_limits(session, "bess", {"max_discharge_kw": 30.0})
     assert gateway.controllers["bess"].guard.limits.max_discharge_kw == 100.0
     assert path.read_text() == SITE
 
 
+@pytest.mark.tmpfs
 async def test_a_full_disk_refuses_a_new_device(site: tuple[Gateway, Session], disk: Path) -> None:
     gateway, session = site
     admin, path = _admin(gateway, disk)

@@ -16,6 +16,7 @@ from bessai.core.site.gateway import Gateway
 from bessai.core.site.instance import warn_if_loose
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import sim_device
+from tests.tmpfs import tmpfs
 
 GARBAGE = b"this is not a database, it is garbage " * 200
 
@@ -91,21 +92,11 @@ def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     assert line == "bessai: cannot start: DATA_DIR /dev/null is not a directory"
 
 
+@pytest.mark.tmpfs
 def test_a_read_only_data_dir_is_one_line(tmp_path: Path) -> None:
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"the read-only test mounts a tmpfs and needs root: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "ro", "size=1m,ro") as mount:
         line = _one_line(_bessai(mount, "--duration", "1"))
         assert f"DATA_DIR {mount} is not writable: Read-only file system" in line
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_second_instance_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from bessai.core.stores.auth import AuthService, Role
-from bessai.drivers.profile_loader import registry_ids
+from bessai.drivers.profile import Role as Quantity
+from bessai.drivers.profile_loader import load_profile, registry_ids
 from tests.helpers import free_port
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -57,7 +58,16 @@ async def _stop(proc: asyncio.subprocess.Process) -> str:
     return ""
 
 
-@pytest.mark.parametrize("profile_id", registry_ids())
+# A battery commanded on its own, as the vendor test does (a PCS is commanded with its BMS).
+ON_ITS_OWN = [
+    p
+    for p in registry_ids()
+    if (profile := load_profile(p)).effective_control is not None
+    and profile.by_role(Quantity.SOC_PCT) is not None
+]
+
+
+@pytest.mark.parametrize("profile_id", ON_ITS_OWN)
 async def test_cli_setpoints_of_plus_and_minus_3_kw_show_in_metrics(
     profile_id: str, tmp_path: Path
 ) -> None:

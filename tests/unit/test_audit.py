@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,32 @@ async def test_a_start_without_the_anchored_chain_alarms_and_records_it(tmp_path
         assert [r.action for r in gw.audit.records()] == ["audit_chain_short"]
     finally:
         await gw.stop()
+
+
+def test_two_writers_at_once_anchor_every_write_without_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two trails on one file (two ``bessai users ...`` at once) each write the anchor."""
+    path = tmp_path / "audit.db"
+    trails = [AuditTrail(path), AuditTrail(path)]
+    start = threading.Barrier(2)
+
+    def write(trail: AuditTrail, who: str) -> None:
+        start.wait()
+        for i in range(150):
+            trail.append_now(who, "login", "ok", attempt=i)
+
+    with caplog.at_level("ERROR", logger="bessai.core.stores.audit"):
+        threads = [threading.Thread(target=write, args=(t, f"u{n}")) for n, t in enumerate(trails)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert [r.getMessage() for r in caplog.records] == []
+    assert not any(t._anchor_failed for t in trails)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tmp") == []
+    result = trails[0].verify()
+    assert result.ok, result.problem
+    assert result.rows == 300
+    for trail in trails:
+        trail.close()

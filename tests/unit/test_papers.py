@@ -1,11 +1,10 @@
 """The paper trail stays true: every test the compliance mappings cite collects, every alert
-has its runbook entry, every ADR says its decision, the licence is the one pyproject declares,
-and the Terraform is formatted as `terraform fmt` wants it."""
+has its runbook entry, every ADR says its decision, the licence is the one pyproject declares
+(the Terraform's checks are in test_terraform.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -70,35 +69,6 @@ def test_the_licence_is_the_apache_2_0_that_pyproject_declares() -> None:
     assert "END OF TERMS AND CONDITIONS" in licence
     for paper in ("SECURITY.md", "CONTRIBUTING.md", "CHANGELOG.md"):
         assert (ROOT / paper).stat().st_size > 500, paper
-
-
-def test_the_terraform_is_formatted() -> None:
-    terraform = shutil.which("terraform")
-    assert terraform is not None, "terraform is not installed (packaging/test-deps.sh says how)"
-    folder = ROOT / "packaging" / "terraform"
-    assert sorted(p.name for p in folder.glob("*.tf")) == [
-        "main.tf",
-        "outputs.tf",
-        "variables.tf",
-        "versions.tf",
-    ]
-    result = subprocess.run(
-        [terraform, "fmt", "-check", "-recursive", "-diff", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    # And it can fail: a badly indented copy is caught.
-    main = (folder / "main.tf").read_text(encoding="utf-8")
-    bad = main.replace(
-        "  name                       = var.telemetry_topic", "name = var.telemetry_topic", 1
-    )
-    assert bad != main
-    check = subprocess.run(
-        [terraform, "fmt", "-check", "-"], input=bad, capture_output=True, text=True, timeout=60
-    )
-    assert check.returncode != 0
 
 
 def test_the_collector_configuration_sends_traces_to_cloud_trace() -> None:

@@ -32,6 +32,20 @@ VENDOR_PROFILES = {
     "kostal_plenticore",
     "fronius_gen24_plus",
 }
+# The plant simulator's devices: a PCS, a rack BMS and a POI meter.
+PLANT_SIM_PROFILES = {"sim_pcs", "sim_bms", "sim_meter"}
+# Real meters and rack BMS of a plant: measured, never commanded.
+PLANT_METERS = {"janitza_umg604", "eastron_sdm630", "socomec_diris_a10"}
+PLANT_BMS = {"byd_battery_box_commercial_c130"}
+# Generic SunSpec battery and meters, built from pysunspec2's model definitions (their own
+# tests: tests/integration/test_sunspec_live.py).
+SUNSPEC_GENERIC = {
+    "sunspec_battery",
+    "sunspec_meter_single_phase",
+    "sunspec_meter_split_phase",
+    "sunspec_meter_wye",
+    "sunspec_meter_delta",
+}
 
 
 def _sim_data() -> dict[str, Any]:
@@ -203,7 +217,19 @@ EXPECTED_REQUESTS = {
     "sma_sunny_tripower_se": 7,
     "goodwe_et": 3,
     "kostal_plenticore": 5,
-    "fronius_gen24_plus": 3,
+    "fronius_gen24_plus": 2,  # each SunSpec value in one request with its scale factor
+    "sim_pcs": 2,
+    "sim_bms": 2,
+    "sim_meter": 1,
+    "janitza_umg604": 2,
+    "eastron_sdm630": 2,  # at most 60 registers a request, as the meter asks
+    "byd_battery_box_commercial_c130": 5,  # no reads across unmapped words
+    "socomec_diris_a10": 1,
+    "sunspec_battery": 3,  # 100 registers a request over models 1, 802, 803 and 804
+    "sunspec_meter_single_phase": 2,
+    "sunspec_meter_split_phase": 2,
+    "sunspec_meter_wye": 2,
+    "sunspec_meter_delta": 2,
 }
 
 
@@ -225,7 +251,30 @@ def test_full_poll_request_count(profile_id: str, requests: int) -> None:
 
 def test_every_shipped_profile_is_pinned() -> None:
     assert sorted(EXPECTED_REQUESTS) == registry_ids()
-    assert VENDOR_PROFILES | {"sim_bess"} == set(registry_ids())
+    shipped = VENDOR_PROFILES | PLANT_SIM_PROFILES | PLANT_METERS | PLANT_BMS | SUNSPEC_GENERIC
+    assert shipped | {"sim_bess"} == set(registry_ids())
+
+
+@pytest.mark.parametrize("profile_id", sorted(PLANT_METERS | PLANT_BMS))
+def test_plant_profiles_name_their_sources_map_their_part_and_say_what_is_unconfirmed(
+    profile_id: str,
+) -> None:
+    profile = load_profile(profile_id)
+    assert profile.source.strip()
+    assert profile.sources, "a vendor map needs an independent implementation beside it"
+    assert profile.control is None, "a meter or a BMS is never commanded"
+    assert not any(r.writable for r in profile.registers)
+    roles = profile.roles_of({})
+    if profile_id in PLANT_METERS:
+        phases = {f"grid_power_l{i}_kw" for i in (1, 2, 3)}
+        assert {"grid_power_kw", "grid_frequency_hz"} | phases <= set(roles)
+    else:
+        bms_roles = {"soc_pct", "ccl_a", "dcl_a", "cell_voltage_max_v", "cell_temp_max_c"}
+        assert bms_roles | {"bms_alarm_word"} <= set(roles)
+    for reg in profile.registers:
+        if not reg.verified:
+            assert reg.note, reg.name
+    assert any(not r.verified for r in profile.registers), "say what stays unconfirmed"
 
 
 @pytest.mark.parametrize("profile_id", sorted(VENDOR_PROFILES))

@@ -81,11 +81,38 @@ DEVICE_ALARMS = [
         "Measurement not valid: power held at zero",
     ),
     AlarmDefinition(
+        "battery_interlock",
+        AlarmClass.TRIP,
+        Priority.HIGH,
+        "Batería (BMS) sin valores válidos: potencia en cero",
+        "Battery (BMS) not trusted: power held at zero",
+    ),
+    AlarmDefinition(
         "dispatch_fallback",
         AlarmClass.SYSTEM,
         Priority.MEDIUM,
         "Despacho automático por reglas de respaldo (modelo no disponible)",
         "Auto dispatch on the fallback rules (model not usable)",
+    ),
+]
+
+
+#: The plant's own alarms (site-wide): the site delivers less than asked, the POI meter's
+#: reading is not trusted.
+PLANT_ALARMS = [
+    AlarmDefinition(
+        "site_undelivered",
+        AlarmClass.LIMIT,
+        Priority.MEDIUM,
+        "El sitio entrega menos de lo pedido",
+        "The site delivers less than asked",
+    ),
+    AlarmDefinition(
+        "poi_meter_unknown",
+        AlarmClass.COMMS,
+        Priority.HIGH,
+        "Medidor del punto de conexión sin lectura válida",
+        "POI meter reading not trusted",
     ),
 ]
 
@@ -143,6 +170,15 @@ DISPATCH_MODEL_UNAVAILABLE = AlarmDefinition(
 )
 
 
+SHIPPED_FILE_CHANGED = AlarmDefinition(
+    "shipped_file_changed",
+    AlarmClass.SYSTEM,
+    Priority.HIGH,
+    "Archivo del paquete modificado (modelo, perfil o traducción): rechazado",
+    "Shipped file changed (model, profile or translation): refused",
+)
+
+
 SITE_ALARMS = [
     INTRUSION_ALERT,
     OUTBOX_FULL,
@@ -150,4 +186,5 @@ SITE_ALARMS = [
     AUDIT_CHAIN_SHORT,
     STORE_REPLACED,
     DISPATCH_MODEL_UNAVAILABLE,
+    SHIPPED_FILE_CHANGED,
 ]

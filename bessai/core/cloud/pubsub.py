@@ -163,13 +163,6 @@ class PubSubPublisher:
             self.state.last_success = time.time()
         return len(acked), len(failed)
 
-    async def publish_once(self) -> tuple[int, int]:
-        """Publish one batch from the outbox and wait for it; returns (acknowledged, failed)."""
-        rows = await self.outbox.batch(self.batch_size)
-        if not rows:
-            return 0, 0
-        return await self._account(rows, await self._settle(await self._hand(rows)))
-
     def _failed(self, rows: list[OutboxRow], errors: list[BaseException]) -> None:
         self.state.failed += len(rows)
         self.state.consecutive_failures += 1

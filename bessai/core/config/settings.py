@@ -26,11 +26,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bessai.core.config.plant import PlantError, PlantTopology, SiteSettings, plant_topology
+from bessai.core.config.scada import ScadaSettings
 from bessai.core.dispatch.profiles import TYPICAL_MARGINAL_COST_USD_MWH
 from bessai.core.guard.safety import SafetyLimits
 from bessai.drivers.profile import Profile
+from bessai.drivers.tls import TlsFiles, TlsSetupError, client_context
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,44 @@ def _check_host(value: str) -> str:
     return value
 
 
+class DeviceTls(BaseModel):
+    """Modbus/TCP Security for one device (``tls = { ca = …, cert = …, key = … }``): PEM files.
+
+    Checked when the site file is read; read again at every connect, so that a
+    rotated certificate is taken up without a restart.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ca: Annotated[str, Field(min_length=1)] = Field(
+        description="The CA the device's certificate must be signed by"
+    )
+    cert: Annotated[str | None, Field(min_length=1)] = Field(
+        default=None, description="The gateway's own certificate (its role, for the device)"
+    )
+    key: Annotated[str | None, Field(min_length=1)] = Field(
+        default=None, description="The private key of 'cert'"
+    )
+    server_name: Annotated[str | None, Field(min_length=1, max_length=253)] = Field(
+        default=None, description="The name in the device's certificate, when not its host"
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> DeviceTls:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError(
+                "give both 'cert' and 'key' (certificate and its private key), or neither"
+            )
+        try:
+            client_context(self.files())
+        except TlsSetupError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def files(self) -> TlsFiles:
+        return TlsFiles(self.ca, self.cert, self.key, self.server_name)
+
+
 class DeviceConfig(BaseModel):
     """One Modbus device of the site."""
 
@@ -86,7 +128,18 @@ class DeviceConfig(BaseModel):
     poll_interval_s: Annotated[float, Field(ge=0.01, le=3600)] = 1.0
     timeout_s: Annotated[float | None, Field(gt=0, le=60)] = None
     role: Literal["inverter", "bms", "meter", "other"] = "inverter"
+    battery: (
+        Annotated[str, Field(min_length=1)]
+        | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+        | None
+    ) = Field(
+        default=None,
+        description="The BMS (role bms) of the battery this inverter drives, or a list of racks",
+    )
     simulated: bool = Field(default=False, description="Served by the built-in simulator")
+    tls: DeviceTls | None = Field(
+        default=None, description="Modbus/TCP Security (TLS, port 802 unless 'port' says)"
+    )
     limits: dict[str, Any] = Field(
         default_factory=dict,
         description="This device's limits over the site's [limits] (e.g. a 48 V pack's voltage window)",
@@ -103,6 +156,8 @@ class DeviceConfig(BaseModel):
             raise ValueError(
                 "give exactly one of 'host' (Modbus TCP) or 'serial_port' (Modbus RTU)"
             )
+        if self.tls is not None and (self.simulated or self.host is None):
+            raise ValueError("'tls' is for a device reached at a 'host' (Modbus/TCP Security)")
         return self
 
 
@@ -183,15 +238,30 @@ class SiteFile(BaseModel):
     limits: SafetyLimits = Field(default_factory=SafetyLimits)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     ids: IdsSettings = Field(default_factory=IdsSettings)
+    site: SiteSettings = Field(default_factory=SiteSettings)
+    scada: ScadaSettings | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteFile:
-        seen: set[str] = set()
-        for dev in self.devices:
+        seen: dict[str, int] = {}
+        for i, dev in enumerate(self.devices):
             if dev.name in seen:
-                raise ValueError(f"device name {dev.name!r} is used twice")
-            seen.add(dev.name)
+                raise PydanticCustomError(
+                    "plant",
+                    f"devices[{i}].name = {dev.name!r}: device name {dev.name!r} is used twice "
+                    f"(first devices[{seen[dev.name]}])",
+                )
+            seen[dev.name] = i
+        try:
+            plant_topology(self.devices, self.site)
+        except PlantError as exc:
+            raise PydanticCustomError("plant", str(exc)) from None
         return self
+
+    @property
+    def plant(self) -> PlantTopology:
+        """How the devices make one plant (checked when the file was validated)."""
+        return plant_topology(self.devices, self.site)
 
 
 class Settings(BaseSettings):
@@ -232,8 +302,21 @@ class Settings(BaseSettings):
     IDS_BASELINE_S: Annotated[float | None, Field(ge=10, le=7 * 86400, allow_inf_nan=False)] = None
     IDS_ENABLED: bool | None = None
     DATA_DIR: Path = Path("data")
+    HEALTH_WEB_CONFIG: Path | None = Field(
+        default=None, description="TLS and basic auth for /health and /metrics (exporter-toolkit)"
+    )
+    PROFILE_DIR: Path | None = Field(
+        default=None,
+        description="Where a site's own profiles are trusted from; default the site file's folder",
+    )
+    SYSTEM_USE_NOTICE: Annotated[str | None, Field(min_length=1, max_length=2000)] = Field(
+        default=None, description="Shown before every login (SR 1.12); default the shipped text"
+    )
 
     @field_validator(
+        "HEALTH_WEB_CONFIG",
+        "PROFILE_DIR",
+        "SYSTEM_USE_NOTICE",
         "SITE_ID",
         "INVERTER_IP",
         "HEALTH_BIND",
@@ -287,10 +370,6 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @property
-    def cloud_enabled(self) -> bool:
-        return bool(self.GCP_PROJECT_ID and self.GCP_PUBSUB_TOPIC)
-
-    @property
     def embedded_simulator(self) -> bool:
         """No device is configured: run the built-in simulator in-process."""
         return self.INVERTER_IP is None and self.SITE_FILE is None
@@ -299,6 +378,9 @@ class Settings(BaseSettings):
 def _describe(exc: ValidationError, where: str) -> str:
     """One line: where (variable, or file and key), the value, and what was expected."""
     first = exc.errors()[0]
+    if first["type"] == "plant":
+        # The plant's wiring: the message names the device and key itself.
+        return " ".join(f"{where.removesuffix('key ')}{first['msg']}".split())
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     value = first.get("input")
     shown = "" if isinstance(value, dict | list) else f" = {_short(repr(value))}"
@@ -324,6 +406,16 @@ def load_settings(**overrides: Any) -> Settings:
         # The site the app's devices page saved (no SITE_FILE given): what runs now.
         settings = settings.model_copy(update={"SITE_FILE": own})
     return settings
+
+
+def profile_dir(settings: Settings) -> Path:
+    """Where the site's own profiles are trusted from: ``PROFILE_DIR``, else the site
+    file's folder, else the working directory."""
+    if settings.PROFILE_DIR is not None:
+        return settings.PROFILE_DIR
+    if settings.SITE_FILE is not None:
+        return settings.SITE_FILE.parent
+    return Path.cwd()
 
 
 def app_site_file(settings: Settings) -> Path:
@@ -448,6 +540,14 @@ def site_config(
         if v is not None
     }
     return site_id, devices, limits, dispatch.model_copy(update=overrides)
+
+
+def site_plant(settings: Settings) -> PlantTopology:
+    """The site's plant: from the site file, else one inverter (the variables' or the simulator)."""
+    if settings.SITE_FILE is not None:
+        return load_site_file(settings.SITE_FILE).plant
+    _, devices = _single_device(settings)
+    return plant_topology(devices, SiteSettings())
 
 
 def _single_device(settings: Settings) -> tuple[str, list[DeviceConfig]]:

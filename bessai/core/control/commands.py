@@ -152,9 +152,7 @@ class OperatorCommands(ABC):
                     return CommandResult.of(False, Reason.REFUSED_MODE, mode=mode.value), None
                 if interlocks := self.current_interlocks(now):
                     first = interlocks[0]
-                    return CommandResult(
-                        False, first.reason, first.message_es, first.message_en
-                    ), None
+                    return CommandResult(False, first.reason, first.params), None
             old = self.mode
             self.mode = mode
             if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
@@ -206,9 +204,7 @@ class OperatorCommands(ABC):
             if self.mode is not ControlMode.MANUAL:
                 return CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value), None
             verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
-            result = CommandResult(
-                verdict.allowed, verdict.reason, verdict.message_es, verdict.message_en, verdict
-            )
+            result = CommandResult(verdict.allowed, verdict.reason, verdict.params, verdict)
             if not verdict.allowed:
                 return result, None
             self.manual_kw = verdict.value_kw

@@ -22,6 +22,7 @@ from opentelemetry import trace
 
 from bessai.core.alarms.catalogue import DEVICE_ALARMS
 from bessai.core.alarms.manager import AlarmManager
+from bessai.core.control.battery import BatteryInputs
 from bessai.core.control.books import Books
 from bessai.core.control.commands import OperatorCommands
 from bessai.core.control.events import (
@@ -50,7 +51,7 @@ from bessai.core.guard.safety import (
     Telemetry,
     Verdict,
     Window,
-    message,
+    describe,
 )
 from bessai.core.guard.validity import MeasurementValidator
 from bessai.core.runtime.bus import EventBus
@@ -118,6 +119,9 @@ class Controller(OperatorCommands):
     tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer("bessai.control"))
     books: Books | None = None
     latch_store: EstopLatchStore | None = None
+    # On a plant: the inverter's batteries across the link (its BMS), None for a battery
+    # that measures itself.
+    battery: Callable[[float], BatteryInputs] | None = None
 
     def __post_init__(self) -> None:
         profile = self.device.profile
@@ -338,14 +342,52 @@ class Controller(OperatorCommands):
         self._alarm("comms_lost", True, event.reason)
         self._wake_if_unsafe()
 
+    def _from_batteries(self, now: float) -> Interlock | None:
+        """On a plant, the guard reads the battery through its BMS: the SoC, temperature, pack
+        and the BMS's limits replace what the inverter itself does not measure."""
+        if self.battery is None:
+            return None
+        inputs = self.battery(now)
+        t = self.telemetry
+        self.telemetry = replace(
+            t,
+            soc_pct=inputs.soc_min_pct,
+            soc_max_pct=inputs.soc_max_pct,
+            battery_temp_c=inputs.temp_c if inputs.temp_c is not None else t.battery_temp_c,
+            pack_voltage_v=t.pack_voltage_v
+            if t.pack_voltage_v is not None
+            else inputs.pack_voltage_v,
+            pack_current_a=t.pack_current_a
+            if t.pack_current_a is not None
+            else inputs.pack_current_a,
+            battery_charge_kw=inputs.charge_kw,
+            battery_discharge_kw=inputs.discharge_kw,
+        )
+        return inputs.interlock
+
     def current_interlocks(self, now: float) -> list[Interlock]:
-        return self.guard.interlocks(
+        battery = self._from_batteries(now)
+        found = self.guard.interlocks(
             self.telemetry,
             now,
             estop=self.estop_latched,
             maintenance=self.maintenance,
             intrusion_score=self.intrusion_score(),
         )
+        if battery is not None:
+            found.append(battery)  # the BMS's doubt is the inverter's interlock
+        return found
+
+    def wake(self) -> None:
+        """Run the control tick now (a BMS limit fell, or its link went): zero first."""
+        if self.mode is not ControlMode.STANDBY or self.applied_kw:
+            self._wake.set()
+
+    def follow_share(self, share_kw: float) -> None:
+        """The site controller's share for this inverter in Manual: the guard clamps it at
+        the next tick; the operator's site command is on the record, not every share."""
+        if self.mode is ControlMode.MANUAL:
+            self.manual_kw = share_kw
 
     def state(self, now: float | None = None) -> ControlState:
         now = self.clock() if now is None else now
@@ -451,6 +493,8 @@ class Controller(OperatorCommands):
         self._alarm(
             "device_alarm", bool(self.telemetry.device_fault), self.telemetry.device_fault or ""
         )
+        battery = reasons.get(Reason.INTERLOCK_BATTERY)
+        self._alarm("battery_interlock", battery is not None, battery.message_en if battery else "")
 
     async def _apply(self, now: float, interlocks: list[Interlock]) -> None:
         target = self._target(now)
@@ -546,7 +590,7 @@ class Controller(OperatorCommands):
         self.lease_expires_at = None
         self.proposal = None
         if old is not ControlMode.STANDBY:
-            _, en = message(reason)
+            en = describe(reason)
             log.warning(
                 "standby",
                 extra={"device": self.device.name, "reason": reason.value, "from": old.value},

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bessai.core.dispatch import Proposal
-from bessai.core.guard.safety import Interlock, Reason, Verdict, Window, message
+from bessai.core.guard.safety import (
+    Interlock,
+    Params,
+    Reason,
+    Verdict,
+    Window,
+    describe,
+    params_of,
+)
 from bessai.core.stores.auth import Permission, Session
 
 SYSTEM_USER = "system"
@@ -28,20 +36,25 @@ class ControlMode(StrEnum):
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What became of an operator's command, with its reason in Spanish and English."""
+    """What became of an operator's command: its reason code and values (and the device it is
+    about, where a site command reports one of several)."""
 
     ok: bool
     reason: Reason
-    message_es: str
-    message_en: str
+    params: Params = ()
     verdict: Verdict | None = None
+    device: str | None = None
 
     @classmethod
     def of(
         cls, ok: bool, reason: Reason, verdict: Verdict | None = None, **values: object
     ) -> CommandResult:
-        es, en = message(reason, **values)
-        return cls(ok, reason, es, en, verdict)
+        return cls(ok, reason, params_of(**values), verdict)
+
+    @property
+    def message_en(self) -> str:
+        text = describe(self.reason, self.params)
+        return f"{self.device}: {text}" if self.device else text
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bessai.core.runtime.files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,4 @@ class EstopLatchStore:
             data = self._read() or {}
             data[device] = {"latched": latched, "by": by, "at": time.time()}
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            replace_file(self.path, json.dumps(data))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bessai.core.dispatch.inputs import FEATURES, DispatchInputs, Fallback, Proposal
 from bessai.core.dispatch.rules import RuleDispatcher
+from bessai.integrity.manifest import IntegrityError, check_shipped
 
 MODEL_FILE = "dispatch.onnx"
 METADATA_FILE = "dispatch.json"
@@ -83,6 +84,7 @@ class DispatchModel:
             blob = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"dispatch model {path}: cannot read: {exc.strerror}") from None
+        _check_if_shipped(path, metadata_path or path.with_suffix(".json"))
         self.metadata = _read_metadata(metadata_path or path.with_suffix(".json"))
         digest = hashlib.sha256(blob).hexdigest()
         if digest != self.metadata.sha256:
@@ -153,6 +155,22 @@ def _compare(path: Path, kind: str, arg: Any, spec: TensorSpec) -> None:
             f"dispatch model {path}: {kind} is {arg.name!r} {got_shape} {arg.type}, "
             f"metadata says {spec.name!r} {spec.shape} {spec.dtype}"
         )
+
+
+def _check_if_shipped(*paths: Path) -> None:
+    """Files in the shipped models folder must be those in the manifest of shipped files."""
+    folder = builtin_model_path().parent.resolve()
+    for path in paths:
+        if path.resolve().parent != folder:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # the loader's own read names it
+        try:
+            check_shipped(f"resources/models/{path.name}", data)
+        except IntegrityError as exc:
+            raise ModelError(f"dispatch model {exc}") from None
 
 
 def _read_metadata(path: Path) -> ModelMetadata:

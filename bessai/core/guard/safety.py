@@ -1,17 +1,19 @@
 """SafetyGuard: the limits, derating and interlocks every setpoint must pass.
 
 Pure decisions, no I/O: the controller feeds it the latest telemetry and asks
-for a verdict on each setpoint. Every verdict carries a reason code and a
-message in Spanish and English, never a bare bool. Power is positive when
+for a verdict on each setpoint. Every verdict carries a reason code and its
+parameters, never a bare bool and never a sentence: ``describe`` words them in
+English (logs, /health, audit), the screen through its translations. Power is positive when
 the battery discharges, negative when it charges.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,99 +43,86 @@ class Reason(StrEnum):
     REFUSED_MODE = "refused_mode"
     REFUSED_ROLE = "refused_role"
     REFUSED_LIMITS = "refused_limits"
+    REFUSED = "refused"
+    INTERLOCK_BATTERY = "interlock_battery"
+    CLAMP_BATTERY = "clamp_battery"
+    CLAMP_SITE = "clamp_site"
     WRITE_FAILED = "write_failed"
     LEASE_EXPIRED = "lease_expired"
 
 
-MESSAGES: dict[Reason, tuple[str, str]] = {
-    Reason.OK: ("Consigna aceptada", "Setpoint accepted"),
-    Reason.DONE: ("Hecho", "Done"),
-    Reason.ZERO: ("Consigna cero (reposo)", "Zero setpoint (standby)"),
-    Reason.CLAMP_MAX_DISCHARGE: (
-        "Limitada a la potencia máxima de descarga {limit:.1f} kW",
-        "Clamped to the maximum discharge power {limit:.1f} kW",
-    ),
-    Reason.CLAMP_MAX_CHARGE: (
-        "Limitada a la potencia máxima de carga {limit:.1f} kW",
-        "Clamped to the maximum charge power {limit:.1f} kW",
-    ),
-    Reason.CLAMP_SOC_FLOOR: (
-        "Descarga reducida a {limit:.1f} kW: SoC cerca del mínimo",
-        "Discharge derated to {limit:.1f} kW: SoC near its floor",
-    ),
-    Reason.CLAMP_SOC_CEILING: (
-        "Carga reducida a {limit:.1f} kW: SoC cerca del máximo",
-        "Charge derated to {limit:.1f} kW: SoC near its ceiling",
-    ),
-    Reason.CLAMP_TEMPERATURE: (
-        "Potencia reducida a {limit:.1f} kW por temperatura de batería",
-        "Power derated to {limit:.1f} kW for battery temperature",
-    ),
-    Reason.CLAMP_COLD: (
-        "Carga reducida a {limit:.1f} kW: batería fría",
-        "Charge derated to {limit:.1f} kW: battery cold",
-    ),
-    Reason.CLAMP_RAMP: (
-        "Rampa limitada a {limit:.1f} kW/s",
-        "Ramp limited to {limit:.1f} kW/s",
-    ),
-    Reason.REFUSED_NOT_FINITE: ("Consigna no numérica rechazada", "Non-numeric setpoint refused"),
-    Reason.INTERLOCK_COMMS: (
-        "Sin comunicación con el equipo",
-        "No communication with the device",
-    ),
-    Reason.INTERLOCK_STALE: (
-        "Datos con {age:.1f} s de antigüedad (máximo {limit:.1f} s)",
-        "Data {age:.1f} s old (limit {limit:.1f} s)",
-    ),
-    Reason.INTERLOCK_TRIP: ("Disparo de protección: {detail}", "Protection trip: {detail}"),
-    Reason.INTERLOCK_MEASUREMENT: (
-        "Medición no válida: {detail}",
-        "Measurement not valid: {detail}",
-    ),
-    Reason.INTERLOCK_INTRUSION: (
-        "Puntaje de intrusión {score:.2f} sobre el umbral de bloqueo {limit:.2f}",
-        "Intrusion score {score:.2f} above the lockout threshold {limit:.2f}",
-    ),
-    Reason.INTERLOCK_ESTOP: (
-        "Parada de emergencia enclavada: requiere reposición por ingeniero",
-        "Emergency stop latched: an engineer must reset it",
-    ),
-    Reason.INTERLOCK_MAINTENANCE: (
-        "Bloqueo de mantenimiento activo",
-        "Maintenance lockout active",
-    ),
-    Reason.INTERLOCK_NO_OPERATOR: (
-        "Ningún usuario con permiso de control ha iniciado sesión",
-        "No user with control rights is logged in",
-    ),
-    Reason.REFUSED_MODE: (
-        "El modo {mode} no acepta consignas manuales",
-        "Mode {mode} does not take manual setpoints",
-    ),
-    Reason.REFUSED_ROLE: (
-        "El rol {role} no puede {action}",
-        "Role {role} may not {action}",
-    ),
-    Reason.REFUSED_LIMITS: ("Límites inválidos: {detail}", "Invalid limits: {detail}"),
-    Reason.WRITE_FAILED: (
-        "Escritura fallida o verificación incorrecta: {detail}",
-        "Write failed or did not read back: {detail}",
-    ),
-    Reason.LEASE_EXPIRED: (
-        "Vencido el plazo de la consigna manual: vuelta a reposo",
-        "Manual setpoint lease expired: back to standby",
-    ),
+#: What each reason says, in English: /health, the logs and the audit trail read these; the
+#: screen translates the same templates with Qt's translations (words live in one place per
+#: language, and a new language touches no dataclass here).
+ENGLISH: dict[Reason, str] = {
+    Reason.OK: "Setpoint accepted",
+    Reason.DONE: "Done",
+    Reason.ZERO: "Zero setpoint (standby)",
+    Reason.CLAMP_MAX_DISCHARGE: "Clamped to the maximum discharge power {limit:.1f} kW",
+    Reason.CLAMP_MAX_CHARGE: "Clamped to the maximum charge power {limit:.1f} kW",
+    Reason.CLAMP_SOC_FLOOR: "Discharge derated to {limit:.1f} kW: SoC near its floor",
+    Reason.CLAMP_SOC_CEILING: "Charge derated to {limit:.1f} kW: SoC near its ceiling",
+    Reason.CLAMP_TEMPERATURE: "Power derated to {limit:.1f} kW for battery temperature",
+    Reason.CLAMP_COLD: "Charge derated to {limit:.1f} kW: battery cold",
+    Reason.CLAMP_RAMP: "Ramp limited to {limit:.1f} kW/s",
+    Reason.REFUSED_NOT_FINITE: "Non-numeric setpoint refused",
+    Reason.INTERLOCK_COMMS: "No communication with the device",
+    Reason.INTERLOCK_STALE: "Data {age:.1f} s old (limit {limit:.1f} s)",
+    Reason.INTERLOCK_TRIP: "Protection trip: {detail}",
+    Reason.INTERLOCK_MEASUREMENT: "Measurement not valid: {detail}",
+    Reason.INTERLOCK_INTRUSION: "Intrusion score {score:.2f} above the lockout threshold {limit:.2f}",
+    Reason.INTERLOCK_ESTOP: "Emergency stop latched: an engineer must reset it",
+    Reason.INTERLOCK_MAINTENANCE: "Maintenance lockout active",
+    Reason.INTERLOCK_NO_OPERATOR: "No user with control rights is logged in",
+    Reason.REFUSED_MODE: "Mode {mode} does not take manual setpoints",
+    Reason.REFUSED_ROLE: "Role {role} may not {action}",
+    Reason.REFUSED_LIMITS: "Invalid limits: {detail}",
+    Reason.WRITE_FAILED: "Write failed or did not read back: {detail}",
+    Reason.LEASE_EXPIRED: "Manual setpoint lease expired: back to standby",
+    Reason.REFUSED: "Refused: {detail}",
+    Reason.INTERLOCK_BATTERY: "Battery {bms}: {quantity} {why}",
+    Reason.CLAMP_BATTERY: "Limited to {limit:.1f} kW by the battery's BMS",
+    Reason.CLAMP_SITE: "The site delivers {limit:.1f} kW ({by})",
 }
 
+#: Why a battery trips, in English, by cause code (the ``cause`` parameter of a trip).
+TRIP_CAUSES: dict[str, str] = {
+    "hot": "battery {temp_c:.1f} °C >= {limit_c:.1f} °C",
+    "cold": "battery {temp_c:.1f} °C <= {limit_c:.1f} °C (cold)",
+    "pack_voltage": "pack {voltage_v:.1f} V outside {min_v:.0f}..{max_v:.0f} V",
+    "pack_current": "pack current {current_a:.1f} A > {limit_a:.0f} A",
+    "device_fault": "device fault: {fault}",
+}
 
-def message(reason: Reason, **values: object) -> tuple[str, str]:
-    """The Spanish and English message of a reason, with its values filled in."""
-    es, en = MESSAGES[reason]
+Params = tuple[tuple[str, Any], ...]
+
+
+def params_of(**values: object) -> Params:
+    """A reason's parameters as an immutable, hashable value."""
+    return tuple(sorted(values.items()))
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """A template with its values, or the template itself when a value is missing."""
     try:
-        return es.format(**values), en.format(**values)
-    except (KeyError, ValueError):
-        return es, en
+        return template.format(**values)
+    except (KeyError, ValueError, IndexError):
+        return template
+
+
+def describe(
+    reason: Reason,
+    params: Params = (),
+    *,
+    templates: Mapping[Reason, str] | None = None,
+    causes: Mapping[str, str] | None = None,
+) -> str:
+    """A reason in words (English unless other templates are given): a trip's cause first."""
+    values = dict(params)
+    cause = values.get("cause")
+    if isinstance(cause, str):
+        values["detail"] = fill((causes or TRIP_CAUSES).get(cause, cause), values)
+    return fill((templates or ENGLISH).get(reason, reason.value), values)
 
 
 class SafetyLimits(BaseModel):
@@ -217,18 +206,30 @@ class Telemetry:
     device_fault: str | None = None
     comms_up: bool = False
     unknown: tuple[tuple[str, str], ...] = ()
+    # On a plant, what the inverter's BMS allows now (kW, positive) and the fullest rack's
+    # SoC for the ceiling (soc_pct is then the emptiest rack's, for the floor).
+    battery_charge_kw: float | None = None
+    battery_discharge_kw: float | None = None
+    soc_max_pct: float | None = None
 
 
 @dataclass(frozen=True)
 class Interlock:
+    """Why a non-zero setpoint is forbidden now: a code and its values, and the device it is on
+    (set where several devices are shown together)."""
+
     reason: Reason
-    message_es: str
-    message_en: str
+    params: Params = ()
+    device: str | None = None
 
     @classmethod
     def of(cls, reason: Reason, **values: object) -> Interlock:
-        es, en = message(reason, **values)
-        return cls(reason, es, en)
+        return cls(reason, params_of(**values))
+
+    @property
+    def message_en(self) -> str:
+        text = describe(self.reason, self.params)
+        return f"{self.device}: {text}" if self.device else text
 
 
 @dataclass(frozen=True)
@@ -238,9 +239,14 @@ class Verdict:
     requested_kw: float
     value_kw: float
     reason: Reason
-    message_es: str
-    message_en: str
+    params: Params = ()
     interlocks: tuple[Interlock, ...] = ()
+    device: str | None = None
+
+    @property
+    def message_en(self) -> str:
+        text = describe(self.reason, self.params)
+        return f"{self.device}: {text}" if self.device else text
 
     @property
     def allowed(self) -> bool:
@@ -289,10 +295,15 @@ class SafetyGuard:
         charge = min(lim.max_charge_kw, -self.device_min_kw)
         discharge = min(lim.max_discharge_kw, self.device_max_kw)
         charge_reason, discharge_reason = Reason.CLAMP_MAX_CHARGE, Reason.CLAMP_MAX_DISCHARGE
+        if t.battery_charge_kw is not None and t.battery_charge_kw < charge:
+            charge, charge_reason = max(0.0, t.battery_charge_kw), Reason.CLAMP_BATTERY
+        if t.battery_discharge_kw is not None and t.battery_discharge_kw < discharge:
+            discharge, discharge_reason = max(0.0, t.battery_discharge_kw), Reason.CLAMP_BATTERY
         if t.soc_pct is None:
             charge = discharge = 0.0
         else:
-            soc_c = charge * _taper(lim.soc_ceiling_pct - t.soc_pct, lim.soc_derate_band_pct)
+            fullest = t.soc_pct if t.soc_max_pct is None else t.soc_max_pct
+            soc_c = charge * _taper(lim.soc_ceiling_pct - fullest, lim.soc_derate_band_pct)
             soc_d = discharge * _taper(t.soc_pct - lim.soc_floor_pct, lim.soc_derate_band_pct)
             if soc_c < charge:
                 charge, charge_reason = soc_c, Reason.CLAMP_SOC_CEILING
@@ -330,13 +341,9 @@ class SafetyGuard:
             found.append(
                 Interlock.of(Reason.INTERLOCK_STALE, age=now - t.ts, limit=lim.max_sample_age_s)
             )
-        trip = self.trip_causes(t)
+        trip = self.trip_params(t)
         if trip is not None:
-            es, en = (
-                message(Reason.INTERLOCK_TRIP, detail=trip[0])[0],
-                message(Reason.INTERLOCK_TRIP, detail=trip[1])[1],
-            )
-            found.append(Interlock(Reason.INTERLOCK_TRIP, es, en))
+            found.append(Interlock(Reason.INTERLOCK_TRIP, trip))
         if t.unknown:
             detail = "; ".join(f"{quantity} {why}" for quantity, why in t.unknown)
             found.append(Interlock.of(Reason.INTERLOCK_MEASUREMENT, detail=detail))
@@ -356,32 +363,31 @@ class SafetyGuard:
 
     def trip_cause(self, t: Telemetry) -> str | None:
         """Why the battery trips now, in English (the audit's language), or None."""
-        cause = self.trip_causes(t)
-        return None if cause is None else cause[1]
+        trip = self.trip_params(t)
+        return None if trip is None else describe(Reason.INTERLOCK_TRIP, trip).split(": ", 1)[1]
 
-    def trip_causes(self, t: Telemetry) -> tuple[str, str] | None:
-        """Why the battery trips now, in Spanish and English, or None."""
+    def trip_params(self, t: Telemetry) -> Params | None:
+        """Why the battery trips now, as a cause code and its values, or None."""
         lim = self.limits
         if t.battery_temp_c is not None and t.battery_temp_c >= lim.temp_trip_c:
-            values = f"{t.battery_temp_c:.1f} °C >= {lim.temp_trip_c:.1f} °C"
-            return f"batería {values}", f"battery {values}"
+            return params_of(cause="hot", temp_c=t.battery_temp_c, limit_c=lim.temp_trip_c)
         if t.battery_temp_c is not None and t.battery_temp_c <= lim.temp_cold_trip_c:
-            values = f"{t.battery_temp_c:.1f} °C <= {lim.temp_cold_trip_c:.1f} °C"
-            return f"batería {values} (frío)", f"battery {values} (cold)"
+            return params_of(cause="cold", temp_c=t.battery_temp_c, limit_c=lim.temp_cold_trip_c)
         if t.pack_voltage_v is not None and not (
             lim.pack_voltage_min_v <= t.pack_voltage_v <= lim.pack_voltage_max_v
         ):
-            values = f"{t.pack_voltage_v:.1f} V"
-            span = f"{lim.pack_voltage_min_v:.0f}..{lim.pack_voltage_max_v:.0f} V"
-            return (
-                f"tensión del paquete {values} fuera de {span}",
-                f"pack {values} outside {span}",
+            return params_of(
+                cause="pack_voltage",
+                voltage_v=t.pack_voltage_v,
+                min_v=lim.pack_voltage_min_v,
+                max_v=lim.pack_voltage_max_v,
             )
         if t.pack_current_a is not None and abs(t.pack_current_a) > lim.pack_current_max_a:
-            values = f"{t.pack_current_a:.1f} A > {lim.pack_current_max_a:.0f} A"
-            return f"corriente del paquete {values}", f"pack current {values}"
+            return params_of(
+                cause="pack_current", current_a=t.pack_current_a, limit_a=lim.pack_current_max_a
+            )
         if t.device_fault:
-            return f"falla del equipo: {t.device_fault}", f"device fault: {t.device_fault}"
+            return params_of(cause="device_fault", fault=t.device_fault)
         return None
 
     def evaluate(
@@ -395,18 +401,10 @@ class SafetyGuard:
     ) -> Verdict:
         """Clamp a setpoint to the window and the ramp; zero it under any interlock."""
         if not math.isfinite(requested_kw):
-            es, en = message(Reason.REFUSED_NOT_FINITE)
-            return Verdict(requested_kw, 0.0, Reason.REFUSED_NOT_FINITE, es, en, tuple(interlocks))
+            return Verdict(requested_kw, 0.0, Reason.REFUSED_NOT_FINITE, (), tuple(interlocks))
         if interlocks:
             first = interlocks[0]
-            return Verdict(
-                requested_kw,
-                0.0,
-                first.reason,
-                first.message_es,
-                first.message_en,
-                tuple(interlocks),
-            )
+            return Verdict(requested_kw, 0.0, first.reason, first.params, tuple(interlocks))
         value, reason, limit = requested_kw, Reason.OK, 0.0
         win = self.window(t)
         if value > win.max_kw:
@@ -426,8 +424,7 @@ class SafetyGuard:
                 value, reason, limit = win.min_kw, win.charge_reason, -win.min_kw
         if value == 0.0 and reason is Reason.OK:
             reason = Reason.ZERO
-        es, en = message(reason, limit=limit)
-        return Verdict(requested_kw, value, reason, es, en)
+        return Verdict(requested_kw, value, reason, params_of(limit=limit))
 
     def seconds_to_soc_limit(self, power_kw: float, soc_pct: float | None) -> float | None:
         """Time until SoC reaches its floor (discharging) or ceiling (charging) at this power."""

@@ -1,12 +1,15 @@
 """Intrusion detection on the Modbus link: window features, a baseline, an IsolationForest and z-scores.
 
 Each poll of a device is a window (``features``). After a baseline period (10
-min by default) an IsolationForest is trained with scikit-learn and kept as
-compact arrays (``forest``); its score and the per-feature z-scores combine
-into one score 0..1 (``model``), calibrated so that the baseline's 99th
-percentile maps to 0.3, naming the feature that drove it. The detector
-(``detector``) learns and scores every device and feeds the alarm and the
-interlock. Before a baseline exists the score is unknown (None), never 0.
+min by default) an IsolationForest is grown with numpy (``grow``: the forest
+scikit-learn grows, which the tests keep as the reference), in short steps on
+the event loop, one device at a time, and kept as compact arrays (``forest``);
+its score and the per-feature z-scores combine into one score 0..1 (``model``),
+calibrated so that the baseline's 99th percentile maps to 0.3, naming the
+feature that drove it. The detector (``detector``) learns and scores every
+device and feeds the alarm and the interlock; the latency of a request on the
+wire while the gateway's own loop stalled (``runtime.loop_lag``) is left out.
+Before a baseline exists the score is unknown (None), never 0.
 """
 
 from bessai.core.ids.detector import IntrusionDetector, IntrusionScored

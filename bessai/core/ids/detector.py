@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,14 @@ from bessai.core.ids.model import IntrusionModel, Score
 from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
 from bessai.core.runtime.bus import EventBus
 from bessai.core.runtime.events import SampleTaken
+from bessai.core.runtime.loop_lag import LoopLag
 from bessai.core.runtime.periodic import cancel_and_wait
 from bessai.drivers.device import ModbusDevice
 from bessai.drivers.traffic import TrafficRecord
 
 log = logging.getLogger(__name__)
+# Between steps of a fit (about a millisecond each), the loop is the polls' for this long.
+FIT_PAUSE_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,10 @@ class IntrusionScored:
 class IntrusionDetector:
     """Learns a baseline per device, then scores every poll window; feeds alarms and the interlock.
 
-    Off (``enabled=False``) it watches nothing and every score stays unknown.
+    Off (``enabled=False``) it watches nothing and every score stays unknown. Baselines
+    are fitted one device at a time, in steps with the loop handed back between them,
+    so that a hundred baselines completing together do not stall the polls; with
+    ``loop_lag`` the latency of requests on the wire while the loop stalled is left out.
     """
 
     def __init__(
@@ -48,6 +55,7 @@ class IntrusionDetector:
         capacity_kwh: float = 200.0,
         on_score: Callable[[str, Score], None] | None = None,
         enabled: bool = True,
+        loop_lag: LoopLag | None = None,
     ) -> None:
         self.bus = bus
         self.data_dir = data_dir
@@ -56,14 +64,16 @@ class IntrusionDetector:
         self.capacity_kwh = capacity_kwh
         self.on_score = on_score
         self.enabled = enabled
+        self.loop_lag = loop_lag
         self.models: dict[str, IntrusionModel] = {}
         self.scores: dict[str, Score] = {}
         self._features: dict[str, WindowFeatures] = {}
-        self._traffic: dict[str, list[TrafficRecord]] = {}
+        self._traffic: dict[str, list[tuple[float, TrafficRecord]]] = {}  # (ended, record)
         self._baseline: dict[str, list[npt.NDArray[np.float64]]] = {}
         self._baseline_started: dict[str, float] = {}
         self._last_ts: dict[str, float] = {}
         self._fitting: set[str] = set()
+        self._fit_turn = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
         if enabled:
             bus.subscribe(SampleTaken, self._on_sample)
@@ -80,7 +90,8 @@ class IntrusionDetector:
         if not self.enabled:
             return
         records = self._traffic[device.name]
-        device.traffic_listeners.append(records.append)
+        clock = self.loop_lag.now if self.loop_lag is not None else time.monotonic
+        device.traffic_listeners.append(lambda record: records.append((clock(), record)))
         if self.path(device.name).exists():
             model = IntrusionModel.load(self.path(device.name))
             if model.mean.shape == (len(FEATURES),):
@@ -103,9 +114,12 @@ class IntrusionDetector:
     def _on_sample(self, event: SampleTaken) -> None:
         s = event.sample
         records = self._traffic.setdefault(s.device, [])
-        traffic = records[:]
+        taken = records[:]
         records.clear()  # the device's listener appends to this same list
-        vector = self._writer(s.device).vector(s.roles, s.ts, traffic)
+        traffic = [record for _, record in taken]
+        lag = self.loop_lag
+        stalled = [lag.stalled(ended - r.latency_s, ended) for ended, r in taken] if lag else []
+        vector = self._writer(s.device).vector(s.roles, s.ts, traffic, stalled)
         model = self.models.get(s.device)
         self._last_ts[s.device] = s.ts
         if model is None:
@@ -132,7 +146,15 @@ class IntrusionDetector:
 
     async def _fit(self, device: str, windows: npt.NDArray[np.float64]) -> None:
         try:
-            model = await asyncio.to_thread(IntrusionModel.fit, windows)
+            async with self._fit_turn:
+                steps = IntrusionModel.fitting(windows)
+                while True:
+                    try:
+                        next(steps)
+                    except StopIteration as done:
+                        model: IntrusionModel = done.value
+                        break
+                    await asyncio.sleep(FIT_PAUSE_S)
             await asyncio.to_thread(model.save, self.path(device))
         except (OSError, ValueError, MemoryError) as exc:
             # Not fatal, and not silent: learn again from a fresh baseline.
@@ -149,7 +171,7 @@ class IntrusionDetector:
             self._fitting.discard(device)
 
     async def close(self) -> None:
-        """Cancel fits still running (a stop must not wait for scikit-learn)."""
+        """Cancel fits still running or waiting their turn (a stop does not wait for them)."""
         await cancel_and_wait(list(self.tasks))
         self.tasks.clear()
 

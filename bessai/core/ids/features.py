@@ -10,6 +10,7 @@ and exceptions beyond ours (a scan, a flood).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +62,11 @@ class WindowFeatures:
         roles: dict[str, float | None],
         ts: float,
         traffic: list[TrafficRecord],
+        stalled: Sequence[bool] = (),
     ) -> npt.NDArray[np.float64]:
+        """``stalled``, beside ``traffic``: the requests on the wire while the gateway's own
+        loop stalled. Their latency is partly the gateway's, so it is left out; a window
+        with no other read keeps the sustained latency it had."""
         # The poll's reads are the steady pattern; this gateway's own writes (setpoints,
         # heartbeats and their read-backs) come when it decides, so they are left out of
         # the counts, but every exception and timeout counts.
@@ -69,11 +74,20 @@ class WindowFeatures:
         requests = len(reads)
         exceptions = sum(1 for r in traffic if r.outcome is Outcome.EXCEPTION)
         timeouts = sum(1 for r in traffic if r.outcome in (Outcome.TIMEOUT, Outcome.ERROR))
-        mean_latency = float(np.mean([r.latency_s for r in reads])) * 1000 if reads else 0.0
-        # Sustained latency: the lowest of this window's and the two before. One or two slow
-        # windows are the edge computer busy (a stall of the loop, a neighbour on a shared
-        # host); a device slowed by someone else's traffic stays slow.
-        self._latencies = [*self._latencies[-(LATENCY_WINDOWS - 1) :], mean_latency]
+        late = (
+            {id(r) for r, stall in zip(traffic, stalled, strict=True) if stall}
+            if stalled
+            else set()
+        )
+        timed = [r.latency_s for r in reads if id(r) not in late] or (
+            [] if self._latencies else [r.latency_s for r in reads]
+        )
+        if timed or not reads:
+            mean_latency = float(np.mean(timed)) * 1000 if timed else 0.0
+            # Sustained latency: the lowest of this window's and the two before. One or two
+            # slow windows are the edge computer busy (a neighbour on a shared host); a device
+            # slowed by someone else's traffic stays slow.
+            self._latencies = [*self._latencies[-(LATENCY_WINDOWS - 1) :], mean_latency]
         latency = min(self._latencies)
         received = float(sum(r.bytes_received for r in reads))
         foreign = 0.0

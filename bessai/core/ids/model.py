@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import numpy.typing as npt
 
 from bessai.core.ids.features import FEATURES, Z_FLOOR
 from bessai.core.ids.forest import CompactForest
+from bessai.core.ids.grow import grow_forest, run_to_end
 
 CALIBRATED_P99 = 0.3
+CALIBRATION_ROWS = 200  # baseline windows scored per step of a fit
 
 
 @dataclass
@@ -38,20 +41,25 @@ class IntrusionModel:
     def fit(
         cls, baseline: npt.NDArray[np.float64], seed: int = 0, trees: int = 64
     ) -> IntrusionModel:
-        from sklearn.ensemble import IsolationForest  # training only: scoring needs numpy
+        return run_to_end(cls.fitting(baseline, seed, trees))
 
+    @classmethod
+    def fitting(
+        cls, baseline: npt.NDArray[np.float64], seed: int = 0, trees: int = 64
+    ) -> Generator[None, None, IntrusionModel]:
+        """``fit`` in steps of about a millisecond, for a caller that shares its event loop."""
         if len(baseline) < 30:
             raise ValueError(f"a baseline needs at least 30 windows, got {len(baseline)}")
         mean = baseline.mean(axis=0)
         std = np.maximum(baseline.std(axis=0), np.asarray(Z_FLOOR))
-        forest = IsolationForest(
-            n_estimators=trees, max_samples=min(256, len(baseline)), random_state=seed
-        )
-        forest.fit(baseline)
-        fast = CompactForest.from_sklearn(forest)
-        raw = np.array([fast.anomaly(row) for row in baseline])
+        forest = yield from grow_forest(baseline, trees=trees, max_samples=256, seed=seed)
+        parts = []
+        for start in range(0, len(baseline), CALIBRATION_ROWS):
+            yield
+            parts.append(forest.anomalies(baseline[start : start + CALIBRATION_ROWS]))
+        raw = np.concatenate(parts)
         p99 = float(np.percentile(raw, 99))
-        return cls(mean, std, fast, p99, max(float(raw.max()), p99 + 1e-6))
+        return cls(mean, std, forest, p99, max(float(raw.max()), p99 + 1e-6))
 
     def score(self, x: npt.NDArray[np.float64]) -> Score:
         # Plain floats from here: numpy scalars cost a microsecond per operation.

@@ -124,7 +124,7 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
                 {
                     "reason": i.reason.value,
                     "message_en": i.message_en,
-                    "message_es": i.message_es,
+                    "params": dict(i.params),
                     "since": i.since,
                     "cleared_by": i.cleared_by,
                 }

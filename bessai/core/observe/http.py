@@ -8,6 +8,11 @@ a connection that has not completed a request within ``header_timeout_s`` is
 closed, connections beyond ``max_connections`` are answered 503 and closed at
 once (well below the process's file descriptors), and a malformed request is
 one log line.
+
+With a web configuration (``HEALTH_WEB_CONFIG``, see ``web_config``) the
+port speaks TLS only and, when it lists users, every path asks for basic
+auth (401 otherwise); off loopback without TLS or credentials it still
+serves, but says so in the log and in ``problems`` (on /health).
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import asyncio
 import json
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bessai.core.observe.health import health_report
+from bessai.core.observe.web_config import BasicAuth, WebConfig, exposure_problems
 
 if TYPE_CHECKING:
     from bessai.core.observe.metrics import GatewayMetrics
@@ -70,6 +78,7 @@ class HealthServer:
         *,
         max_connections: int = MAX_CONNECTIONS,
         header_timeout_s: float = HEADER_TIMEOUT_S,
+        web_config: WebConfig | None = None,
     ) -> None:
         self.gateway = gateway
         self.metrics = metrics
@@ -77,7 +86,13 @@ class HealthServer:
         self.port = port
         self.max_connections = max_connections
         self.refused = 0
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self.web_config = web_config
+        self.header_timeout_s = header_timeout_s
+        self.problems: list[str] = []  # what this listener lacks off loopback, for /health
+        middlewares = []
+        if web_config is not None and web_config.users:
+            middlewares.append(self._basic_auth(BasicAuth(web_config.users)))
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
         app.router.add_get("/health", self._health, allow_head=True)
         app.router.add_get("/metrics", self._metrics, allow_head=True)
         # keepalive_timeout is armed when a connection opens and again after each
@@ -86,6 +101,22 @@ class HealthServer:
             app, access_log=None, handle_signals=False, keepalive_timeout=header_timeout_s
         )
         self._server: asyncio.Server | None = None
+
+    @staticmethod
+    def _basic_auth(auth: BasicAuth) -> Middleware:
+        @web.middleware
+        async def check(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            if not await auth.allows(request.headers.get("Authorization")):
+                return web.Response(
+                    status=401,
+                    text="401: credentials required\n",
+                    headers={"WWW-Authenticate": 'Basic realm="bessai", charset="UTF-8"'},
+                )
+            return await handler(request)
+
+        return check
 
     async def _health(self, _: web.Request) -> web.Response:
         report = health_report(self.gateway)
@@ -119,12 +150,23 @@ class HealthServer:
             return handler()
 
         loop = asyncio.get_running_loop()
+        tls = self.web_config.tls if self.web_config is not None else None
         self._server = await loop.create_server(
-            protocol, self.host, self.port, family=socket.AF_UNSPEC, reuse_address=True
+            protocol,
+            self.host,
+            self.port,
+            family=socket.AF_UNSPEC,
+            reuse_address=True,
+            ssl=tls,
+            ssl_handshake_timeout=self.header_timeout_s if tls is not None else None,
         )
         sockets = self._server.sockets
         self.port = sockets[0].getsockname()[1] if sockets else self.port
-        log.info("http listening", extra={"url": f"http://{self.host}:{self.port}"})
+        scheme = "https" if tls is not None else "http"
+        log.info("http listening", extra={"url": f"{scheme}://{self.host}:{self.port}"})
+        self.problems = exposure_problems(self.host, self.port, self.web_config)
+        for problem in self.problems:
+            log.warning(problem)
         return self.port
 
     async def stop(self) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import CommandResult, ControlMode, refuse_role, user_of
-from bessai.core.guard.safety import Preview, Reason
+from bessai.core.guard.safety import Preview, Reason, Verdict, params_of
+from bessai.core.plant.site_control import SiteController, split
 from bessai.core.stores.auth import Permission, Session
 
 #: The target that means every controllable device.
@@ -27,24 +28,27 @@ SITE_TARGET = "site"
 
 
 def _named(results: Mapping[str, CommandResult]) -> CommandResult:
-    """One result for the site: ok when every device's was; each device's words, by name."""
+    """One result for the site: ok when every device's was; else the first refusal, naming its
+    device."""
     ok = all(r.ok for r in results.values())
-    first = next((r for r in results.values() if not r.ok), next(iter(results.values())))
-    return CommandResult(
-        ok,
-        first.reason,
-        "; ".join(f"{name}: {r.message_es}" for name, r in results.items()),
-        "; ".join(f"{name}: {r.message_en}" for name, r in results.items()),
-        first.verdict,
+    name, first = next(
+        ((n, r) for n, r in results.items() if not r.ok), next(iter(results.items()))
     )
+    return replace(first, ok=ok, device=None if ok else name)
 
 
 class SiteCommands:
     """The operator's commands, aimed at the site or at one named device."""
 
-    def __init__(self, controllers: Mapping[str, Controller], books: Books) -> None:
+    def __init__(
+        self,
+        controllers: Mapping[str, Controller],
+        books: Books,
+        site: SiteController | None = None,
+    ) -> None:
         self.controllers = controllers
         self.books = books
+        self.site = site  # with several inverters: the site's setpoint is split every cycle
 
     def targets(self) -> list[str]:
         """The site first (when more than one device can be commanded), then each device."""
@@ -67,13 +71,7 @@ class SiteCommands:
         for name, controller in chosen.items():
             refused = check(controller)
             if refused is not None:
-                return CommandResult(
-                    False,
-                    refused.reason,
-                    f"{name}: {refused.message_es}",
-                    f"{name}: {refused.message_en}",
-                    refused.verdict,
-                )
+                return replace(refused, ok=False, device=name)
         return None
 
     async def _each(
@@ -96,7 +94,7 @@ class SiteCommands:
                 interlocks = c.current_interlocks(c.clock())
                 if interlocks:
                     first = interlocks[0]
-                    return CommandResult(False, first.reason, first.message_es, first.message_en)
+                    return CommandResult(False, first.reason, first.params)
                 return None
 
             refused = refuse_role(session, Permission.CONTROL, "change the mode") or self._refusal(
@@ -105,15 +103,49 @@ class SiteCommands:
             if refused is not None:
                 self._site_row(session, "mode", "refused", new=mode.value, reason=refused.reason)
                 return refused
+        if self.site is not None:
+            if target == SITE_TARGET and mode is not ControlMode.MANUAL:
+                self.site.release()
+            elif target != SITE_TARGET:
+                self.site.release(target)
         result = await self._each(chosen, lambda _, c: c.set_mode(session, mode))
         if len(chosen) > 1:
             self._site_row(session, "mode", "ok" if result.ok else "partial", new=mode.value)
         return result
 
     def split_kw(self, setpoint_kw: float, chosen: Mapping[str, Controller]) -> dict[str, float]:
-        """Each device's share of a site setpoint: equal parts for now."""
+        """Each device's share of a site setpoint: the site controller's split (by the energy
+        each can deliver, within each window) where there is one, else equal parts."""
+        if self.site is not None and math.isfinite(setpoint_kw):
+            now = next(iter(chosen.values())).clock()
+            return split(setpoint_kw, self.site.candidates(chosen, setpoint_kw >= 0, now))
         share = setpoint_kw / len(chosen) if math.isfinite(setpoint_kw) else setpoint_kw
         return dict.fromkeys(chosen, share)
+
+    async def _site_setpoint(
+        self, session: Session | None, setpoint_kw: float, chosen: Mapping[str, Controller]
+    ) -> CommandResult:
+        """The site follows one setpoint from now on: split every cycle by the site controller.
+        Each inverter's first share is an operator's setpoint on its record (its lease)."""
+        assert self.site is not None
+        self.site.command(setpoint_kw, list(chosen))
+        decision = self.site.step()
+        shares = {} if decision is None else dict(decision.shares_kw)
+        for name, share in shares.items():
+            await chosen[name].command_setpoint(session, share)
+        delivered = sum(shares.values())
+        by = "" if decision is None else decision.limited_by or ""
+        self._site_row(
+            session,
+            "setpoint",
+            "ok" if abs(delivered - setpoint_kw) <= 1.0 else "clamped",
+            requested_kw=setpoint_kw,
+            split_kw={n: round(s, 3) for n, s in shares.items()},
+            limited_by=by or None,
+        )
+        reason = Reason.OK if abs(delivered - setpoint_kw) <= 1.0 else Reason.CLAMP_SITE
+        verdict = Verdict(setpoint_kw, delivered, reason, params_of(limit=delivered, by=by))
+        return CommandResult(True, reason, verdict.params, verdict)
 
     async def command_setpoint(
         self, session: Session | None, setpoint_kw: float, target: str = SITE_TARGET
@@ -122,6 +154,8 @@ class SiteCommands:
         if isinstance(chosen, CommandResult):
             return chosen
         if len(chosen) == 1:
+            if self.site is not None:
+                self.site.release(next(iter(chosen)))  # commanded on its own from now on
             return await next(iter(chosen.values())).command_setpoint(session, setpoint_kw)
 
         def check(c: Controller) -> CommandResult | None:
@@ -133,11 +167,15 @@ class SiteCommands:
             chosen, check
         )
         split = self.split_kw(setpoint_kw, chosen)
+        if refused is None and not math.isfinite(setpoint_kw):
+            refused = CommandResult.of(False, Reason.REFUSED_NOT_FINITE)
         if refused is not None:
             self._site_row(
                 session, "setpoint", "refused", requested_kw=setpoint_kw, reason=refused.reason
             )
             return refused
+        if self.site is not None:
+            return await self._site_setpoint(session, setpoint_kw, chosen)
         result = await self._each(chosen, lambda n, c: c.command_setpoint(session, split[n]))
         self._site_row(
             session,
@@ -174,8 +212,7 @@ class SiteCommands:
             lead.verdict,
             requested_kw=setpoint_kw,
             value_kw=sum(p.verdict.value_kw for p in previews.values()),
-            message_es=f"{name}: {lead.verdict.message_es}",
-            message_en=f"{name}: {lead.verdict.message_en}",
+            device=name,
         )
         return Preview(verdict, min(times) if times else None)
 

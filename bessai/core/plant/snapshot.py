@@ -20,7 +20,15 @@ from types import MappingProxyType
 from bessai.core.alarms.manager import Alarm, AlarmManager, AlarmState
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import ControlMode, ControlState
-from bessai.core.guard.safety import Interlock, Reason, SafetyLimits, Window
+from bessai.core.guard.safety import (
+    Interlock,
+    Params,
+    Reason,
+    SafetyLimits,
+    Window,
+    describe,
+    params_of,
+)
 from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
 from bessai.core.polling.scheduler import DeviceStatus
 from bessai.drivers.device import ModbusDevice
@@ -36,6 +44,7 @@ CLEARED_BY: Mapping[Reason, str] = MappingProxyType(
         Reason.INTERLOCK_INTRUSION: "engineer_review",
         Reason.INTERLOCK_MAINTENANCE: "engineer_maintenance_off",
         Reason.INTERLOCK_NO_OPERATOR: "operator_login",
+        Reason.INTERLOCK_BATTERY: "bms_trusted",
     }
 )
 
@@ -46,6 +55,7 @@ TRIP_REASONS = frozenset(
         Reason.INTERLOCK_TRIP,
         Reason.INTERLOCK_COMMS,
         Reason.INTERLOCK_INTRUSION,
+        Reason.INTERLOCK_BATTERY,
     }
 )
 
@@ -66,10 +76,13 @@ class InterlockEntry:
 
     device: str
     reason: Reason
-    message_en: str
-    message_es: str
+    params: Params
     since: float
     cleared_by: str
+
+    @property
+    def message_en(self) -> str:
+        return describe(self.reason, self.params)
 
 
 @dataclass(frozen=True)
@@ -178,9 +191,22 @@ class Condition:
     code: str
     severity: str  # "trip" | "warning"
     device: str | None
-    message_en: str
-    message_es: str
     reason: Reason | None = None
+    params: Params = ()
+
+    @property
+    def message_en(self) -> str:
+        """In English, for /health and the status message (the screen words it itself)."""
+        values = dict(self.params)
+        if self.code == "intrusion_alarm":
+            return f"intrusion score {values.get('score', 0.0):.2f}"
+        if self.code == "comms_lost":
+            return f"no communication: {values.get('detail', '')}"
+        if self.code == "estop":
+            return "E-stop latched"
+        if self.reason is Reason.INTERLOCK_TRIP:
+            return describe(self.reason, self.params).split(": ", 1)[-1]
+        return "" if self.reason is None else describe(self.reason, self.params)
 
 
 @dataclass(frozen=True)
@@ -283,10 +309,7 @@ class SiteSnapshot:
         states = [d.control for d in self.controllable if d.control is not None]
         if not states:
             return None
-        interlocks = tuple(
-            Interlock(i.reason, f"{i.device}: {i.message_es}", f"{i.device}: {i.message_en}")
-            for i in self.interlocks
-        )
+        interlocks = tuple(Interlock(i.reason, i.params, device=i.device) for i in self.interlocks)
         leases = [s.lease_expires_at for s in states if s.lease_expires_at is not None]
         low, high = self.window_kw
         if interlocks:
@@ -323,10 +346,6 @@ def _extreme(pairs: Iterable[tuple[str, float | None]], pick: str) -> SiteValue:
 def _sum(pairs: Iterable[tuple[str, float | None]]) -> SiteValue:
     values = [v for _, v in pairs if v is not None]
     return SiteValue(sum(values) if values else None)
-
-
-def _detail(message: str) -> str:
-    return message.split(": ", 1)[1] if ": " in message else message
 
 
 class SnapshotBuilder:
@@ -370,8 +389,7 @@ class SnapshotBuilder:
                     InterlockEntry(
                         name,
                         interlock.reason,
-                        interlock.message_en,
-                        interlock.message_es,
+                        interlock.params,
                         since,
                         CLEARED_BY.get(interlock.reason, "operator"),
                     )
@@ -502,18 +520,12 @@ def _conditions(
     found: list[Condition] = []
     for d in devices:
         if d.estop_latched:
-            found.append(
-                Condition("estop", "trip", d.name, "E-stop latched", "Parada de emergencia")
-            )
+            found.append(Condition("estop", "trip", d.name, Reason.INTERLOCK_ESTOP))
         if not d.up:
             error = d.link.last_error or "not connected yet"
             found.append(
                 Condition(
-                    "comms_lost",
-                    "trip",
-                    d.name,
-                    f"no communication: {error}",
-                    f"sin comunicación: {error}",
+                    "comms_lost", "trip", d.name, Reason.INTERLOCK_COMMS, params_of(detail=error)
                 )
             )
         for i in d.interlocks:
@@ -525,11 +537,7 @@ def _conditions(
                 code, severity = "intrusion_lockout", "trip"
             else:
                 code, severity = "interlock", "warning"
-            found.append(
-                Condition(
-                    code, severity, d.name, _detail(i.message_en), _detail(i.message_es), i.reason
-                )
-            )
+            found.append(Condition(code, severity, d.name, i.reason, i.params))
         score = None if d.intrusion is None else d.intrusion.score
         if (
             intrusion is not None
@@ -538,13 +546,7 @@ def _conditions(
             and not any(i.reason is Reason.INTERLOCK_INTRUSION for i in d.interlocks)
         ):
             found.append(
-                Condition(
-                    "intrusion_alarm",
-                    "warning",
-                    d.name,
-                    f"score {score:.2f}",
-                    f"puntaje {score:.2f}",
-                )
+                Condition("intrusion_alarm", "warning", d.name, None, params_of(score=score))
             )
     order = {code: n for n, code in enumerate(CONDITION_ORDER)}
     return sorted(found, key=lambda c: (order[c.code], c.device or ""))

@@ -45,6 +45,3 @@ class EventBus:
             except Exception:
                 self.failures += 1
                 log.exception("event handler failed", extra={"event": type(event).__name__})
-
-    def subscriber_count(self, event_type: type) -> int:
-        return len(self._handlers.get(event_type, ()))

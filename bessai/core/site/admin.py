@@ -10,9 +10,8 @@ removed only after its battery is at zero power in Standby.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
+from bessai.core.config.endpoint import device_endpoint
 from bessai.core.config.settings import (
     ConfigError,
     DeviceConfig,
@@ -31,6 +31,7 @@ from bessai.core.config.settings import (
     device_limits,
 )
 from bessai.core.guard.safety import SafetyLimits
+from bessai.core.runtime.files import replace_file
 from bessai.core.site.gateway import Gateway
 from bessai.core.stores.auth import Permission, Session
 from bessai.drivers.device import (
@@ -38,7 +39,6 @@ from bessai.drivers.device import (
     ModbusDevice,
     RegisterRow,
     SerialEndpoint,
-    TcpEndpoint,
 )
 from bessai.drivers.profile import RegisterType
 from bessai.drivers.profile_loader import ProfileError, load_profile
@@ -114,6 +114,8 @@ class SiteFileEditor:
             site = SiteFile.model_validate(doc.unwrap())
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "plant":  # the plant's wiring: its message names device and key
+                raise SiteChangeError(f"{where}: {first['msg']}") from None
             loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
             raise SiteChangeError(f"{where}: {loc}: {first['msg']}") from None
         try:
@@ -129,22 +131,17 @@ class SiteFileEditor:
         edit(doc)
         site = self.validate(doc, f"site file {self.path}")
         text = tomlkit.dumps(doc)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             backup = None
+            mode = 0o600
             if self.path.exists():
+                mode = stat.S_IMODE(self.path.stat().st_mode)
                 stamp = time.strftime("%Y%m%dT%H%M%S")
                 backup = self.path.with_name(f"{self.path.name}.{stamp}.bak")
                 backup.write_bytes(self.path.read_bytes())
-            with tmp.open("w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            replace_file(self.path, text, mode=mode)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise SiteChangeError(
                 f"site file {self.path}: cannot write: {exc.strerror} (nothing was changed)"
             ) from None
@@ -315,7 +312,7 @@ async def check_connection(cfg: DeviceConfig, *, timeout_s: float = 3.0) -> Conn
             cfg.serial_port, baudrate=cfg.baudrate, parity=cfg.parity, stopbits=cfg.stopbits
         )
     elif cfg.host is not None:
-        endpoint = TcpEndpoint(cfg.host, cfg.port or profile.connection.port)
+        endpoint = device_endpoint(cfg, profile)  # TLS too
     else:
         return ConnectionTest(
             False,

@@ -27,9 +27,11 @@ from bessai.core.alarms.manager import (
     AlarmError,
     AlarmManager,
     AlarmRaised,
+    AlarmState,
 )
 from bessai.core.cloud.pubsub import PubSubPublisher
 from bessai.core.cloud.topics import TopicCheck, check_topics
+from bessai.core.config.endpoint import device_endpoint
 from bessai.core.config.settings import ConfigError, DeviceConfig, DispatchSettings, device_limits
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
@@ -54,13 +56,19 @@ from bessai.core.dispatch.summary import DispatchSummary
 from bessai.core.guard.safety import Reason, SafetyGuard, SafetyLimits
 from bessai.core.ids import IntrusionDetector, Score
 from bessai.core.ids.summary import IntrusionSummary
+from bessai.core.observe.health import alarm_json
 from bessai.core.observe.http import HealthServer
 from bessai.core.observe.metrics import GatewayMetrics
+from bessai.core.observe.web_config import load_web_config
+from bessai.core.plant.commands import SiteCommands
+from bessai.core.plant.snapshot import SiteSnapshot, SiteSnapshotTaken, SnapshotBuilder
 from bessai.core.polling.scheduler import DevicePoller, DeviceStatus
 from bessai.core.runtime.bus import EventBus
 from bessai.core.runtime.events import PollFailed, SampleTaken
+from bessai.core.runtime.loop_lag import LoopLag
 from bessai.core.runtime.periodic import cancel_and_wait
 from bessai.core.site.instance import StartError
+from bessai.core.site.links import SiteLink
 from bessai.core.site.notify import SystemdNotifier
 from bessai.core.site.simulated import start_simulated
 from bessai.core.stores.audit import AuditTrail
@@ -68,10 +76,11 @@ from bessai.core.stores.auth import AuthService, Permission, Session
 from bessai.core.stores.history import History
 from bessai.core.stores.outbox import Outbox
 from bessai.core.stores.outbox_summary import OutboxSummary
-from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint, TcpEndpoint
+from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint
 from bessai.drivers.profile import Profile
-from bessai.drivers.profile_loader import load_profile
+from bessai.drivers.profile_loader import LoadedProfile, open_profile
 from bessai.drivers.simulator.server import BessSimulator
+from bessai.integrity.manifest import changed_files
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +123,8 @@ class Gateway:
         ids_baseline_s: float = 600.0,
         ids_enabled: bool = True,
         dispatch: DispatchSettings | None = None,
+        health_web_config: Path | None = None,
+        profile_dir: Path | None = None,
     ) -> None:
         self.site_id = site_id
         self.configs = devices
@@ -130,16 +141,24 @@ class Gateway:
         self.alarms = AlarmManager(self.bus, self.data_dir / "alarms.db")
         for definition in SITE_ALARMS:
             self.alarms.define(definition)
+        # SR 3.2: the shipped model, profiles and translations are the bytes the package shipped.
+        changed = changed_files()
+        self.security_problems = [f"shipped file {line}" for line in changed]
+        self.alarms.update("shipped_file_changed", bool(changed), "; ".join(changed))
         self.store_failures: dict[str, str] = {}
         self.books = Books(self.audit, self.alarms, on_failure=self._store_failure)
         self._check_audit_anchor()
         self.latches = EstopLatchStore(self.data_dir / "estop.json")
         self.notifier = SystemdNotifier()
         self.controllers: dict[str, Controller] = {}
+        self.snapshots = SnapshotBuilder(site_id, self.alarms)
+        self.commands = SiteCommands(self.controllers, self.books)
+        self.snapshot: SiteSnapshot | None = None
         self.tracer = tracer or trace.get_tracer("bessai")
         self.metrics = GatewayMetrics(site_id)
         self.health_port = health_port
         self.health_bind = health_bind
+        self.web_config = None if health_web_config is None else load_web_config(health_web_config)
         self.http: HealthServer | None = None
         self.history = History(
             self.data_dir / "history.db",
@@ -154,6 +173,7 @@ class Gateway:
         self.cloud_problems: list[str] = []  # a missing topic or permission, for /health
         self.topic_recheck_s = 300.0
         self.status_every_s = 10.0  # the site's status message, for the fleet view
+        self.loop_lag = LoopLag()  # the loop's own stalls, left out of the devices' latency
         self.ids = IntrusionDetector(
             self.bus,
             self.data_dir,
@@ -161,6 +181,7 @@ class Gateway:
             capacity_kwh=self.limits.capacity_kwh,
             on_score=self._intrusion_scored,
             enabled=ids_enabled,
+            loop_lag=self.loop_lag,
         )
         self.history.score_of = self.ids.score
         self.dispatch_settings = dispatch or DispatchSettings()
@@ -176,8 +197,12 @@ class Gateway:
             tuple(self.dispatch_settings.marginal_cost_usd_mwh), self.dispatch_settings.timezone
         )
         self.started_at: float | None = None
+        # Started last, stopped first (the grid operator's link: site/scada_link.py).
+        self.links: list[SiteLink] = []
         # Profiles are checked before anything starts, so a bad one stops the start cleanly.
-        self.profiles: dict[str, Profile] = {d.name: load_profile(d.profile) for d in devices}
+        self.profile_dir = profile_dir
+        self.own_profiles: dict[str, LoadedProfile] = {}  # a site's own, audited at start
+        self.profiles: dict[str, Profile] = {d.name: self._load_profile(d) for d in devices}
         self.device_limits = device_limits(self.limits, devices, self.profiles)
         self.stores_replaced: dict[str, str] = {}
         for what, store in (
@@ -237,6 +262,7 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.loop_lag.start()
         self.notifier.start_watchdog()
         unsubscribe: list[Callable[[], None]] = []
 
@@ -272,7 +298,9 @@ class Gateway:
             log.info("cloud outbox off: GCP_PROJECT_ID and GCP_PUBSUB_TOPIC are not both set")
         self.metrics.attach(self, intrusion=self.ids.score)
         if self.health_port is not None:
-            http = HealthServer(self, self.metrics, self.health_bind, self.health_port)
+            http = HealthServer(
+                self, self.metrics, self.health_bind, self.health_port, web_config=self.web_config
+            )
             try:
                 await http.start()
             except OSError as exc:
@@ -283,8 +311,18 @@ class Gateway:
                     f"{exc.strerror or exc} (another bessai, or an address not of this machine?)"
                 ) from None
             self.http = http
+            self.security_problems += [p for p in http.problems if p not in self.security_problems]
+        for name, own in self.own_profiles.items():
+            self._audit_profile(name, own)
         for name in self.pollers:
             self._run_device(name)
+        self._tasks.append(asyncio.create_task(self._site_cycle(), name="site-snapshot"))
+        for link in self.links:
+            try:
+                await link.start()
+            except StartError:
+                await self.stop()
+                raise
         log.info(
             "gateway started",
             extra={"site": self.site_id, "devices": [str(d) for d in self.devices.values()]},
@@ -310,7 +348,7 @@ class Gateway:
             )
         else:
             assert cfg.host is not None
-            endpoint = TcpEndpoint(cfg.host, cfg.port or profile.connection.port)
+            endpoint = device_endpoint(cfg, profile)  # TLS too
         device = ModbusDevice(
             cfg.name, profile, endpoint, unit_id=cfg.unit_id, timeout_s=cfg.timeout_s
         )
@@ -342,6 +380,48 @@ class Gateway:
         else:
             controller.close()
 
+    def build_snapshot(self, now: float | None = None) -> SiteSnapshot:
+        """Compose the site's snapshot now (the cycle publishes one; readers take the latest)."""
+        now = time.time() if now is None else now
+        snapshot = self.snapshots.build(
+            now,
+            {name: poller.status for name, poller in self.pollers.items()},
+            self.controllers,
+            self.device_limits,
+            {c.name: c.role for c in self.configs},
+            {name: lim.capacity_kwh for name, lim in self.device_limits.items()},
+            self.intrusion_summary(),
+            self.devices,
+        )
+        self.snapshot = snapshot
+        return snapshot
+
+    def current_snapshot(self) -> SiteSnapshot:
+        """The site now, for a reader that asks (/health, the status message): composed afresh,
+        so that it never lags what the metrics and the bus have already said."""
+        return self.build_snapshot()
+
+    async def _site_cycle(self) -> None:
+        """Once per control cycle: the site's snapshot, on the bus for every reader."""
+        while True:
+            try:
+                self.bus.publish(SiteSnapshotTaken(self.build_snapshot()))
+            except Exception as exc:
+                log.error("site snapshot failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            await asyncio.sleep(self.control_interval_s)
+
+    def _load_profile(self, cfg: DeviceConfig) -> Profile:
+        """A device's profile: a shipped one as shipped, a site's own from its profile directory."""
+        loaded = open_profile(cfg.profile, trusted_dir=self.profile_dir)
+        if not loaded.shipped:
+            self.own_profiles[cfg.name] = loaded
+        return loaded.profile
+
+    def _audit_profile(self, device: str, own: LoadedProfile) -> None:
+        self.books.record(
+            SYSTEM_USER, "profile_loaded", "ok", device=device, path=own.source, sha256=own.sha256
+        )
+
     def _run_device(self, name: str) -> None:
         tasks = [asyncio.create_task(self.pollers[name].run(), name=f"poll:{name}")]
         if name in self.controllers:
@@ -354,8 +434,10 @@ class Gateway:
         in Standby, without a restart. Raises ConfigError or ProfileError naming the fault."""
         if cfg.name in self.devices:
             raise ConfigError(f"device name {cfg.name!r} is used already")
-        profile = load_profile(cfg.profile)
+        profile = self._load_profile(cfg)
         limits = device_limits(self.limits, [cfg], {cfg.name: profile})[cfg.name]
+        if cfg.name in self.own_profiles:
+            self._audit_profile(cfg.name, self.own_profiles[cfg.name])
         self.profiles[cfg.name] = profile
         self.device_limits[cfg.name] = limits
         self.configs = [*self.configs, cfg]
@@ -363,6 +445,7 @@ class Gateway:
         if self.started_at is not None:
             self.metrics.attach_device(self, cfg.name)
         self._run_device(cfg.name)
+        self.build_snapshot()
         log.info("device added", extra={"device": str(self.devices[cfg.name])})
 
     async def remove_device(self, name: str) -> None:
@@ -388,7 +471,10 @@ class Gateway:
             await sim.stop()
         self.configs = [c for c in self.configs if c.name != name]
         self.profiles.pop(name, None)
+        self.device_limits.pop(name, None)
+        self.alarms.forget_source(name)
         self.metrics.detach_device(name)
+        self.build_snapshot()
         log.info("device removed", extra={"device": name})
 
     def _start_cloud(self, cloud: CloudConfig) -> None:
@@ -461,8 +547,9 @@ class Gateway:
             kind,
             alarm.id,
             {
-                "id": f"{self.site_id}:alarm:{alarm.id}:{alarm.state.value}:{alarm.raised_at}:{alarm.cleared_at}",
+                "id": f"{self.site_id}:alarm:{alarm.ref}:{alarm.state.value}:{alarm.raised_at}:{alarm.cleared_at}",
                 "alarm": alarm.id,
+                "device": alarm.device,
                 "state": alarm.state.value,
                 "priority": int(alarm.definition.priority),
                 "class": alarm.definition.alarm_class.value,
@@ -474,19 +561,23 @@ class Gateway:
         )
 
     def status_message(self, now: float) -> dict[str, Any]:
-        """The site at a glance for the fleet view: each device's link, mode and interlocks,
-        the active alarms and their highest priority, and this outbox's backlog."""
-        devices: dict[str, Any] = {}
-        for status in self.statuses():
-            controller = self.controllers.get(status.name)
-            state = controller.state(now) if controller is not None else None
-            devices[status.name] = {
-                "up": status.up,
-                "mode": None if state is None else state.mode.value,
-                "interlocks": 0 if state is None else len(state.interlocks),
+        """The site at a glance for the fleet view, from the site's snapshot: each device's
+        link, mode and interlocks, the active alarm instances (each naming its device), the
+        worst condition and this outbox's backlog."""
+        snapshot = self.current_snapshot()
+        devices: dict[str, Any] = {
+            d.name: {
+                "up": d.up,
+                "mode": None if d.mode is None else d.mode.value,
+                "interlocks": len(d.interlocks),
+                "temp_c": d.temp_c,
+                "soc_pct": d.soc_pct,
             }
-        active = [a for a in self.alarms.active() if a.active]
+            for d in snapshot.devices
+        }
+        active = snapshot.active_alarms
         outbox = self.outbox_summary()
+        worst = snapshot.worst
         return {
             "id": f"{self.site_id}:status:{round(now * 1000)}",
             "ts": now,
@@ -494,7 +585,11 @@ class Gateway:
             "alarms": {
                 "active": len(active),
                 "highest_priority": min((int(a.definition.priority) for a in active), default=None),
+                "instances": [alarm_json(a) for a in active],
             },
+            "worst": None
+            if worst is None
+            else {"code": worst.code, "device": worst.device, "message": worst.message_en},
             "outbox": {
                 "depth": 0 if outbox is None else outbox.depth,
                 "oldest_age_s": None if outbox is None else outbox.oldest_age_s,
@@ -515,6 +610,8 @@ class Gateway:
 
     async def stop(self) -> None:
         self.notifier.stopping()
+        for link in reversed(self.links):
+            await link.stop()
         if self.http is not None:
             await self.http.stop()
             self.http = None
@@ -525,6 +622,7 @@ class Gateway:
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self.ids.close()
+        self.loop_lag.stop()
         for controller in self.controllers.values():
             try:
                 await asyncio.wait_for(controller.shutdown(), 5.0)
@@ -650,6 +748,30 @@ class Gateway:
             comment=comment,
         )
 
+    async def acknowledge_all_alarms(
+        self, session: Session | None, comment: str | None = None
+    ) -> CommandResult:
+        """Acknowledge every unacknowledged instance at once, with one comment (operator)."""
+        waiting = [
+            a.ref
+            for a in self.alarms.active(include_shelved=True)
+            if a.state in (AlarmState.ACTIVE_UNACK, AlarmState.CLEARED_UNACK)
+        ]
+
+        def change(user: str) -> None:
+            for ref in waiting:
+                self.alarms.acknowledge(ref, user, comment)
+
+        return await self._alarm_command(
+            session,
+            Permission.CONTROL,
+            "acknowledge alarms",
+            "alarm_ack_all",
+            change,
+            alarms=waiting,
+            comment=comment,
+        )
+
     async def shelve_alarm(
         self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
     ) -> CommandResult:
@@ -680,7 +802,7 @@ class Gateway:
             try:
                 change(user)
             except AlarmError as exc:
-                refused = CommandResult(False, Reason.REFUSED_MODE, str(exc), str(exc))
+                refused = CommandResult.of(False, Reason.REFUSED, detail=str(exc))
         outcome = "ok" if refused is None else "refused"
         if refused is not None:
             detail["reason"] = refused.reason.value
@@ -715,7 +837,10 @@ class Gateway:
 
     def _intrusion_scored(self, device: str, score: Score) -> None:
         self.alarms.update(
-            "intrusion_alert", score.value >= self.ids.alarm_threshold, f"{device}: {score.driver}"
+            "intrusion_alert",
+            score.value >= self.ids.alarm_threshold,
+            f"{device}: {score.driver}",
+            source=device,
         )
 
     def dispatch_summary(self) -> DispatchSummary:

@@ -11,12 +11,10 @@ agree with it.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bessai.core.runtime.files import replace_file
 from bessai.core.stores.database import open_store
 
 log = logging.getLogger(__name__)
@@ -286,11 +285,5 @@ def read_anchor(path: Path) -> tuple[int, str] | None:
 
 
 def write_anchor(path: Path, seq: int, digest: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"seq": seq, "hash": digest, "ts": time.time()}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o600)
+    """Anchor the chain's head: replaced whole, so concurrent writers never clash."""
+    replace_file(path, json.dumps({"seq": seq, "hash": digest, "ts": time.time()}))

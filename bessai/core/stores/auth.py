@@ -340,10 +340,6 @@ class AuthService:
             session.last_seen = now
         return session
 
-    def active_sessions(self) -> list[Session]:
-        now = self.clock()
-        return [s for s in self._sessions.values() if now - s.last_seen <= self.idle_timeout_s]
-
     async def logout(self, token: str) -> None:
         session = self._sessions.pop(token, None)
         if session is not None:

@@ -123,6 +123,7 @@ class BatteryModel:
     noise_gain: float = 1.0
     grid_frequency_hz: float = 50.0  # the grid's frequency here: a test or a script steps it
     frequency_noise_hz: float = 0.005
+    reactive_setpoint_kvar: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -135,6 +136,10 @@ class BatteryModel:
         self.setpoint_kw = max(-self.params.rated_power_kw, min(self.params.rated_power_kw, kw))
         if self.state is DeviceState.WATCHDOG_STANDBY and self.run_mode:
             self.state = DeviceState.RUNNING
+
+    def write_reactive_setpoint(self, kvar: float) -> None:
+        """A battery of its own does not model reactive power: the setpoint is only held."""
+        self.reactive_setpoint_kvar = kvar
 
     def write_run_mode(self, mode: int) -> None:
         self.run_mode = 1 if mode else 0

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,10 @@ from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ModbusPDU
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer, ModbusTlsServer
 from pymodbus.simulator import SimDevice
 
-from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs
+from bessai.drivers.codec import CodecError, RegisterCodec, compile_codecs, usable_sf
 from bessai.drivers.profile import (
     Profile,
     Register,
@@ -81,7 +82,7 @@ def _static_value(reg: Register) -> float | str:
 _COUNT_LIMIT = {1: 2000, 2: 2000, 3: 125, 4: 125}
 
 
-def _rated(profile: Profile, params: BatteryParams) -> BatteryParams:
+def rated_params(profile: Profile, params: BatteryParams) -> BatteryParams:
     """The simulated battery sized to the profile: its rated voltage (a 48 V unit gets a
     48 V pack) and the most power its control can command (a 10 kW hybrid, not 100 kW)."""
     control = profile.effective_control
@@ -111,9 +112,17 @@ class BessSimulator:
         clock: Callable[[], float] = time.monotonic,
         strict_gaps: bool = False,
         constants: dict[str, float | str] | None = None,
+        model: BatteryModel | None = None,
     ) -> None:
         self.profile = profile or load_profile(SIMULATOR_PROFILE)
-        self.model = BatteryModel(params=_rated(self.profile, params or BatteryParams()), seed=seed)
+        # A plant's device brings its own model (a PCS, a rack's BMS, a meter): see plant.py.
+        self.model = (
+            model
+            if model is not None
+            else BatteryModel(
+                params=rated_params(self.profile, params or BatteryParams()), seed=seed
+            )
+        )
         self.unit_id = self.profile.connection.unit_id if unit_id is None else unit_id
         self.step_hz = step_hz
         self.clock = clock
@@ -134,6 +143,7 @@ class BessSimulator:
                 self._by_addr[(reg.table, a)] = reg
         self._statics: dict[str, float | str] = {r.name: _static_value(r) for r in self._regs}
         # Values a map fixes (a SunSpec chain's marker, model ids and lengths, scale factors).
+        self._statics.update(self._scale_factors())
         self._statics.update(constants or {})
         if self.profile.by_role(Role.WATCHDOG) is None:
             # The model's heartbeat watchdog stands for a watchdog register; without one the
@@ -158,6 +168,7 @@ class BessSimulator:
         self.overrides: dict[str, list[int]] = {}
         self._bad_counts: set[int] = set()
         self._servers: list[Any] = []
+        self._shared: list[Any] = []  # servers a plant runs for several simulators (a gateway)
         self._stepper: asyncio.Task[None] | None = None
         self._last_step = clock()
         self.refresh_image()
@@ -168,7 +179,8 @@ class BessSimulator:
         if key in self._counter_regs:
             return float(self._counters()[key] % 2**32)
         if reg.name in self._sum_parts:
-            return self._part_of_sum(reg, float(getattr(m, self._sum_parts[reg.name][0])))
+            total = self._sum_parts[reg.name][0]
+            return self._part_of_sum(reg, float(m.extras.get(total, getattr(m, total, 0.0))))
         value = m.extras.get(key, getattr(m, key, None))
         if value is None or isinstance(value, str):
             return self._statics[reg.name]
@@ -201,13 +213,29 @@ class BessSimulator:
             if isinstance(value, float) and reg.min is not None and reg.max is not None:
                 value = min(max(value, reg.min), reg.max)
             try:
-                words = self._codecs[reg.name].encode(value, saturate=True)
+                words = self._codecs[reg.name].encode(value, saturate=True, sf=self._sf(reg))
             except CodecError:
                 words = [0] * reg.words
             table = self.image[reg.table]
             for i, w in enumerate(self.overrides.get(reg.name, words)):
                 table[reg.address + i] = w
         self._encode_counters()
+
+    def _scale_factors(self) -> dict[str, float]:
+        """Live scale factors as a device sets them where the map fixes none: tens of watts
+        (or watt-hours) for what is in kW, tenths for the rest, so that values fit."""
+        exponents: dict[str, float] = {}
+        for reg in self.profile.registers:
+            if reg.scale_factor is not None:
+                exponent = 1.0 if abs(reg.scale) <= 0.001 else -1.0
+                exponents[reg.scale_factor] = max(exponent, exponents.get(reg.scale_factor, -1.0))
+        return exponents
+
+    def _sf(self, reg: Register) -> int | None:
+        """The exponent the unit's scale-factor register for ``reg`` holds now."""
+        if reg.scale_factor is None:
+            return None
+        return usable_sf(self._statics.get(reg.scale_factor))
 
     def override(self, role: Role, words: list[int] | None) -> None:
         """Show these raw words for the register of a role (None: the physics again)."""
@@ -259,10 +287,13 @@ class BessSimulator:
             self.drop_connections()
             self.faults.active.discard(fault)
         elif fault is Fault.NOT_AVAILABLE:
-            # The battery temperature reads its "not available" sentinel.
-            self.override(
-                Role.BATTERY_TEMP_C, self.sentinel_words(Role.BATTERY_TEMP_C) if active else None
-            )
+            # The quantity the guard needs most reads its "not available" sentinel: a
+            # BMS's hottest cell, else the battery temperature, else a meter's grid power.
+            for role in (Role.CELL_TEMP_MAX_C, Role.BATTERY_TEMP_C, Role.GRID_POWER_KW):
+                words = self.sentinel_words(role)
+                if words is not None:
+                    self.override(role, words if active else None)
+                    break
         elif fault is Fault.IMPLAUSIBLE:
             # The SoC reads a value no battery can have (0xFFFE: 655.34 % on a 0.01 % scale).
             soc = self.profile.by_role(Role.SOC_PCT)
@@ -271,7 +302,7 @@ class BessSimulator:
         log.info("fault %s %s", fault.value, "on" if active else "off")
 
     def drop_connections(self) -> None:
-        for server in self._servers:
+        for server in (*self._servers, *self._shared):
             for conn in list(getattr(server, "active_connections", {}).values()):
                 conn.close()
 
@@ -343,7 +374,7 @@ class BessSimulator:
         decoded: dict[str, float | str | None] = {}
         for name, reg in touched.items():
             words = [staged.get(a, 0) for a in range(reg.address, reg.end)]
-            value = self._codecs[name].decode(words)
+            value = self._codecs[name].decode(words, self._sf(reg))
             if isinstance(value, float) and (
                 (reg.min is not None and value < reg.min - 1e-9)
                 or (reg.max is not None and value > reg.max + 1e-9)
@@ -383,6 +414,9 @@ class BessSimulator:
             self._statics[reg.name] = value
         elif role == "setpoint_power_kw":
             self.model.write_setpoint(value)
+        elif role == "setpoint_reactive_power_kvar":
+            self._statics[reg.name] = value
+            self.model.write_reactive_setpoint(value)
         elif role == "run_mode":
             self.model.write_run_mode(int(value))
         elif role == "watchdog":
@@ -395,6 +429,21 @@ class BessSimulator:
             self.model.reset_fault()
         else:
             self._statics[reg.name] = value
+
+    # A plant serves several simulators on one socket, as a Modbus gateway does: the shared
+    # server takes each one's devices and hands each its own requests (plant.py).
+    def sim_devices(self) -> list[SimDevice]:
+        return self._sim_devices()
+
+    def trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        return self._trace_pdu(sending, pdu)
+
+    def trace_tcp_packet(self, sending: bool, data: bytes) -> bytes:
+        return self._trace_tcp_packet(sending, data)
+
+    def serve_shared(self, server: Any) -> None:
+        """A shared server now carries this simulator (its owner shuts it down)."""
+        self._shared.append(server)
 
     def _sim_devices(self) -> list[SimDevice]:
         return sim_devices(
@@ -446,15 +495,20 @@ class BessSimulator:
                 data = data[:4] + b"\x00\x03" + data[6:7] + bytes([fc | 0x80, 3])
         return self._trace_packet(sending, data)
 
-    async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve Modbus TCP; returns the bound port (port 0 picks a free one)."""
-        server = ModbusTcpServer(
+    async def start_tcp(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> int:
+        """Serve Modbus TCP (Modbus/TCP Security with a ``tls`` server context); returns the
+        bound port (port 0 picks a free one)."""
+        extra: dict[str, Any] = {} if tls is None else {"sslctx": tls}
+        server = (ModbusTcpServer if tls is None else ModbusTlsServer)(
             self._sim_devices(),
             address=(host, port),
             trace_packet=self._trace_tcp_packet,
             trace_pdu=self._trace_pdu,
             ignore_missing_devices=True,
             broadcast_enable=True,
+            **extra,
         )
         server.context = cast(Any, OwnUnitOnly(server.context, self.unit_ids))
         await server.serve_forever(background=True)
@@ -462,8 +516,9 @@ class BessSimulator:
         self._ensure_stepper()
         bound: int = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         log.info(
-            "simulator serving %s on tcp://%s:%d unit %d",
+            "simulator serving %s on %s://%s:%d unit %d",
             self.profile.id,
+            "tcp" if tls is None else "tls",
             host,
             bound,
             self.unit_id,

@@ -4,7 +4,9 @@
 end to end: the "SunS" marker at 40000, model 1 (identity), 124 (storage
 control), 713 (DER storage capacity), 802 (battery base), 803 (lithium-ion
 string, no strings listed) and the end marker. Scale factors differ from
-model to model so that a reader that ignores them reads wrong values.
+model to model so that a reader that ignores them reads wrong values; they
+are served as the unit's own registers, and a test may change them while it
+runs (the profile reads them live).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SIM_CHAIN = [1, 124, 713, 802, 803]
 SIM_BASE = BASE_ADDRESSES[0]
 SIM_RATED_W = 100_000.0
 SIM_REVERT_S = 60  # what discovery writes too: the unit obeys only its own enter values
+SIM_CURRENT_LIMIT_A = 250.0  # model 802's AChaMax and ADisChaMax: the BMS's current limits
 SIM_IDENTITY = {
     "Mn": "BESSAI",
     "Md": "SIM-BESS-SUNSPEC",
@@ -93,4 +96,5 @@ def sunspec_simulator_map() -> tuple[Profile, dict[str, float | str]]:
     for name, text in SIM_IDENTITY.items():
         constants[register_name(1, name)] = text
     constants["c_da"] = 1
+    constants["bat_achamax"] = constants["bat_adischamax"] = SIM_CURRENT_LIMIT_A
     return profile, constants

@@ -100,9 +100,6 @@ class OwnUnitOnly:
         if device_id not in self._unit_ids:
             raise NoSuchIdException(f"unit {device_id}")
 
-    def device_ids(self) -> list[int]:
-        return list(self._unit_ids)
-
     async def async_getValues(self, device_id: int, *args: Any) -> Any:  # noqa: N802 - pymodbus' name
         self._check(device_id)
         return await self._core.async_getValues(device_id, *args)

@@ -181,19 +181,22 @@ class ChartsPage(QWidget):
         self.window_band.setZValue(-10)
         self.power_plot.addItem(self.window_band, ignoreBounds=True)
         self.limit_lines: dict[str, pg.InfiniteLine] = {}
-        for key, plot in (
-            ("soc_floor", self.soc_plot),
-            ("soc_ceiling", self.soc_plot),
-            ("temp_warning", self.temp_plot),
-            ("temp_trip", self.temp_plot),
-            ("ids_alarm", self.ids_plot),
-            ("ids_lockout", self.ids_plot),
+        # A pair of limits on one chart: the lower one's label under its line, the upper one's
+        # over it and further left, so that two close limits (40 and 45 °C) never overprint.
+        for key, plot, upper in (
+            ("soc_floor", self.soc_plot, False),
+            ("soc_ceiling", self.soc_plot, True),
+            ("temp_warning", self.temp_plot, False),
+            ("temp_trip", self.temp_plot, True),
+            ("ids_alarm", self.ids_plot, False),
+            ("ids_lockout", self.ids_plot, True),
         ):
+            anchor = (1, 1) if upper else (1, 0)
             line = pg.InfiniteLine(
                 angle=0,
                 movable=False,
                 label="",
-                labelOpts={"position": 0.98, "anchors": [(1, 1), (1, 1)]},
+                labelOpts={"position": 0.7 if upper else 0.98, "anchors": [anchor, anchor]},
             )
             plot.addItem(line, ignoreBounds=True)
             self.limit_lines[key] = line
@@ -345,8 +348,16 @@ class ChartsPage(QWidget):
             "maintenance": t("maintenance"),
             "alarm": t("alarm"),
         }
+        # A label only where there is room for it (a marker every line, a word every
+        # ``label_gap_s``), staggered in height: close events do not pile up unreadably.
+        label_gap_s = self.range_s / (6 if self.width() < 1000 else 12)
+        labelled_at = -float("inf")
         for ts, kind, text in self.events:
             label = f"{names.get(kind, kind)} {t(text.capitalize()) if kind == 'mode' else ''}"
+            if ts - labelled_at < label_gap_s:
+                label = ""
+            else:
+                labelled_at = ts
             colour = pal.bad if kind in ("estop", "alarm") else pal.muted
             marker = pg.InfiniteLine(
                 pos=ts,
@@ -354,7 +365,11 @@ class ChartsPage(QWidget):
                 movable=False,
                 pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
                 label=label.strip(),
-                labelOpts={"position": 0.9, "color": colour, "rotateAxis": (1, 0)},
+                labelOpts={
+                    "position": 0.9 - 0.25 * (len(self.markers) % 3),
+                    "color": colour,
+                    "rotateAxis": (1, 0),
+                },
             )
             self.soc_plot.addItem(marker, ignoreBounds=True)
             self.markers.append(marker)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import TESTS, CoreBridge, Permission
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.report import TEST_TITLES, report_html, write_pdf
+from bessai.gui.theme import current_palette
 
 STATES = {
     "running": "running",
@@ -29,6 +30,15 @@ STATES = {
     "waiting for the link to drop": "pull the cable (or drop the simulated link) now",
     "link down; waiting for it to come back": "link down: reconnect it",
 }
+
+
+def screen_html(report_html_text: str) -> str:
+    """The report's HTML in the screen's theme: the PDF's ink colours (dark on paper) become the
+    palette's, so that the preview is no white panel in the dark theme."""
+    p = current_palette()
+    for ink, colour in (("#1a1a1a", p.text), ("#555555", p.muted), ("#b00020", p.bad)):
+        report_html_text = report_html_text.replace(ink, colour)
+    return report_html_text
 
 
 class CommissionTab(QWidget):
@@ -40,6 +50,7 @@ class CommissionTab(QWidget):
         tests_row = QGridLayout()
         for i, name in enumerate(TESTS):
             box = QCheckBox()
+            box.setMinimumHeight(48)
             box.setChecked(name != "comms_loss")
             self.checks[name] = box
             tests_row.addWidget(box, *divmod(i, 3))
@@ -51,9 +62,8 @@ class CommissionTab(QWidget):
         self.drop.setMinimumHeight(48)
         self.drop.clicked.connect(self._drop)
         self.progress = QListWidget()
+        self.progress.setSelectionMode(QListWidget.SelectionMode.NoSelection)  # read, not chosen
         self.preview = QTextBrowser()
-        # The report is paper: black on white in either theme, as the PDF prints it.
-        self.preview.setStyleSheet("QTextBrowser { background: #ffffff; color: #111111; }")
         self.saved = QLabel()
         self.saved.setWordWrap(True)
         self.saved.setObjectName("muted")
@@ -106,7 +116,7 @@ class CommissionTab(QWidget):
             return
         self.report = report
         language = "es" if is_spanish(self) else "en"
-        self.preview.setHtml(report_html(report, language))
+        self.preview.setHtml(screen_html(report_html(report, language)))
         self.report_path = self.bridge.write_report(
             report, lambda r, path: write_pdf(r, path, language), self._written
         )
@@ -126,9 +136,20 @@ class CommissionTab(QWidget):
         self.start.setEnabled(self.bridge.may(Permission.ENGINEER) and not running)
         self.drop.setVisible(self.bridge.is_simulated(self.device.currentText()))
         self.drop.setEnabled(running)
+        # Greyed, it says why: the link is dropped for the comms-loss test, while it runs.
+        self.drop.setText(
+            t("Drop the simulated link for 5 s")
+            if running
+            else t("Drop the simulated link (during the tests)")
+        )
+
+    def restyle(self) -> None:
+        if self.report is not None:
+            language = "es" if is_spanish(self) else "en"
+            self.preview.setHtml(screen_html(report_html(self.report, language)))
 
     def retranslate(self) -> None:
         for name, box in self.checks.items():
             box.setText(self._title(name))
         self.start.setText(t("Start tests (engineer)"))
-        self.drop.setText(t("Drop the simulated link for 5 s"))
+        self.refresh()

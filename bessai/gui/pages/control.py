@@ -35,6 +35,7 @@ from bessai.gui.bridge import (
 from bessai.gui.formatting import duration_text, power_text
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.keypad import SetpointPad
+from bessai.gui.reasons import of, reason_text
 from bessai.gui.status import mode_text
 from bessai.gui.widgets import ConfirmDialog, ResultLabel
 
@@ -51,6 +52,11 @@ INTERLOCKS: list[tuple[Reason, str, str]] = [
         "Clears below the lockout score; an engineer reviews the traffic",
     ),
     (Reason.INTERLOCK_MAINTENANCE, "Maintenance", "An engineer ends maintenance"),
+    (
+        Reason.INTERLOCK_BATTERY,
+        "Battery (BMS)",
+        "Clears when the BMS answers with valid values, contactor closed, no alarm",
+    ),
 ]
 
 TRIPS = (
@@ -58,6 +64,7 @@ TRIPS = (
     Reason.INTERLOCK_TRIP,
     Reason.INTERLOCK_COMMS,
     Reason.INTERLOCK_INTRUSION,
+    Reason.INTERLOCK_BATTERY,
 )
 
 
@@ -162,7 +169,7 @@ class InterlockChecklist(QFrame):
                     continue
                 when = time.strftime("%H:%M:%S", time.localtime(entry.since))
                 self.details[key].setText(
-                    f"{entry.message_es if spanish else entry.message_en}\n"
+                    f"{reason_text(entry.reason, entry.params)}\n"
                     + t("since {0} · {1}").format(when, t(clears))
                 )
                 _restyle(self.rows[key], "trip" if reason in TRIPS else "warning")
@@ -286,7 +293,7 @@ class ControlPage(QWidget):
         if target is None:
             return "–"
         if target == "site":
-            return t("Site (all batteries)")
+            return t("Site")
         return target
 
     def _show_targets(self) -> None:
@@ -301,11 +308,12 @@ class ControlPage(QWidget):
                 button = QPushButton(self.target_text(target))
                 button.setCheckable(True)
                 button.setMinimumHeight(44)
+                button.setToolTip(t("Site (all batteries)") if target == "site" else target)
                 button.clicked.connect(lambda _=False, name=target: self.choose_target(name))
                 self.targets_row.addWidget(button)
                 self.target_buttons[target] = button
         self.target_label.setText(t("Command:"))
-        self.target_label.setVisible(len(targets) > 1)
+        self.target_label.setVisible(False)  # the buttons say it; the panel needs the width
         for target, button in self.target_buttons.items():
             button.setText(self.target_text(target))
             button.setChecked(target == self.bridge.target)
@@ -335,8 +343,9 @@ class ControlPage(QWidget):
                 widget.setEnabled(False)
             self.reset.setVisible(False)
             return
+        mixed = self.bridge.target == "site" and self.bridge.snapshot().mode is None
         for mode, button in self.mode_buttons.items():
-            button.setChecked(mode is state.mode)
+            button.setChecked(mode is state.mode and not mixed)  # mixed: no mode is the site's
             button.setEnabled(may and (mode is ControlMode.STANDBY or not state.interlocks))
         manual = not why
         self.pad.setEnabled(manual)
@@ -387,7 +396,7 @@ class ControlPage(QWidget):
             if verdict is not None and verdict.reason.value not in ("ok", "done"):
                 line += " → " + t("guard {0} kW ({1})").format(
                     power_text(verdict.value_kw),
-                    verdict.message_es if self.spanish() else verdict.message_en,
+                    of(verdict),
                 )
             if proposal.fallback is not None:
                 line += " · " + t("fallback: {0}").format(proposal.fallback.detail)
@@ -439,7 +448,7 @@ class ControlPage(QWidget):
             t("Target: {0}").format(self.target_text(self.bridge.target)),
             f"{power_text(state.applied_kw)} kW  →  {power_text(v.requested_kw)} kW",
             t("After the safety guard: {0} kW").format(power_text(v.value_kw)),
-            v.message_es if self.spanish() else v.message_en,
+            of(v),
             t("Time to SoC limit at this power: {0}").format(
                 duration_text(preview.seconds_to_soc_limit)
             ),

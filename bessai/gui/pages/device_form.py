@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,8 +25,10 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import ConnectionTest, CoreBridge, Discovery
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.widgets import Segmented
 
 BAUDRATES = [9600, 19200, 38400, 57600, 115200]
+DEFAULT_PROFILE = "sim_bess"  # the simulator's: a new form never names a vendor it was not told
 
 
 class DeviceDialog(QDialog):
@@ -39,7 +42,7 @@ class DeviceDialog(QDialog):
         self.existing = existing
         self.setWindowTitle(t("Edit device") if existing else t("Add device"))
         self.name = QLineEdit()
-        self.link = QComboBox()
+        self.link = Segmented()
         self.link.addItem("Modbus TCP", "tcp")
         self.link.addItem("Modbus RTU", "rtu")
         self.host = QLineEdit()
@@ -47,6 +50,7 @@ class DeviceDialog(QDialog):
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(502)
+        self.port.setAccessibleName(t("Port"))
         self.serial = QLineEdit()
         self.serial.setPlaceholderText("/dev/ttyUSB0")
         self.baudrate = QComboBox()
@@ -61,13 +65,17 @@ class DeviceDialog(QDialog):
         self.unit.setRange(-1, 255)
         self.unit.setSpecialValueText(t("profile's"))
         self.unit.setValue(-1)
+        self.unit.setAccessibleName(t("Unit id"))
         self.interval = QDoubleSpinBox()
         self.interval.setRange(0.1, 3600.0)
         self.interval.setValue(1.0)
         self.interval.setSuffix(" s")
+        self.interval.setAccessibleName(t("Poll every"))
         self.profile = QComboBox()
         self.profile.setEditable(True)
         self.profile.addItems(bridge.profile_ids())
+        if self.profile.findText(DEFAULT_PROFILE) >= 0:
+            self.profile.setCurrentText(DEFAULT_PROFILE)
         self.browse = QPushButton(t("File…"))
         self.browse.clicked.connect(self._browse)
         self.discover_button = QPushButton(t("Discover"))
@@ -90,8 +98,8 @@ class DeviceDialog(QDialog):
             self.stopbits,
         )
         form = QFormLayout()
-        form.addRow(t("Name"), self.name)
-        form.addRow(t("Link"), self.link)
+        # The name and the link on one row: at 800×480 the form fits below the E-stop.
+        form.addRow(t("Name"), _row(self.name, 1, self.link, 1))
         form.addRow(t("Host"), tcp)
         form.addRow(t("Serial port"), rtu)
         form.addRow(t("Unit id"), _row(self.unit, 1, QLabel(t("Poll every")), self.interval, 1))
@@ -109,6 +117,12 @@ class DeviceDialog(QDialog):
         )
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # At 800×480 the form fits below the E-stop: the table takes what is left (its 44 px
+        # scroll bars would ask for 184 px), and its columns are cut, not scrolled sideways.
+        self.table.setMinimumHeight(64)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.test = QPushButton(t("Test connection"))
         self.test.clicked.connect(self._test)
         self.save = QPushButton(t("Save"))
@@ -128,6 +142,7 @@ class DeviceDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.last_test: ConnectionTest | None = None
+        self.files: QFileDialog | None = None
         self.saved: object = None
         if existing:
             self._fill(existing)
@@ -174,9 +189,12 @@ class DeviceDialog(QDialog):
         return fields
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, t("Profile"), "", "JSON (*.json)")
-        if path:
-            self.profile.setCurrentText(path)
+        # Window-modal (not the static, application-modal helper): the E-stop stays live.
+        self.files = QFileDialog(self, t("Profile"), "", "JSON (*.json)")
+        self.files.setOption(QFileDialog.Option.DontUseNativeDialog)
+        self.files.setFileMode(QFileDialog.FileMode.ExistingFile)
+        self.files.fileSelected.connect(self.profile.setCurrentText)
+        self.files.open()
 
     def _discover(self) -> None:
         host = self.host.text().strip()

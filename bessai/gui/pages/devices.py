@@ -36,6 +36,9 @@ class DevicesPage(QWidget):
         self.stats.setWordWrap(True)
         self.table = QTableWidget(0, 6)
         self.table.verticalHeader().setVisible(False)
+        # Read, not chosen: no row selection (nothing a finger would have to hit).
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         # Every column as wide as its contents (names whole); the last one takes what is left.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -122,7 +125,13 @@ class DevicesPage(QWidget):
         dev = self.bridge.device_info(name)
         if status is not None and dev is not None:
             p50, p95 = status.latency_quantile_s(0.5), status.latency_quantile_s(0.95)
-            self.stats.setText(
+            # At 800×480 one line, so that the register table keeps its rows.
+            short = (
+                f"{status.endpoint}  ·  {t('up') if status.up else t('DOWN')}  ·  "
+                f"{t('last sample')} {age_text(status.last_sample_age_s())}  ·  "
+                f"{status.polls_ok} ok / {status.polls_failed} {t('failed')}"
+            )
+            full = (
                 f"{status.endpoint}  ·  {dev.manufacturer} {dev.model}  ·  "
                 f"{t('up') if status.up else t('DOWN')}  ·  {t('last sample')} {age_text(status.last_sample_age_s())}\n"
                 f"{t('polls')} {status.polls_ok} ok / {status.polls_failed} {t('failed')}  ·  "
@@ -130,6 +139,7 @@ class DevicesPage(QWidget):
                 f"{t('requests per poll')} {dev.requests_per_poll}  ·  {t('reconnects')} {dev.reconnects}  ·  "
                 f"{t('timeouts')} {dev.timeouts}  ·  {t('exceptions')} {dev.exceptions}"
             )
+            self.stats.setText(short if self.width() < 1000 else full)
         rows = self.bridge.register_rows(name)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -142,6 +152,16 @@ class DevicesPage(QWidget):
         self.write.setEnabled(
             self.bridge.may(Permission.ENGINEER) and dev is not None and dev.controllable
         )
+
+    def restyle(self) -> None:
+        self.commission.restyle()
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        compact = self.height() < 420
+        self.title.setVisible(not compact)  # the rail names the page; the rows need the room
+        self.stats.setWordWrap(not compact)
+        self._last = 0.0
+        super().resizeEvent(event)  # type: ignore[arg-type]
 
     def retranslate(self) -> None:
         self.title.setText(t("Devices"))

@@ -1,7 +1,8 @@
 """Fleet (read-only): every site's latest state from the fleet's telemetry subscription.
 
-Shown when the app is given a subscription (``GCP_FLEET_SUBSCRIPTION``); it
-pulls only while the page is on screen. A site silent for too long is stale
+Shown when the app is given a subscription (configured by the engineer; the
+operator is told so in words, not by setting names); it pulls only while the
+page is on screen. A site silent for too long is stale
 and drawn in the warning colour.
 """
 
@@ -17,7 +18,7 @@ from bessai.gui.i18n import t
 from bessai.gui.theme import current_palette
 
 PULL_EVERY_MS = 2000
-ROW_HEIGHT_PX = 40
+ROW_HEIGHT_PX = 48  # a touch target's height
 
 
 class FleetPage(QWidget):
@@ -65,7 +66,7 @@ class FleetPage(QWidget):
         fleet = self.bridge.fleet
         if fleet is None:
             self.status.setText(
-                t("No fleet subscription configured (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)")
+                t("This screen shows no fleet: an engineer can connect it to the fleet's telemetry")
             )
             self.table.setRowCount(0)
             return

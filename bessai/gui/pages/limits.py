@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -16,10 +15,12 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import CoreBridge, Permission
 from bessai.gui.i18n import t
+from bessai.gui.keypad import NumberField
 from bessai.gui.widgets import ConfirmDialog, ResultLabel, said
 
-# The limits the editor shows: name, label, unit, range the spin box allows (the core
-# validates the set as a whole, as it does the site file).
+# The limits the editor shows: name, label, unit, the range a field takes (a number outside
+# it is refused with the reason, never cut; the core validates the set as a whole, as it
+# does the site file).
 EDITABLE = [
     ("soc_floor_pct", "SoC floor", "%", 0.0, 50.0),
     ("soc_ceiling_pct", "SoC ceiling", "%", 50.0, 100.0),
@@ -41,18 +42,15 @@ class LimitsTab(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.scope = QComboBox()
-        self.spins: dict[str, QDoubleSpinBox] = {}
+        self.fields: dict[str, NumberField] = {}
         self.labels: dict[str, QLabel] = {}
         self.scope_label = QLabel()
         self.grid = QGridLayout()
-        for name, _, unit, low, high in EDITABLE:
-            spin = QDoubleSpinBox()
-            spin.setRange(low, high)
-            spin.setDecimals(1)
-            spin.setSuffix(f" {unit}")
-            spin.setMinimumHeight(40)
-            self.spins[name] = spin
+        for name, label, unit, low, high in EDITABLE:
+            field = NumberField(label, unit, low, high, decimals=1)
+            self.fields[name] = field
             self.labels[name] = QLabel()
+        self.spins = self.fields  # the name the screenshot scenes and older tests use
         self.columns = 0
         self._arrange(1)
         body = QWidget()
@@ -102,7 +100,7 @@ class LimitsTab(QWidget):
         for i, (name, *_) in enumerate(EDITABLE):
             line, column = divmod(i, columns)
             self.grid.addWidget(self.labels[name], line, 2 * column)
-            self.grid.addWidget(self.spins[name], line, 2 * column + 1)
+            self.grid.addWidget(self.fields[name], line, 2 * column + 1)
         for column in range(4):
             self.grid.setColumnStretch(column, 1 if column % 2 and column < 2 * columns else 0)
 
@@ -131,35 +129,43 @@ class LimitsTab(QWidget):
 
     def load(self) -> None:
         limits = self.bridge.limits_of(self.device())
-        for name, spin in self.spins.items():
-            spin.setValue(float(getattr(limits, name)))
+        for name, field in self.fields.items():
+            field.setValue(float(getattr(limits, name)))
         self.refresh()
+
+    def problems(self) -> list[str]:
+        """Why a typed value cannot be taken whole, one line a field."""
+        return [why for field in self.fields.values() if (why := field.problem()) is not None]
 
     def changes(self) -> dict[str, float]:
         limits = self.bridge.limits_of(self.device())
-        return {
-            name: round(spin.value(), 3)
-            for name, spin in self.spins.items()
-            if abs(spin.value() - float(getattr(limits, name))) > 1e-6
-        }
+        changed = {}
+        for name, field in self.fields.items():
+            value = field.number()
+            if value is not None and abs(value - float(getattr(limits, name))) > 1e-6:
+                changed[name] = round(value, 3)
+        return changed
 
     def _confirm(self) -> None:
+        problems = self.problems()
+        if problems:
+            self.result.show_result(lambda: "\n".join(self.problems()))
+            return
         changes = self.changes()
         if not changes:
             self.result.show_result(lambda: t("Nothing changed"))
             return
         limits = self.bridge.limits_of(self.device())
-        labels = {name: label for name, label, *_ in EDITABLE}
+        units = {name: (label, unit) for name, label, unit, *_ in EDITABLE}
         lines = [
-            f"{t(labels[k])}: {float(getattr(limits, k)):g} → {v:g}" for k, v in changes.items()
+            f"{t(units[k][0])}: {float(getattr(limits, k)):g} {units[k][1]} → {v:g} {units[k][1]}"
+            for k, v in changes.items()
         ]
         scope = self.device()
         lines.append(
-            t("In force at once on every device without its own value; saved to {0}").format(
-                self.bridge.site_file
-            )
+            t("In force at once on every device without its own value")
             if scope is None
-            else t("In force at once on {0}; saved to {1}").format(scope, self.bridge.site_file)
+            else t("In force at once on {0}").format(scope)
         )
         self.dialog = ConfirmDialog(t("Change limits"), lines, self)
         self.dialog.accepted.connect(lambda: self.bridge.set_limits(scope, changes, self._done))
@@ -205,7 +211,13 @@ class LimitsTab(QWidget):
         self.apply.setEnabled(engineer)
         device = self.device()
         on = device is not None and self.bridge.maintenance(device)
-        self.maintenance.setText(t("Maintenance: ON") if on else t("Maintenance: off"))
+        state = t("Maintenance: ON") if on else t("Maintenance: off")
+        # Greyed, it says why: maintenance is a device's, and an engineer's to switch.
+        if device is None:
+            state = t("Maintenance: choose a device")
+        elif not engineer:
+            state = f"{state} ({t('engineer')})"
+        self.maintenance.setText(state)
         self.maintenance.setProperty("severity", "warning" if on else "normal")
         self.maintenance.setEnabled(engineer and device is not None)
         where = (

@@ -37,6 +37,7 @@ from bessai.gui.flow import FlowValues, PowerFlow, RingValues, SocRing
 from bessai.gui.formatting import deadband_kw, duration_text, fmt, power_text
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.pages.control import source_text
+from bessai.gui.reasons import of
 from bessai.gui.status import alarm_badge, mode_text
 from bessai.gui.widgets import STALE_AFTER_S, ValueCard, age_text
 
@@ -141,7 +142,7 @@ class DeviceRows(QFrame):
                 label.setObjectName("deviceCell")
                 self.grid.addWidget(label, row, column)
             self.cells[name] = labels
-        self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(self.COLUMNS - 1, 1)
 
     def show_site(
         self,
@@ -355,7 +356,7 @@ class OverviewPage(QWidget):
         reason = ""
         if control is not None and control.interlocks:
             first = control.interlocks[0]
-            reason = first.message_es if is_spanish(self) else first.message_en
+            reason = of(first)
         self.flow.set_values(
             FlowValues(
                 grid_kw=snap.grid_power_kw.value,

@@ -1,14 +1,20 @@
-"""Settings: site and devices, language, theme, users (admin)."""
+"""Settings: site and devices, language, theme, users (admin).
+
+Choices a mis-tap must not flip (a user's role, the language, the theme) are
+segmented buttons, every option in sight, not dropdowns; the page scrolls at
+800×480 rather than squeezing its fields below a finger's size.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -16,7 +22,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import LANGUAGES, is_spanish, t
 from bessai.gui.login import refusal_text
-from bessai.gui.widgets import ConfirmDialog, ResultLabel
+from bessai.gui.widgets import ConfirmDialog, ResultLabel, Segmented
 
 ROLES = ["viewer", "operator", "engineer", "admin"]
 
@@ -29,25 +35,28 @@ class SettingsPage(QWidget):
         self.title.setObjectName("header")
         self.site = QLabel()
         self.site.setWordWrap(True)
-        self.language = QComboBox()
+        self.language = Segmented()
         for code, name in LANGUAGES.items():
             self.language.addItem(name, code)
-        self.theme = QComboBox()
+        self.theme = Segmented()
         self.theme.addItem("Dark", "dark")
         self.theme.addItem("Light", "light")
         self.users = QLabel()
         self.new_user = QLineEdit()
         self.new_secret = QLineEdit()
         self.new_secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.new_role = QComboBox()
+        self.new_role = Segmented()
         for role in ROLES:
             self.new_role.addItem(t(role), role)
         self.add_user = QPushButton()
         self.add_user.clicked.connect(self._add_user)
         self.result = ResultLabel(self._result_text)
         add_row = QHBoxLayout()
-        for w in (self.new_user, self.new_secret, self.new_role, self.add_user):
-            add_row.addWidget(w)
+        for field in (self.new_user, self.new_secret):
+            add_row.addWidget(field)
+        role_row = QHBoxLayout()
+        role_row.addWidget(self.new_role, 2)
+        role_row.addWidget(self.add_user, 1)
         self.account = QComboBox()
         self.account_secret = QLineEdit()
         self.account_secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -60,23 +69,40 @@ class SettingsPage(QWidget):
         self.remove = QPushButton()
         self.remove.clicked.connect(self._confirm_remove)
         manage_row = QHBoxLayout()
-        for w in (self.account, self.account_secret, self.reset, self.unlock, self.remove):
-            manage_row.addWidget(w)
+        manage_row.addWidget(self.account)
+        manage_row.addWidget(self.account_secret)
+        actions_row = QHBoxLayout()
+        for action in (self.reset, self.unlock, self.remove):
+            actions_row.addWidget(action)
         self.dialog: ConfirmDialog | None = None
         self.language_label = QLabel()
         self.theme_label = QLabel()
-        self.form = QFormLayout()
-        self.form.addRow(self.language_label, self.language)
-        self.form.addRow(self.theme_label, self.theme)
+        screen_row = QHBoxLayout()
+        screen_row.addWidget(self.language_label)
+        screen_row.addWidget(self.language, 1)
+        screen_row.addSpacing(16)
+        screen_row.addWidget(self.theme_label)
+        screen_row.addWidget(self.theme, 1)
+        body = QWidget()
+        content = QVBoxLayout(body)
+        content.setContentsMargins(0, 0, 8, 0)
+        content.addWidget(self.title)
+        content.addWidget(self.site)
+        content.addLayout(screen_row)
+        content.addWidget(self.users)
+        content.addLayout(add_row)
+        content.addLayout(role_row)
+        content.addLayout(manage_row)
+        content.addLayout(actions_row)
+        content.addWidget(self.result)
+        content.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.site)
-        layout.addLayout(self.form)
-        layout.addWidget(self.users)
-        layout.addLayout(add_row)
-        layout.addLayout(manage_row)
-        layout.addWidget(self.result)
-        layout.addStretch(1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
         bridge.session_changed.connect(self.refresh)
         self.retranslate()
 

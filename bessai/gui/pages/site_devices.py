@@ -25,6 +25,7 @@ class SiteDevicesTab(QWidget):
         self.bridge = bridge
         self.table = QTableWidget(0, 4)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(48)  # a row is tapped to choose it
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

@@ -40,6 +40,10 @@
         <translation>Reconocer</translation>
     </message>
     <message>
+        <source>Acknowledge all</source>
+        <translation>Reconocer todas</translation>
+    </message>
+    <message>
         <source>Action</source>
         <translation>Acción</translation>
     </message>
@@ -136,6 +140,10 @@
         <translation>Hay un enclavamiento activo: vea la lista</translation>
     </message>
     <message>
+        <source>Apply</source>
+        <translation>Aplicar</translation>
+    </message>
+    <message>
         <source>Apply limits (engineer)</source>
         <translation>Aplicar límites (ingeniero)</translation>
     </message>
@@ -208,12 +216,32 @@
         <translation>Cambiar límites</translation>
     </message>
     <message>
+        <source>Charge derated to {limit:.1f} kW: SoC near its ceiling</source>
+        <translation>Carga reducida a {limit:.1f} kW: SoC cerca del máximo</translation>
+    </message>
+    <message>
+        <source>Charge derated to {limit:.1f} kW: battery cold</source>
+        <translation>Carga reducida a {limit:.1f} kW: batería fría</translation>
+    </message>
+    <message>
         <source>Charts</source>
         <translation>Gráficos</translation>
     </message>
     <message>
         <source>Choose Manual to enter a setpoint</source>
         <translation>Elija Manual para ingresar una consigna</translation>
+    </message>
+    <message>
+        <source>Clamped to the maximum charge power {limit:.1f} kW</source>
+        <translation>Limitada a la potencia máxima de carga {limit:.1f} kW</translation>
+    </message>
+    <message>
+        <source>Clamped to the maximum discharge power {limit:.1f} kW</source>
+        <translation>Limitada a la potencia máxima de descarga {limit:.1f} kW</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>Borrar</translation>
     </message>
     <message>
         <source>Cleared, not acknowledged</source>
@@ -246,6 +274,10 @@
     <message>
         <source>Cold trip</source>
         <translation>Disparo por frío</translation>
+    </message>
+    <message>
+        <source>Command:</source>
+        <translation>Comandar:</translation>
     </message>
     <message>
         <source>Comment</source>
@@ -300,6 +332,10 @@
         <translation>Oscuro</translation>
     </message>
     <message>
+        <source>Data {age:.1f} s old (limit {limit:.1f} s)</source>
+        <translation>Datos con {age:.1f} s de antigüedad (máximo {limit:.1f} s)</translation>
+    </message>
+    <message>
         <source>Detail</source>
         <translation>Detalle</translation>
     </message>
@@ -320,6 +356,10 @@
         <translation>Equipos</translation>
     </message>
     <message>
+        <source>Discharge derated to {limit:.1f} kW: SoC near its floor</source>
+        <translation>Descarga reducida a {limit:.1f} kW: SoC cerca del mínimo</translation>
+    </message>
+    <message>
         <source>Discover</source>
         <translation>Descubrir</translation>
     </message>
@@ -334,6 +374,14 @@
     <message>
         <source>Discovery stopped: {0}</source>
         <translation>Descubrimiento detenido: {0}</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>Hecho</translation>
+    </message>
+    <message>
+        <source>Drop the simulated link (during the tests)</source>
+        <translation>Cortar el enlace simulado (durante las pruebas)</translation>
     </message>
     <message>
         <source>Drop the simulated link for 5 s</source>
@@ -358,6 +406,10 @@
     <message>
         <source>EMERGENCY STOP LATCHED</source>
         <translation>PARADA DE EMERGENCIA ENCLAVADA</translation>
+    </message>
+    <message>
+        <source>EMERGENCY STOP LATCHED: {0}</source>
+        <translation>PARADA DE EMERGENCIA ENCLAVADA: {0}</translation>
     </message>
     <message>
         <source>Edit</source>
@@ -428,20 +480,44 @@
         <translation>EN REPOSO</translation>
     </message>
     <message>
+        <source>INTERLOCK</source>
+        <translation>ENCLAVADO</translation>
+    </message>
+    <message>
+        <source>INTERLOCK {0}: {1}</source>
+        <translation>ENCLAVAMIENTO {0}: {1}</translation>
+    </message>
+    <message>
         <source>INTERLOCK: {0}</source>
         <translation>ENCLAVAMIENTO: {0}</translation>
+    </message>
+    <message>
+        <source>INTRUSION ALARM {0}: {1}</source>
+        <translation>ALARMA DE INTRUSIÓN {0}: {1}</translation>
     </message>
     <message>
         <source>INTRUSION ALARM: score {0}</source>
         <translation>ALARMA DE INTRUSIÓN: puntaje {0}</translation>
     </message>
     <message>
+        <source>INTRUSION LOCKOUT {0}: {1}</source>
+        <translation>BLOQUEO POR INTRUSIÓN {0}: {1}</translation>
+    </message>
+    <message>
         <source>INTRUSION LOCKOUT: score {0}</source>
         <translation>BLOQUEO POR INTRUSIÓN: puntaje {0}</translation>
     </message>
     <message>
+        <source>In force at once on every device without its own value</source>
+        <translation>En vigor de inmediato en cada equipo sin valor propio</translation>
+    </message>
+    <message>
         <source>In force at once on every device without its own value; saved to {0}</source>
         <translation>En vigor de inmediato en cada equipo sin valor propio; guardado en {0}</translation>
+    </message>
+    <message>
+        <source>In force at once on {0}</source>
+        <translation>En vigor de inmediato en {0}</translation>
     </message>
     <message>
         <source>In force at once on {0}; saved to {1}</source>
@@ -464,8 +540,24 @@
         <translation>Puntaje de intrusión</translation>
     </message>
     <message>
+        <source>Intrusion score {score:.2f} above the lockout threshold {limit:.2f}</source>
+        <translation>Puntaje de intrusión {score:.2f} sobre el umbral de bloqueo {limit:.2f}</translation>
+    </message>
+    <message>
+        <source>Invalid limits: {detail}</source>
+        <translation>Límites inválidos: {detail}</translation>
+    </message>
+    <message>
         <source>Keep holding until the button is full</source>
         <translation>Mantenga presionado hasta que el botón se llene</translation>
+    </message>
+    <message>
+        <source>Keyboard</source>
+        <translation>Teclado</translation>
+    </message>
+    <message>
+        <source>LOCKOUT</source>
+        <translation>BLOQUEO</translation>
     </message>
     <message>
         <source>LOCKOUT (at {0})</source>
@@ -524,8 +616,16 @@
         <translation>Mantenimiento cambiado</translation>
     </message>
     <message>
+        <source>Maintenance lockout active</source>
+        <translation>Bloqueo de mantenimiento activo</translation>
+    </message>
+    <message>
         <source>Maintenance: ON</source>
         <translation>Mantenimiento: ACTIVO</translation>
+    </message>
+    <message>
+        <source>Maintenance: choose a device</source>
+        <translation>Mantenimiento: elija un equipo</translation>
     </message>
     <message>
         <source>Maintenance: off</source>
@@ -540,6 +640,10 @@
         <translation>Consigna manual: quedan {0}</translation>
     </message>
     <message>
+        <source>Manual setpoint lease expired: back to standby</source>
+        <translation>Vencido el plazo de la consigna manual: vuelta a reposo</translation>
+    </message>
+    <message>
         <source>Max charge power</source>
         <translation>Potencia máx. de carga</translation>
     </message>
@@ -552,16 +656,32 @@
         <translation>Rampa máx.</translation>
     </message>
     <message>
+        <source>Measurement not valid: {detail}</source>
+        <translation>Medición no válida: {detail}</translation>
+    </message>
+    <message>
         <source>Medium</source>
         <translation>Media</translation>
+    </message>
+    <message>
+        <source>Mixed</source>
+        <translation>Mixto</translation>
     </message>
     <message>
         <source>Mode</source>
         <translation>Modo</translation>
     </message>
     <message>
+        <source>Mode {mode} does not take manual setpoints</source>
+        <translation>El modo {mode} no acepta consignas manuales</translation>
+    </message>
+    <message>
         <source>Model</source>
         <translation>Modelo</translation>
+    </message>
+    <message>
+        <source>NO COMMS</source>
+        <translation>SIN COM.</translation>
     </message>
     <message>
         <source>NO COMMUNICATION: {0}</source>
@@ -604,6 +724,10 @@
         <translation>Sin carga bajo</translation>
     </message>
     <message>
+        <source>No communication with the device</source>
+        <translation>Sin comunicación con el equipo</translation>
+    </message>
+    <message>
         <source>No communication with: {0}</source>
         <translation>Sin comunicación con: {0}</translation>
     </message>
@@ -628,6 +752,14 @@
         <translation>Ninguna unidad respondió</translation>
     </message>
     <message>
+        <source>No user with control rights is logged in</source>
+        <translation>Ningún usuario con permiso de control ha iniciado sesión</translation>
+    </message>
+    <message>
+        <source>Non-numeric setpoint refused</source>
+        <translation>Consigna no numérica rechazada</translation>
+    </message>
+    <message>
         <source>Normal</source>
         <translation>Normal</translation>
     </message>
@@ -636,8 +768,16 @@
         <translation>No es un equipo simulado: desconecte el cable</translation>
     </message>
     <message>
+        <source>Not accepted here: {0}</source>
+        <translation>No se acepta aquí: {0}</translation>
+    </message>
+    <message>
         <source>Nothing changed</source>
         <translation>Nada cambió</translation>
+    </message>
+    <message>
+        <source>Now: {0}</source>
+        <translation>Ahora: {0}</translation>
     </message>
     <message>
         <source>OK</source>
@@ -720,6 +860,10 @@
         <translation>Potencia y consigna (kW)</translation>
     </message>
     <message>
+        <source>Power derated to {limit:.1f} kW for battery temperature</source>
+        <translation>Potencia reducida a {limit:.1f} kW por temperatura de batería</translation>
+    </message>
+    <message>
         <source>Power flow</source>
         <translation>Flujo de potencia</translation>
     </message>
@@ -752,8 +896,16 @@
         <translation>Disparo de protección</translation>
     </message>
     <message>
+        <source>Protection trip: {detail}</source>
+        <translation>Disparo de protección: {detail}</translation>
+    </message>
+    <message>
         <source>Raised</source>
         <translation>Activada</translation>
+    </message>
+    <message>
+        <source>Ramp limited to {limit:.1f} kW/s</source>
+        <translation>Rampa limitada a {limit:.1f} kW/s</translation>
     </message>
     <message>
         <source>Raw words</source>
@@ -762,6 +914,10 @@
     <message>
         <source>Read only</source>
         <translation>Solo lectura</translation>
+    </message>
+    <message>
+        <source>Refused: {detail}</source>
+        <translation>Rechazado: {detail}</translation>
     </message>
     <message>
         <source>Registers</source>
@@ -804,6 +960,10 @@
         <translation>Deshacer</translation>
     </message>
     <message>
+        <source>Role {role} may not {action}</source>
+        <translation>El rol {role} no puede {action}</translation>
+    </message>
+    <message>
         <source>STALE</source>
         <translation>SIN DATOS RECIENTES</translation>
     </message>
@@ -832,6 +992,10 @@
         <translation>Consigna (kW)</translation>
     </message>
     <message>
+        <source>Setpoint accepted</source>
+        <translation>Consigna aceptada</translation>
+    </message>
+    <message>
         <source>Setpoint applied: {0:+.1f} kW</source>
         <translation>Consigna aplicada: {0:+.1f} kW</translation>
     </message>
@@ -850,6 +1014,10 @@
     <message>
         <source>Site</source>
         <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Site (all batteries)</source>
+        <translation>Sitio (todas las baterías)</translation>
     </message>
     <message>
         <source>Site (every device)</source>
@@ -900,8 +1068,20 @@
         <translation>Equipo SunSpec {0} {1} (firmware {2}), unidad {3}: perfil guardado en {4}</translation>
     </message>
     <message>
+        <source>TRIP</source>
+        <translation>DISPARO</translation>
+    </message>
+    <message>
+        <source>TRIP {0}: {1}</source>
+        <translation>DISPARO {0}: {1}</translation>
+    </message>
+    <message>
         <source>TRIP: {0}</source>
         <translation>DISPARO: {0}</translation>
+    </message>
+    <message>
+        <source>Target: {0}</source>
+        <translation>Destino: {0}</translation>
     </message>
     <message>
         <source>Temperature trip</source>
@@ -950,6 +1130,10 @@
     <message>
         <source>Theme</source>
         <translation>Tema</translation>
+    </message>
+    <message>
+        <source>This screen shows no fleet: an engineer can connect it to the fleet's telemetry</source>
+        <translation>Esta pantalla no muestra la flota: un ingeniero puede conectarla a la telemetría de la flota</translation>
     </message>
     <message>
         <source>This site has no accounts yet. Create the administrator (local console only).</source>
@@ -1012,8 +1196,16 @@
         <translation>Escribir (ingeniero)</translation>
     </message>
     <message>
+        <source>Write failed or did not read back: {detail}</source>
+        <translation>Escritura fallida o verificación incorrecta: {detail}</translation>
+    </message>
+    <message>
         <source>Wrong PIN or password</source>
         <translation>PIN o contraseña incorrectos</translation>
+    </message>
+    <message>
+        <source>Zero setpoint (standby)</source>
+        <translation>Consigna cero (reposo)</translation>
     </message>
     <message>
         <source>acknowledged</source>
@@ -1028,8 +1220,24 @@
         <translation>alarma</translation>
     </message>
     <message>
+        <source>all answering</source>
+        <translation>todos responden</translation>
+    </message>
+    <message>
+        <source>all clear</source>
+        <translation>todo libre</translation>
+    </message>
+    <message>
         <source>allowed {0} … {1} kW</source>
         <translation>permitido {0} … {1} kW</translation>
+    </message>
+    <message>
+        <source>battery {temp_c:.1f} °C &lt;= {limit_c:.1f} °C (cold)</source>
+        <translation>batería {temp_c:.1f} °C &lt;= {limit_c:.1f} °C (frío)</translation>
+    </message>
+    <message>
+        <source>battery {temp_c:.1f} °C &gt;= {limit_c:.1f} °C</source>
+        <translation>batería {temp_c:.1f} °C &gt;= {limit_c:.1f} °C</translation>
     </message>
     <message>
         <source>cannot read the subscription: {0}</source>
@@ -1044,6 +1252,10 @@
         <translation>carga</translation>
     </message>
     <message>
+        <source>charge {0} kW</source>
+        <translation>carga {0} kW</translation>
+    </message>
+    <message>
         <source>charging</source>
         <translation>cargando</translation>
     </message>
@@ -1056,8 +1268,16 @@
         <translation>despejada</translation>
     </message>
     <message>
+        <source>device fault: {fault}</source>
+        <translation>falla del equipo: {fault}</translation>
+    </message>
+    <message>
         <source>discharge</source>
         <translation>descarga</translation>
+    </message>
+    <message>
+        <source>discharge {0} kW</source>
+        <translation>descarga {0} kW</translation>
     </message>
     <message>
         <source>discharging</source>
@@ -1188,6 +1408,14 @@
         <translation>operador</translation>
     </message>
     <message>
+        <source>pack current {current_a:.1f} A &gt; {limit_a:.0f} A</source>
+        <translation>corriente del paquete {current_a:.1f} A &gt; {limit_a:.0f} A</translation>
+    </message>
+    <message>
+        <source>pack {voltage_v:.1f} V outside {min_v:.0f}..{max_v:.0f} V</source>
+        <translation>tensión del paquete {voltage_v:.1f} V fuera de {min_v:.0f}..{max_v:.0f} V</translation>
+    </message>
+    <message>
         <source>polls</source>
         <translation>lecturas</translation>
     </message>
@@ -1216,6 +1444,10 @@
         <translation>activada</translation>
     </message>
     <message>
+        <source>reading</source>
+        <translation>lectura</translation>
+    </message>
+    <message>
         <source>reconnects</source>
         <translation>reconexiones</translation>
     </message>
@@ -1230,6 +1462,10 @@
     <message>
         <source>running</source>
         <translation>en curso</translation>
+    </message>
+    <message>
+        <source>score {0}</source>
+        <translation>puntaje {0}</translation>
     </message>
     <message>
         <source>setpoint</source>
@@ -1252,8 +1488,16 @@
         <translation>desde {0} · {1}</translation>
     </message>
     <message>
+        <source>site</source>
+        <translation>sitio</translation>
+    </message>
+    <message>
         <source>soc</source>
         <translation>SoC</translation>
+    </message>
+    <message>
+        <source>space</source>
+        <translation>espacio</translation>
     </message>
     <message>
         <source>temp</source>
@@ -1270,6 +1514,10 @@
     <message>
         <source>trip</source>
         <translation>disparo</translation>
+    </message>
+    <message>
+        <source>type a number</source>
+        <translation>escriba un número</translation>
     </message>
     <message>
         <source>unknown</source>
@@ -1296,12 +1544,24 @@
         <translation>escrita por el gateway</translation>
     </message>
     <message>
+        <source>zero power</source>
+        <translation>potencia cero</translation>
+    </message>
+    <message>
         <source>{0:.0f} min ago</source>
         <translation>hace {0:.0f} min</translation>
     </message>
     <message>
         <source>{0:.0f} s ago</source>
         <translation>hace {0:.0f} s</translation>
+    </message>
+    <message>
+        <source>{0} (+{1} more)</source>
+        <translation>{0} (+{1} más)</translation>
+    </message>
+    <message>
+        <source>{0} ACTIVE</source>
+        <translation>{0} ACTIVO(S)</translation>
     </message>
     <message>
         <source>{0} can no longer log in</source>
@@ -1332,8 +1592,24 @@
         <translation>{0} al mínimo</translation>
     </message>
     <message>
+        <source>{0}: "{1}" is not a number</source>
+        <translation>{0}: «{1}» no es un número</translation>
+    </message>
+    <message>
+        <source>{0}: keeps at most {1} decimals</source>
+        <translation>{0}: admite a lo sumo {1} decimales</translation>
+    </message>
+    <message>
         <source>{0}: to Standby at zero power, then no longer polled</source>
         <translation>{0}: a Reposo con potencia cero y luego sin lectura</translation>
+    </message>
+    <message>
+        <source>{0}: type a number</source>
+        <translation>{0}: escriba un número</translation>
+    </message>
+    <message>
+        <source>{0}: {1}{2} is outside {3} to {4}{2}</source>
+        <translation>{0}: {1}{2} está fuera de {3} a {4}{2}</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,5 @@
+import sys
+
+from bessai.cli.entry import main
+
+sys.exit(main())
