@@ -22,12 +22,14 @@ import asyncio
 import json
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +80,19 @@ def read(data: Path, started: float) -> Reading:
         len(asyncio.all_tasks()),
         store_sizes(data),
     )
+
+
+def alarms_raised(data: Path) -> Counter[str]:
+    """Alarms raised in the alarm log, by code and source."""
+    with sqlite3.connect(data / "alarms.db") as db:
+        rows = db.execute(
+            "SELECT alarm, source, COUNT(*) FROM alarm_events WHERE event = 'raised'"
+            " GROUP BY alarm, source"
+        ).fetchall()
+    by_code: Counter[str] = Counter()
+    for alarm, source, count in rows:
+        by_code[f"{alarm}@{source}"] += int(count)
+    return by_code
 
 
 def slope_per_day(readings: list[Reading], speed: float) -> tuple[float, float]:
@@ -142,6 +157,19 @@ async def soak(
             for name in sorted(last.stores):
                 a_mb = first.stores.get(name, 0) / 1e6
                 print(f"  {name + '.db':<10} {a_mb:7.1f} -> {last.stores[name] / 1e6:7.1f} MB")
+            seen = max(1, gw.ids.requests_seen)
+            lag = gw.loop_lag
+            print(
+                f"  loop ticks late by more than {lag.tolerance_s * 1000:g} ms: "
+                f"{lag.late_ticks / max(1, lag.ticks):.1%} of {lag.ticks}, "
+                f"worst {lag.worst_s * 1000:.0f} ms"
+            )
+            raised = alarms_raised(data)
+            print(f"  alarms raised: {sum(raised.values())} {dict(raised.most_common(5))}")
+            print(
+                f"  requests whose latency was left out (on the wire in a loop stall): "
+                f"{gw.ids.requests_stalled / seen:.1%} of {seen}"
+            )
             print(
                 f"  RSS slope after {warmup_s:g} s of warm-up: {slope:+.1f} "
                 f"± {error:.1f} MB per simulated day"

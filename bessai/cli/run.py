@@ -22,6 +22,7 @@ from bessai.core.config.settings import (
     load_site_file,
     profile_dir,
     site_config,
+    site_plant,
 )
 from bessai.core.control.events import ControlMode
 from bessai.core.observe.console import print_status
@@ -67,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--setpoint-kw", type=float, metavar="KW", help="manual setpoint, positive = discharge"
     )
+    parser.add_argument(
+        "--target",
+        metavar="NAME",
+        help="what --mode and --setpoint-kw command: 'site' (every battery, the setpoint split "
+        "among them; the default with several) or one device's name",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ids_enabled=ids_enabled(settings),
         health_web_config=settings.HEALTH_WEB_CONFIG,
         profile_dir=profile_dir(settings),
+        plant=site_plant(settings),
     )
     site_path = settings.SITE_FILE
     scada = load_site_file(site_path).scada if site_path is not None else None
@@ -145,9 +153,13 @@ async def command_from_cli(gateway: Gateway, args: argparse.Namespace, secret: s
             flush=True,
         )
         return
-    controller = gateway.controller()
+    targets = gateway.commands.targets()
+    target = args.target or targets[0]
+    if target not in targets:
+        print(f"--target {target}: not one of {', '.join(targets)}", flush=True)
+        return
     for _ in range(100):
-        if controller.telemetry.comms_up:
+        if all(c.telemetry.comms_up for c in gateway.controllers.values()):
             break
         await asyncio.sleep(0.1)
     try:
@@ -156,13 +168,13 @@ async def command_from_cli(gateway: Gateway, args: argparse.Namespace, secret: s
         print(f"login refused: {exc}", flush=True)
         return
     if args.mode is not None:
-        result = await controller.set_mode(session, ControlMode(args.mode))
+        result = await gateway.commands.set_mode(session, ControlMode(args.mode), target)
         print(
             f"mode {args.mode}: {'ok' if result.ok else 'refused'} - {result.message_en}",
             flush=True,
         )
     if args.setpoint_kw is not None:
-        result = await controller.command_setpoint(session, args.setpoint_kw)
+        result = await gateway.commands.command_setpoint(session, args.setpoint_kw, target)
         value = f"{result.verdict.value_kw:+.1f} kW" if result.verdict else ""
         print(
             f"setpoint {args.setpoint_kw:+.1f} kW: {'ok' if result.ok else 'refused'} {value} - {result.message_en}",

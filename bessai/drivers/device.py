@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import random
 import ssl
 import struct
@@ -333,11 +334,10 @@ class ModbusDevice:
             assert endpoint.tls is not None
             self._say_tls(describe_handshake_error(exc, f"{self.name}: {endpoint}", endpoint.tls))
         except TimeoutError:
-            self.last_error = (
-                f"connect failed: no connection to {endpoint} within {self.timeout_s} s"
-            )
-        except OSError as exc:
-            self.last_error = f"connect failed: {exc.strerror or exc}"
+            self.last_error = f"cannot connect to {endpoint}: no answer within {self.timeout_s} s"
+        except OSError as exc:  # errno's words, not asyncio's "Connect call failed (...)"
+            why = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror
+            self.last_error = f"cannot connect to {endpoint}: {why or exc}"
         return None
 
     def _closed_reason(self, exc: Exception) -> str:
@@ -464,30 +464,14 @@ class ModbusDevice:
                 response = await link.execute(request, payload)
             except (ModbusIOException, TimeoutError) as exc:
                 self.stats.timeouts += 1
-                self._record(
-                    started,
-                    fc,
-                    address,
-                    count,
-                    Outcome.TIMEOUT,
-                    None,
-                    link.bytes_sent - sent0,
-                    link.bytes_received - recv0,
-                )
+                sent, received = link.bytes_sent - sent0, link.bytes_received - recv0
+                self._record(started, fc, address, count, Outcome.TIMEOUT, None, sent, received)
                 self.mark_lost(f"no answer within {self.timeout_s} s (fc {fc} @ {address})")
                 raise DeviceUnavailable(str(exc)) from None
             except (ConnectionException, OSError, ModbusException) as exc:
                 self.stats.errors += 1
-                self._record(
-                    started,
-                    fc,
-                    address,
-                    count,
-                    Outcome.ERROR,
-                    None,
-                    link.bytes_sent - sent0,
-                    link.bytes_received - recv0,
-                )
+                sent, received = link.bytes_sent - sent0, link.bytes_received - recv0
+                self._record(started, fc, address, count, Outcome.ERROR, None, sent, received)
                 self.mark_lost(self._closed_reason(exc))
                 raise DeviceUnavailable(str(exc)) from None
             sent, received = link.bytes_sent - sent0, link.bytes_received - recv0
@@ -557,8 +541,8 @@ class ModbusDevice:
     ) -> None:
         """Decode one block's words; ``exponents`` are the sample's live scale factors.
 
-        The plain numbers (big-endian, as most devices send them) come out of one
-        ``struct`` call over the block; text and reordered words go through their codec.
+        The plain numbers and texts (big-endian, as most devices send them) come out of
+        one ``struct`` call over the block; reordered words and bits go through their codec.
         """
         wire = self._wire_layout(block)
         raws = wire.unpack(words)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bessai.core.site.gateway import Gateway
 from bessai.core.stores.auth import Role
@@ -15,12 +16,19 @@ from bessai.drivers.simulator.physics import BatteryModel
 # What the demo battery did before the app started: (seconds, setpoint kW), in order.
 DEMO_SCHEDULE = [(600, 60.0), (300, 0.0), (600, -50.0), (300, 30.0)]
 
+if TYPE_CHECKING:
+    from bessai.core.config.settings import SiteFile
+
 
 async def demo_gateway(
-    data_dir: Path, *, ids_baseline_s: float = 600.0, devices: tuple[str, ...] = ("bess-sim",)
+    data_dir: Path,
+    *,
+    ids_baseline_s: float = 600.0,
+    devices: tuple[str, ...] = ("bess-sim",),
+    site: SiteFile | None = None,
 ) -> Gateway:
-    """A started gateway on the embedded simulator (one simulated battery per name) with demo
-    accounts (screenshots, benchmarks)."""
+    """A started gateway with demo accounts (screenshots, benchmarks): on the embedded
+    simulator (one simulated battery per name), or on a site file's devices and plant."""
     from argon2 import PasswordHasher
 
     from bessai.core.config.settings import DeviceConfig
@@ -33,15 +41,18 @@ async def demo_gateway(
     admin = await auth.login("demo-admin", "hunter2-demo")
     await auth.add_user("demo-engineer", Role.ENGINEER, "hunter2-demo", by=admin)
     await auth.add_user("demo-operator", Role.OPERATOR, "hunter2-demo", by=admin)
+    configs = [
+        DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.5)
+        for name in devices
+    ]
     gateway = Gateway(
-        "cl-demo-01",
-        [
-            DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.5)
-            for name in devices
-        ],
+        site.site_id or "cl-demo-01" if site is not None else "cl-demo-01",
+        site.devices if site is not None else configs,
         data_dir=data_dir,
         auth=auth,
         ids_baseline_s=ids_baseline_s,
+        limits=site.limits if site is not None else None,
+        plant=site.plant if site is not None else None,
     )
     await gateway.start()
     return gateway

@@ -294,9 +294,7 @@ class TouchInput(QObject):
         TouchInput.instance = self
         self.keyboard = keyboard
         self.open: QDialog | None = None
-        app.installEventFilter(self)
-        for widget in app.allWidgets():  # those made before it; the rest as they are polished
-            self.size_for_touch(widget)
+        app.installEventFilter(self)  # before the window is made: each widget as it is polished
 
     @staticmethod
     def size_for_touch(widget: QObject) -> None:

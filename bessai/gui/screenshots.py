@@ -40,6 +40,7 @@ from bessai.gui.theme import apply_theme
 
 SIZES = [(1280, 800), (800, 480)]
 DEVICE = "bess-sim"
+PLANT_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "plant.example.toml"
 
 
 async def until(condition: Callable[[], bool], timeout_s: float) -> bool:
@@ -259,6 +260,43 @@ async def two_devices(out: Path, languages: list[str], theme: str) -> list[Path]
     return shooter.written
 
 
+async def plant_scene(out: Path, languages: list[str], theme: str) -> list[Path]:
+    """The shipped plant example (two PCS each with its BMS, the POI meter) on the coupled
+    plant simulator: the site at 60 kW, then bms2 hot (its PCS derated, named)."""
+    from bessai.cli.simulate_site import plant_devices
+    from bessai.core.config.settings import load_site_file
+    from bessai.drivers.simulator.plant import PlantSimulator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        site = load_site_file(PLANT_EXAMPLE)
+        sim = PlantSimulator(plant_devices(PLANT_EXAMPLE), seed=4, load_kw=80.0, pv_kw=40.0)
+        await sim.start()
+        gateway = await demo_gateway(Path(tmp), site=site)
+        bridge = CoreBridge(gateway)
+        window = MainWindow(bridge)
+        window.set_theme(theme)
+        window.show()
+        shooter = Shooter(window, out, languages)
+        try:
+            await bridge.login("demo-engineer", "hunter2-demo")
+            session = bridge.current_session()
+            await until(lambda: all(p.status.up for p in gateway.pollers.values()), 15.0)
+            await asyncio.sleep(1.0)
+            await gateway.commands.set_mode(session, ControlMode.MANUAL, "site")
+            await gateway.commands.command_setpoint(session, 60.0, "site")
+            await asyncio.sleep(4.0)
+            await shooter.pages("plant", ["Overview", "Control"])
+            sim.set_temperature("bms2", 51.0)
+            await asyncio.sleep(4.0)
+            await shooter.pages("plant-hot", ["Overview"])
+        finally:
+            bridge.close()
+            window.close()
+            await gateway.stop()
+            await sim.stop()
+    return shooter.written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
@@ -271,6 +309,7 @@ def main() -> int:
     with asyncio.Runner(loop_factory=AppEventLoop) as runner:
         written = runner.run(shoot(args.out, args.lang, args.theme))
         written += runner.run(two_devices(args.out, args.lang, args.theme))
+        written += runner.run(plant_scene(args.out, args.lang, args.theme))
     for path in written:
         print(path)
     del app

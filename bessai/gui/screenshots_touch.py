@@ -293,6 +293,7 @@ async def run(out: Path, language: str) -> list[Path]:
                 lambda: any(c.estop_latched for c in gateway.controllers.values()),
             )
         finally:
+            window.set_language("en")  # the translator is the application's: leave none behind
             bridge.close()
             window.kiosk = False
             window.close()

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPoint, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPoint, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.i18n import t
 
 STALE_AFTER_S = 5.0
+SETTLE_MS = 100  # the E-stop window waits this long at a time for a held button's release
 RESULT_SHOWN_S = 15.0
 
 
@@ -105,9 +106,11 @@ class EStopButton(QPushButton):
 
 class EStopOverlay(QWidget):
     """The E-stop again, as a window of its own laid exactly over ``anchor`` (the header's
-    button): no dialog is its transient parent, so no window-modal dialog, keypad or login
-    blocks it; it rises above every window shown after it (there is no window manager on the
-    kiosk to keep it on top); a press on it while a dropdown or menu is open (which takes the
+    button) while a modal dialog is open: no dialog is its transient parent, so no
+    window-modal dialog, keypad or login blocks it, and it is raised above each window shown
+    (there is no window manager on the kiosk to keep it on top). With no dialog open the
+    anchor itself is live and this window is hidden (on a laptop it never floats over other
+    programs). A press on the anchor's place while a dropdown or menu is open (which takes the
     press to close itself) stops too. It acts on the press, not the release.
 
     The app's dialogs must be window-modal (``open()``), never application-modal (``exec()``,
@@ -163,25 +166,42 @@ class EStopOverlay(QWidget):
         self.hide()
         self.deleteLater()
 
-    def place(self) -> None:
-        """Over the anchor when its window is on screen, hidden otherwise."""
+    def anchor_rect(self) -> QRect:
+        """Where the anchor is on the screen (empty when it is not shown)."""
+        anchor = self.anchor
+        if anchor is None or not anchor.isVisible():
+            return QRect()
+        return QRect(anchor.mapToGlobal(QPoint(0, 0)), anchor.size())
+
+    def place(self, *, rise: bool = False) -> None:
+        """Over the anchor while a modal dialog is open and the anchor's window is on screen,
+        hidden otherwise; ``rise``: above every other window, too."""
         anchor = self.anchor
         if anchor is None:
             return
         window = anchor.window()
-        on_screen = anchor.isVisible() and window.isVisible() and not window.isMinimized()
-        if not on_screen:
+        wanted = (
+            anchor.isVisible()
+            and window.isVisible()
+            and not window.isMinimized()
+            and QApplication.activeModalWidget() is not None
+        )
+        if wanted != self.isVisible() and QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            # Showing a window releases a button held down (a hold-to-confirm would stop):
+            # after the finger lifts, then.
+            QTimer.singleShot(SETTLE_MS, self, lambda: self.place(rise=rise))
+            return
+        if not wanted:
             if self.isVisible():
                 self.hide()
             return
-        self.setGeometry(
-            anchor.mapToGlobal(QPoint(0, 0)).x(),
-            anchor.mapToGlobal(QPoint(0, 0)).y(),
-            anchor.width(),
-            anchor.height(),
-        )
+        rect = self.anchor_rect()
+        if self.geometry() != rect:
+            self.setGeometry(rect)
         if not self.isVisible():
             self.show()
+            rise = True
+        if rise:
             self.raise_()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
@@ -204,16 +224,21 @@ class EStopOverlay(QWidget):
                     self._follow_window()  # the anchor's window is known once it is shown
                 QTimer.singleShot(0, self, self.place)
             return False
-        if kind == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
-            if watched is not self and self.isVisible():
-                QTimer.singleShot(0, self, self.raise_)  # no window manager keeps it on top
+        if (
+            kind in (QEvent.Type.Show, QEvent.Type.Hide)
+            and isinstance(watched, QWidget)
+            and watched.isWindow()
+            and watched is not self
+        ):
+            # A dialog opens or closes: shown (and on top: no window manager keeps it there)
+            # or hidden, once Qt has settled which window is modal.
+            QTimer.singleShot(0, self, lambda: self.place(rise=True))
             return False
         if (
             kind == QEvent.Type.MouseButtonPress
-            and self.isVisible()
             and isinstance(event, QMouseEvent)
             and QApplication.activePopupWidget() is not None
-            and self.geometry().contains(event.globalPosition().toPoint())
+            and self.anchor_rect().contains(event.globalPosition().toPoint())
         ):
             popup = QApplication.activePopupWidget()
             if popup is not None:

@@ -56,7 +56,8 @@ def tap(widget: QWidget, at: QPoint | None = None) -> None:
 
 @pytest.fixture
 def touch(qapp: QApplication) -> Iterator[TouchInput]:
-    """The app's touch input with the keyboard on, as the kiosk installs it."""
+    """The app's touch input with the keyboard on, installed before the window is made (as
+    the app does): list it before ``app``."""
     touch = TouchInput(qapp, keyboard=True)
     try:
         yield touch
@@ -142,13 +143,21 @@ OPENERS: dict[str, Callable[[MainWindow, QtBot], QWidget]] = {
 
 @pytest.mark.parametrize("kind", list(OPENERS))
 def test_the_estop_stops_the_battery_with_each_kind_of_dialog_open(
-    app: App, qtbot: QtBot, touch: TouchInput, kind: str
+    touch: TouchInput, app: App, qtbot: QtBot, kind: str
 ) -> None:
     window, gateway, _ = app
     overlay = window.estop_overlay
-    qtbot.waitUntil(overlay.isVisible, timeout=3000)
+    assert not overlay.isVisible()  # no dialog: the header's own button is live
     opened = OPENERS[kind](window, qtbot)
     qtbot.waitUntil(opened.isVisible, timeout=3000)
+    if not isinstance(opened, QDialog):
+        # A dropdown takes the press that closes it: on the E-stop's place, it stops too.
+        tap(window.estop)
+        qtbot.waitUntil(lambda: gateway.controller().estop_latched, timeout=3000)
+        assert overlay.fired == 1
+        assert QApplication.activePopupWidget() is None
+        return
+    qtbot.waitUntil(overlay.isVisible, timeout=3000)
     if isinstance(opened, QDialog):
         # Window-modal, never application-modal: that would block the E-stop's window too.
         assert opened.windowModality() == Qt.WindowModality.WindowModal
@@ -171,16 +180,28 @@ def test_the_estop_stops_the_battery_with_each_kind_of_dialog_open(
 def test_the_estop_window_stays_above_a_dialog_shown_after_it(app: App, qtbot: QtBot) -> None:
     window, _, _ = app
     overlay = window.estop_overlay
-    qtbot.waitUntil(overlay.isVisible, timeout=3000)
-    dialog = ConfirmDialog("x", ["y"], window)
+    first = ConfirmDialog("x", ["y"], window)
+    first.open()
+    qtbot.waitUntil(overlay.isVisible, timeout=2000)
     raised: list[bool] = []
     original = overlay.raise_
-    overlay.raise_ = lambda: (raised.append(True), original())[1]  # type: ignore[method-assign]
-    dialog.open()
+
+    def spy() -> None:
+        raised.append(True)
+        original()
+
+    overlay.raise_ = spy  # type: ignore[method-assign]
+    second = FirstRunDialog(window)  # shown after it, over it: it rises again
+    second.open()
     qtbot.waitUntil(lambda: bool(raised), timeout=2000)
-    dialog.reject()
+    second.reject()
+    first.reject()
+    qtbot.waitUntil(lambda: not overlay.isVisible(), timeout=2000)  # no dialog: hidden
+    first.open()
+    qtbot.waitUntil(overlay.isVisible, timeout=2000)
     window.hide()
     qtbot.waitUntil(lambda: not overlay.isVisible(), timeout=2000)  # it leaves with its window
+    first.reject()
 
 
 def test_number_entry_starts_empty_and_the_sign_applies_to_the_number_typed() -> None:
@@ -249,7 +270,7 @@ def test_a_number_field_takes_the_whole_number_or_refuses_it_with_a_reason(
 
 
 def test_the_limits_editor_refuses_a_typed_95_for_the_soc_floor_with_the_reason(
-    app: App, qtbot: QtBot, tmp_path: Path, touch: TouchInput
+    touch: TouchInput, app: App, qtbot: QtBot, tmp_path: Path
 ) -> None:
     window, gateway, _ = app
     window.bridge.enable_site_admin(tmp_path / "site.toml")
@@ -326,7 +347,7 @@ def test_the_keyboard_types_a_name_in_either_layout_and_cancel_keeps_the_field(
 
 
 def test_a_spin_box_tap_opens_the_number_pad_within_its_range(
-    qtbot: QtBot, touch: TouchInput, app: App
+    touch: TouchInput, app: App, qtbot: QtBot
 ) -> None:
     window, _, _ = app
     form = _device_form(window, qtbot)
@@ -402,7 +423,7 @@ def _too_small(root: QWidget) -> list[str]:
 
 
 def test_every_interactive_widget_of_every_page_is_a_44_px_target_at_800x480(
-    app: App, qtbot: QtBot, touch: TouchInput, qapp: QApplication
+    touch: TouchInput, app: App, qtbot: QtBot, qapp: QApplication
 ) -> None:
     window, _, _ = app
     apply_theme(qapp, "dark")  # as the app starts: the sizes are the theme's

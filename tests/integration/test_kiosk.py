@@ -230,11 +230,6 @@ def test_the_kiosk_fills_any_screen_without_a_window_manager_and_is_supervised(
             windows = _windows(display)
             app = [w for w in windows if w[0] == "BESSAI Edge"]
             assert app == [("BESSAI Edge", 0, 0, width, height)], windows
-            estop = [w for w in windows if w[0] in ("E-STOP", "PARADA DE EMERGENCIA")]
-            assert len(estop) == 1, windows  # the E-stop's own window, over the header's slot
-            _, x, y, w, h = estop[0]
-            assert 0 <= x <= x + w <= width
-            assert 0 <= y <= y + h <= height
     finally:
         sock.close()
 

@@ -134,6 +134,7 @@ async def test_an_answer_for_another_function_drops_the_link_at_once(
     server: tuple[ScriptedServer, ModbusDevice],
 ) -> None:
     srv, dev = server
+    dev.timeout_s = 5.0  # far beyond what an answer takes: an error, not the timeout
     srv.script = lambda tid, unit, pdu: [answer(tid, unit, bytes([6, 0, 1, 0, 1]))]
     started = asyncio.get_running_loop().time()
     with pytest.raises(DeviceUnavailable):

@@ -1,5 +1,6 @@
 """Modbus/TCP Security: a device behind TLS (the simulator on pymodbus' TLS server) polls and is
-commanded through the gateway; an unverified server is refused; certificates rotate on reconnect."""
+commanded through the gateway; an unverified server is refused in one line; certificates are read
+again at reconnect; discovery (and ``bessai discover``) speak it too."""
 
 from __future__ import annotations
 

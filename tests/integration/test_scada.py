@@ -188,19 +188,36 @@ async def test_remote_authority_refuses_the_local_operator_but_not_the_estop(
     tmp_path: Path,
 ) -> None:
     async with scada_site(tmp_path, authority="remote") as rig:
-        controller = rig.gw.controller()
-        mode = await controller.set_mode(rig.olga, ControlMode.MANUAL)
-        assert controller.mode is ControlMode.STANDBY
-        estop = await controller.estop(rig.olga)
-        latched = controller.estop_latched
-        by_operator = await rig.outstation.set_authority(False, rig.olga)
-        still_remote = rig.outstation.authority.remote
-        ana = await rig.gw.auth.login("ana", "271828")
-        by_admin = await rig.outstation.set_authority(False, ana)
-        after = await controller.set_mode(rig.olga, ControlMode.STANDBY)
-        rows = await rig.audit("scada_authority")
+        master = await rig.master()
+        try:
+            controller = rig.gw.controller()
+            mode = await controller.set_mode(rig.olga, ControlMode.MANUAL)
+            assert controller.mode is ControlMode.STANDBY
+            setpoint = await controller.command_setpoint(rig.olga, 10.0)
+            estop = await controller.estop(rig.olga)
+            latched = controller.estop_latched
+            by_operator = await rig.outstation.set_authority(False, rig.olga)
+            still_remote = rig.outstation.authority.remote
+            ana = await rig.gw.auth.login("ana", "271828")
+            by_admin = await rig.outstation.set_authority(False, ana)
+            after = await controller.set_mode(rig.olga, ControlMode.STANDBY)
+            await until(
+                lambda: any(
+                    f.ioa == 3001 and f.cot == "SPONTANEOUS" and f.value is False
+                    for f in master.frames
+                ),
+                5.0,
+                "3001 = 0 spontaneously",
+            )
+            rows = await rig.audit("scada_authority")
+            refusals = await rig.audit("setpoint")
+        finally:
+            await asyncio.to_thread(master.close)
     assert not mode.ok
     assert "remote" in mode.message_en
+    assert not setpoint.ok
+    assert "remote" in setpoint.message_en
+    assert refusals[-1].outcome == "refused"
     assert estop.ok
     assert latched
     assert after.ok
@@ -208,7 +225,6 @@ async def test_remote_authority_refuses_the_local_operator_but_not_the_estop(
     assert still_remote
     assert by_admin.ok
     assert [(r.user, r.outcome) for r in rows] == [("olga", "refused"), ("ana", "ok")]
-    assert rows[-1].user == "ana"
     assert rows[-1].detail["authority"] == "local"
 
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from bessai.core.guard.safety import Interlock
 
+#: Why a BMS not polled yet holds its inverter at zero: an interlock, not yet an alarm.
+FIRST_POLL = "waiting for the first poll"
+
 
 @dataclass(frozen=True)
 class BatteryInputs:

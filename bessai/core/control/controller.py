@@ -22,7 +22,7 @@ from opentelemetry import trace
 
 from bessai.core.alarms.catalogue import DEVICE_ALARMS
 from bessai.core.alarms.manager import AlarmManager
-from bessai.core.control.battery import BatteryInputs
+from bessai.core.control.battery import FIRST_POLL, BatteryInputs
 from bessai.core.control.books import Books
 from bessai.core.control.commands import OperatorCommands
 from bessai.core.control.events import (
@@ -494,7 +494,12 @@ class Controller(OperatorCommands):
             "device_alarm", bool(self.telemetry.device_fault), self.telemetry.device_fault or ""
         )
         battery = reasons.get(Reason.INTERLOCK_BATTERY)
-        self._alarm("battery_interlock", battery is not None, battery.message_en if battery else "")
+        starting = battery is not None and dict(battery.params).get("why") == FIRST_POLL
+        self._alarm(
+            "battery_interlock",
+            battery is not None and not starting,
+            battery.message_en if battery else "",
+        )
 
     async def _apply(self, now: float, interlocks: list[Interlock]) -> None:
         target = self._target(now)

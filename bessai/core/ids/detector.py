@@ -26,6 +26,7 @@ from bessai.drivers.traffic import TrafficRecord
 log = logging.getLogger(__name__)
 # Between steps of a fit (about a millisecond each), the loop is the polls' for this long.
 FIT_PAUSE_S = 0.005
+STALL_MARGIN_TICKS = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class IntrusionDetector:
         self._last_ts: dict[str, float] = {}
         self._fitting: set[str] = set()
         self._fit_turn = asyncio.Lock()
+        self.requests_seen = 0  # with loop_lag: requests seen, and those on the wire in a stall
+        self.requests_stalled = 0
         self.tasks: set[asyncio.Task[None]] = set()
         if enabled:
             bus.subscribe(SampleTaken, self._on_sample)
@@ -118,7 +121,16 @@ class IntrusionDetector:
         records.clear()  # the device's listener appends to this same list
         traffic = [record for _, record in taken]
         lag = self.loop_lag
-        stalled = [lag.stalled(ended - r.latency_s, ended) for ended, r in taken] if lag else []
+        # A few ticks on either side of the request too: a request can wait for the loop (for
+        # the GIL, under contention) between ticks that each saw only part of that wait.
+        margin = STALL_MARGIN_TICKS * lag.interval_s if lag else 0.0
+        stalled = (
+            [lag.stalled(ended - r.latency_s - margin, ended + margin) for ended, r in taken]
+            if lag
+            else []
+        )
+        self.requests_seen += len(stalled)
+        self.requests_stalled += sum(stalled)
         vector = self._writer(s.device).vector(s.roles, s.ts, traffic, stalled)
         model = self.models.get(s.device)
         self._last_ts[s.device] = s.ts

@@ -10,6 +10,7 @@ screen says; every alarm is an instance naming its device (or the site).
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -42,9 +43,19 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
     }
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _site_section(snapshot: SiteSnapshot) -> dict[str, Any]:
+    """The site as a plant: its setpoints, power at the POI and of the batteries, the window
+    and what limits it, each inverter's share."""
+
     def named(value: Any) -> dict[str, Any]:
         return {"value": value.value, "device": value.device}
+
+    split = snapshot.site_split
+    limiting = snapshot.limiting
 
     return {
         "hottest_temp_c": named(snapshot.hottest_temp_c),
@@ -60,6 +71,31 @@ def _site_section(snapshot: SiteSnapshot) -> dict[str, Any]:
             "discharge_limited_by": snapshot.window_limited_by[1],
         },
         "mode": None if snapshot.mode is None else snapshot.mode.value,
+        "poi_power_kw": named(snapshot.grid_power_kw),
+        "battery_power_kw": snapshot.power_kw.value,
+        "setpoint": None
+        if split is None
+        else {
+            "p_requested_kw": split.requested_kw,
+            "p_target_kw": round(split.target_kw, 3),
+            "p_delivered_kw": round(split.delivered_kw, 3),
+            "poi_range_kw": [_finite(split.allowed_min_kw), _finite(split.allowed_max_kw)],
+            "limited_by": split.limited_by,
+            "detail": split.detail,
+        },
+        "shares_kw": {} if split is None else {n: round(s, 3) for n, s in split.shares_kw.items()},
+        "limited_by": None if limiting is None else {"device": limiting[0], "why": limiting[1]},
+        "battery_limits": {
+            inverter: {
+                "bms": lim.bms,
+                "charge_kw": round(lim.charge_kw, 3),
+                "discharge_kw": round(lim.discharge_kw, 3),
+                "cause": lim.cause,
+                "value": lim.value,
+                "interlock": None if lim.interlock is None else lim.interlock.message_en,
+            }
+            for inverter, lim in snapshot.battery_limits.items()
+        },
         "conditions": [
             {"code": c.code, "severity": c.severity, "device": c.device, "message": c.message_en}
             for c in snapshot.conditions
@@ -174,4 +210,5 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
             "replaced": dict(gateway.stores_replaced),
         },
         "dispatch": dispatch.to_dict(),
+        **gateway.link_summaries(),
     }

@@ -30,6 +30,7 @@ from bessai.core.control.events import (
     SetpointApplied,
 )
 from bessai.core.guard.safety import Reason
+from bessai.core.plant.snapshot import SiteSnapshotTaken
 from bessai.core.polling.scheduler import DeviceStatus
 from bessai.core.runtime.events import DeviceConnected, DeviceDisconnected, SampleTaken
 from bessai.core.stores.outbox import Outbox
@@ -190,6 +191,20 @@ class GatewayMetrics:
             registry=r,
         )
         self._active_alarms: dict[tuple[str, str], Priority] = {}
+        self.site_power = Gauge(
+            "bessai_site_power_watts",
+            "The site as a plant, from its snapshot: quantity = requested (the site setpoint), "
+            "target (after ramp and POI limits), delivered (the inverters' shares), batteries "
+            "(measured sum), poi (the POI meter, + = import), window_min / window_max.",
+            ["site", "quantity"],
+            registry=r,
+        )
+        self.site_share = Gauge(
+            "bessai_site_share_watts",
+            "Each inverter's share of the site setpoint.",
+            ["site", "device"],
+            registry=r,
+        )
 
     def attach_device(self, gateway: SiteView, name: str) -> None:
         """One device's series (at start, or when a device is added while running)."""
@@ -234,6 +249,8 @@ class GatewayMetrics:
         self._intrusion = intrusion
         for name in gateway.devices:
             self.attach_device(gateway, name)
+        bus_ = gateway.bus
+        bus_.subscribe(SiteSnapshotTaken, self._on_snapshot)
         if gateway.outbox is not None:
             outbox = gateway.outbox
             self.outbox_depth.labels(self.site).set_function(lambda: float(outbox.depth))
@@ -322,6 +339,29 @@ class GatewayMetrics:
         for priority in Priority:
             count = sum(1 for p in self._active_alarms.values() if p is priority)
             self.alarms_active.labels(self.site, priority.name.lower()).set(count)
+
+    def _on_snapshot(self, event: SiteSnapshotTaken) -> None:
+        """The ``bessai_site_*`` series, once per control cycle (NaN while unknown)."""
+        s = event.snapshot
+        split = s.site_split
+
+        def watts(kw: float | None) -> float:
+            return math.nan if kw is None or not math.isfinite(kw) else kw * 1000
+
+        values = {
+            "requested": None if split is None else split.requested_kw,
+            "target": None if split is None else split.target_kw,
+            "delivered": None if split is None else split.delivered_kw,
+            "batteries": s.power_kw.value,
+            "poi": s.grid_power_kw.value,
+            "window_min": s.window_kw[0],
+            "window_max": s.window_kw[1],
+        }
+        for quantity, kw in values.items():
+            self.site_power.labels(self.site, quantity).set(watts(kw))
+        shares = {} if split is None else split.shares_kw
+        for device in {d.name for d in s.controllable}:
+            self.site_share.labels(self.site, device).set(watts(shares.get(device, 0.0)))
 
     def render(self) -> bytes:
         """The classic Prometheus text format (what ``promtool check metrics`` reads)."""

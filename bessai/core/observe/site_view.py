@@ -7,7 +7,7 @@ import-linter contract).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bessai.core.alarms.manager import AlarmManager
 from bessai.core.control.controller import Controller
@@ -38,6 +38,8 @@ class SiteView(Protocol):
     security_problems: list[str]  # shipped files changed, a listener open without TLS or auth
 
     def current_snapshot(self) -> SiteSnapshot: ...
+
+    def link_summaries(self) -> dict[str, Any]: ...
 
     def intrusion_summary(self) -> IntrusionSummary: ...
 

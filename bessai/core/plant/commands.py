@@ -116,6 +116,8 @@ class SiteCommands:
     def split_kw(self, setpoint_kw: float, chosen: Mapping[str, Controller]) -> dict[str, float]:
         """Each device's share of a site setpoint: the site controller's split (by the energy
         each can deliver, within each window) where there is one, else equal parts."""
+        if len(chosen) == 1:
+            return dict.fromkeys(chosen, setpoint_kw)  # one device: its own guard decides
         if self.site is not None and math.isfinite(setpoint_kw):
             now = next(iter(chosen.values())).clock()
             return split(setpoint_kw, self.site.candidates(chosen, setpoint_kw >= 0, now))

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bessai.core.control.battery import BatteryInputs
+from bessai.core.control.battery import FIRST_POLL, BatteryInputs
 from bessai.core.guard.safety import Interlock, Reason, SafetyLimits
 from bessai.core.polling.scheduler import DeviceStatus
 
@@ -76,6 +76,8 @@ def bms_limit(
     now: float,
 ) -> BatteryLimit:
     """One BMS's window from its latest sample (every mapped quantity must be known)."""
+    if status is not None and not status.polls_ok and not status.polls_failed:
+        return _unsafe(name, FIRST_POLL)  # an interlock, not yet an alarm: nothing is known
     if status is None or not status.up:
         return _unsafe(name, "link down")
     sample = status.last_sample
@@ -167,6 +169,7 @@ class BatteryProtection:
         self.limits = limits or SafetyLimits
         self.clock = clock
         self._last: tuple[float, float, float] | None = None  # charge, discharge, at
+        self.last: BatteryLimit | None = None  # the latest, for the snapshot
 
     def limit(self, now: float | None = None) -> BatteryLimit:
         """Now: the weakest battery's window times the racks in parallel, the rise ramped."""
@@ -178,6 +181,7 @@ class BatteryProtection:
         unsafe = next((f for f in found if f.interlock is not None), None)
         if unsafe is not None:
             self._last = (0.0, 0.0, now)
+            self.last = unsafe
             return unsafe
         n = len(found)
         weakest_c = min(found, key=lambda f: f.charge_kw)
@@ -190,7 +194,8 @@ class BatteryProtection:
             charge = min(charge, last_c + step)  # falling at once, rising on the ramp
             discharge = min(discharge, last_d + step)
         self._last = (charge, discharge, now)
-        return BatteryLimit(charge, discharge, lead.bms, lead.cause, lead.value)
+        self.last = BatteryLimit(charge, discharge, lead.bms, lead.cause, lead.value)
+        return self.last
 
     def inputs(self, now: float | None = None) -> BatteryInputs:
         """What the inverter's guard reads of its batteries now (the controller's port)."""

@@ -117,11 +117,11 @@ class SiteController:
         self.members = set(members)
 
     def release(self, name: str | None = None) -> None:
-        """A device commanded on its own (or all, for None) leaves the site's split."""
-        if name is None:
+        """The site setpoint ends: a device was commanded on its own (``name``), or the site's
+        mode changed. Each device keeps the share it had as its own setpoint: nothing moves
+        by itself."""
+        if name is None or name in self.members:
             self.requested_kw, self.members, self._target_kw = None, set(), 0.0
-        else:
-            self.members.discard(name)
 
     def _energy(self, controller: Controller, discharging: bool) -> float:
         t, lim = controller.telemetry, controller.guard.limits

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from bessai.core.alarms.manager import Alarm, AlarmManager, AlarmState
+from bessai.core.config.plant import PlantTopology
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import ControlMode, ControlState
 from bessai.core.guard.safety import (
@@ -30,6 +31,8 @@ from bessai.core.guard.safety import (
     params_of,
 )
 from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
+from bessai.core.plant.protection import BatteryLimit
+from bessai.core.plant.site_control import SiteSplit
 from bessai.core.polling.scheduler import DeviceStatus
 from bessai.drivers.device import ModbusDevice
 
@@ -159,7 +162,9 @@ class DeviceSnapshot:
 
     @property
     def temp_c(self) -> float | None:
-        return self.value("battery_temp_c")
+        """The hottest the device reports: its cells' maximum where it has one (a BMS)."""
+        cell = self.value("cell_temp_max_c")
+        return cell if cell is not None else self.value("battery_temp_c")
 
     @property
     def setpoint_kw(self) -> float:
@@ -234,6 +239,9 @@ class SiteSnapshot:
     alarms: tuple[Alarm, ...]
     intrusion: IntrusionSummary | None = None
     alarm_version: int = 0
+    site_split: SiteSplit | None = None
+    battery_limits: Mapping[str, BatteryLimit] = field(default_factory=dict)
+    plant: PlantTopology | None = None
     _by_name: Mapping[str, DeviceSnapshot] = field(default_factory=dict, repr=False)
 
     def device(self, name: str) -> DeviceSnapshot | None:
@@ -298,6 +306,32 @@ class SiteSnapshot:
             return None
         energy = self.energy_to_floor_kwh if power > 0 else self.energy_to_ceiling_kwh
         return None if energy is None else energy / abs(power) * 3600.0
+
+    @property
+    def limiting(self) -> tuple[str, str] | None:
+        """What limits the site's window now, named: the device and why (for the screen and
+        /health): a BMS's limit on its inverter, the POI, or an interlock."""
+        if self.site_split is not None and self.site_split.limited_by in (
+            "poi_export",
+            "poi_import",
+            "poi_meter_unknown",
+        ):
+            return (
+                self.plant.poi_meter or "poi"
+            ) if self.plant else "poi", self.site_split.limited_by
+        if self.interlocks:
+            first = self.interlocks[0]
+            return first.device, first.message_en
+        tight = [
+            (lim.charge_kw + lim.discharge_kw, lim)
+            for lim in self.battery_limits.values()
+            if lim.cause not in ("ccl", "power_limit") or lim.value is not None
+        ]
+        if tight:
+            lim = min(tight, key=lambda p: p[0])[1]
+            what = lim.cause.replace("_", " ")
+            return lim.bms or "", what if lim.value is None else f"{what} {lim.value:.2f}"
+        return None
 
     def control_of(self, target: str) -> ControlState | None:
         """The control state of a device, or of the site ("site": every controllable device
@@ -366,6 +400,10 @@ class SnapshotBuilder:
         capacities_kwh: Mapping[str, float],
         intrusion: IntrusionSummary | None = None,
         links: Mapping[str, ModbusDevice] | None = None,
+        *,
+        plant: PlantTopology | None = None,
+        site_split: SiteSplit | None = None,
+        battery_limits: Mapping[str, BatteryLimit] | None = None,
     ) -> SiteSnapshot:
         devices: list[DeviceSnapshot] = []
         by_source: dict[str, list[Alarm]] = {}
@@ -432,7 +470,29 @@ class SnapshotBuilder:
             )
         for key in self._since.keys() - seen:
             del self._since[key]
-        return self._site(now, devices, shown, capacities_kwh, intrusion)
+        snapshot = self._site(now, devices, shown, capacities_kwh, intrusion)
+        if plant is None or not plant.is_plant:
+            return replace(snapshot, site_split=site_split)
+        poi = snapshot.device(plant.poi_meter) if plant.poi_meter else None
+        grid = SiteValue(None if poi is None else poi.value("grid_power_kw"), plant.poi_meter)
+        inverters = [d for d in devices if d.name in plant.inverters and d.controllable]
+        power = (
+            SiteValue(None)
+            if any(d.power_kw is None for d in inverters)
+            else SiteValue(sum(d.power_kw or 0.0 for d in inverters))
+        )
+        load = SiteValue(None)
+        if grid.value is not None and power.value is not None:
+            load = SiteValue(grid.value + power.value)  # the site's own load less its PV
+        return replace(
+            snapshot,
+            grid_power_kw=grid,
+            power_kw=power,
+            load_kw=load,
+            site_split=site_split,
+            battery_limits=MappingProxyType(dict(battery_limits or {})),
+            plant=plant,
+        )
 
     def _site(
         self,

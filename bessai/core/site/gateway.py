@@ -32,6 +32,13 @@ from bessai.core.alarms.manager import (
 from bessai.core.cloud.pubsub import PubSubPublisher
 from bessai.core.cloud.topics import TopicCheck, check_topics
 from bessai.core.config.endpoint import device_endpoint
+from bessai.core.config.plant import (
+    PlantError,
+    PlantTopology,
+    SiteSettings,
+    check_plant_profiles,
+    plant_topology,
+)
 from bessai.core.config.settings import ConfigError, DeviceConfig, DispatchSettings, device_limits
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
@@ -70,6 +77,7 @@ from bessai.core.runtime.periodic import cancel_and_wait
 from bessai.core.site.instance import StartError
 from bessai.core.site.links import SiteLink
 from bessai.core.site.notify import SystemdNotifier
+from bessai.core.site.plant_wiring import PlantWiring
 from bessai.core.site.simulated import start_simulated
 from bessai.core.stores.audit import AuditTrail
 from bessai.core.stores.auth import AuthService, Permission, Session
@@ -123,6 +131,7 @@ class Gateway:
         ids_baseline_s: float = 600.0,
         ids_enabled: bool = True,
         dispatch: DispatchSettings | None = None,
+        plant: PlantTopology | None = None,
         health_web_config: Path | None = None,
         profile_dir: Path | None = None,
     ) -> None:
@@ -153,6 +162,7 @@ class Gateway:
         self.controllers: dict[str, Controller] = {}
         self.snapshots = SnapshotBuilder(site_id, self.alarms)
         self.commands = SiteCommands(self.controllers, self.books)
+        self._unwire: list[Callable[[], None]] = []
         self.snapshot: SiteSnapshot | None = None
         self.tracer = tracer or trace.get_tracer("bessai")
         self.metrics = GatewayMetrics(site_id)
@@ -204,6 +214,21 @@ class Gateway:
         self.own_profiles: dict[str, LoadedProfile] = {}  # a site's own, audited at start
         self.profiles: dict[str, Profile] = {d.name: self._load_profile(d) for d in devices}
         self.device_limits = device_limits(self.limits, devices, self.profiles)
+        try:
+            self.plant = plant or plant_topology(devices, SiteSettings())
+            check_plant_profiles(self.plant, self.profiles)
+        except PlantError as exc:
+            raise ConfigError(str(exc)) from None
+        self.wiring = PlantWiring(
+            self.plant,
+            self.controllers,
+            self.pollers,
+            self.profiles,
+            self.device_limits,
+            self.alarms,
+            interval_s=control_interval_s,
+        )
+        self.commands.site = self.wiring.site
         self.stores_replaced: dict[str, str] = {}
         for what, store in (
             ("alarms", self.alarms),
@@ -317,6 +342,8 @@ class Gateway:
         for name in self.pollers:
             self._run_device(name)
         self._tasks.append(asyncio.create_task(self._site_cycle(), name="site-snapshot"))
+        self._tasks.append(asyncio.create_task(self.wiring.site.run(), name="site-split"))
+        self._unwire = self.wiring.attach(self.bus)
         for link in self.links:
             try:
                 await link.start()
@@ -377,8 +404,21 @@ class Gateway:
             controller.dispatcher = self._droop_for(dispatcher, profile, controller)
         if controller.can_control or controller.watchdog_reg is not None:
             self.controllers[cfg.name] = controller
+            self.wiring.protect(controller)
         else:
             controller.close()
+
+    def _replan(self) -> None:
+        """A device added or removed: the plant is described anew (its [site] kept)."""
+        p = self.plant
+        site = SiteSettings(
+            poi_meter=p.poi_meter if any(c.name == p.poi_meter for c in self.configs) else None,
+            export_limit_kw=p.export_limit_kw,
+            import_limit_kw=p.import_limit_kw,
+            ramp_kw_per_s=p.ramp_kw_per_s,
+        )
+        self.plant = plant_topology(self.configs, site)
+        self.wiring.plant = self.wiring.site.topology = self.plant
 
     def build_snapshot(self, now: float | None = None) -> SiteSnapshot:
         """Compose the site's snapshot now (the cycle publishes one; readers take the latest)."""
@@ -392,9 +432,21 @@ class Gateway:
             {name: lim.capacity_kwh for name, lim in self.device_limits.items()},
             self.intrusion_summary(),
             self.devices,
+            plant=self.plant,
+            site_split=self.wiring.site.last if self.wiring.site.active else None,
+            battery_limits=self.wiring.battery_limits(),
         )
         self.snapshot = snapshot
         return snapshot
+
+    def link_summaries(self) -> dict[str, Any]:
+        """Each outside link's state for /health (the grid operator's link as ``scada``)."""
+        found: dict[str, Any] = {}
+        for link in self.links:
+            summary = getattr(link, "summary", None)
+            if callable(summary):
+                found[getattr(link, "name", "scada")] = summary()
+        return found
 
     def current_snapshot(self) -> SiteSnapshot:
         """The site now, for a reader that asks (/health, the status message): composed afresh,
@@ -441,6 +493,7 @@ class Gateway:
         self.profiles[cfg.name] = profile
         self.device_limits[cfg.name] = limits
         self.configs = [*self.configs, cfg]
+        self._replan()
         await self._open_device(cfg)
         if self.started_at is not None:
             self.metrics.attach_device(self, cfg.name)
@@ -470,6 +523,7 @@ class Gateway:
         if sim is not None:
             await sim.stop()
         self.configs = [c for c in self.configs if c.name != name]
+        self._replan()
         self.profiles.pop(name, None)
         self.device_limits.pop(name, None)
         self.alarms.forget_source(name)
@@ -610,6 +664,9 @@ class Gateway:
 
     async def stop(self) -> None:
         self.notifier.stopping()
+        for undo in self._unwire:
+            undo()
+        self._unwire.clear()
         for link in reversed(self.links):
             await link.stop()
         if self.http is not None:

@@ -124,19 +124,18 @@ class GatewayScadaSite:
         return Outcome(True, "remote control on" if on else "standby")
 
     async def site_setpoint_kw(self, value: float, by: str) -> Outcome:
-        batteries = [c for c in self._batteries() if c.can_control]
-        if not batteries:
+        """The grid operator's setpoint for the site: the site controller splits it (by the
+        energy each battery can deliver, within each window) through the same command API,
+        guard and audit as a local operator's."""
+        commands = self.gateway.commands
+        targets = commands.targets()
+        if not targets:
             return Outcome(False, "no battery here can be commanded")
-        share = value / len(batteries)
-        applied = 0.0
-        reasons: list[str] = []
-        for controller in batteries:
-            result = await controller.command_setpoint(_session(by), share)
-            if not result.ok:
-                return Outcome(False, f"{controller.device.name}: {result.message_en}")
-            applied += result.verdict.value_kw if result.verdict is not None else share
-            reasons.append(result.message_en)
-        return Outcome(True, "; ".join(dict.fromkeys(reasons)), applied)
+        result = await commands.command_setpoint(_session(by), value, targets[0])
+        if not result.ok:
+            return Outcome(False, result.message_en)
+        applied = result.verdict.value_kw if result.verdict is not None else value
+        return Outcome(True, result.message_en, applied)
 
     def on_change(self, wake: Callable[[], None]) -> Callable[[], None]:
         undo = [
@@ -186,6 +185,8 @@ async def start_outstation(
 class ScadaLink:
     """The outstation as one of the gateway's links (``Gateway.links``): started once the site
     runs, stopped before it stops. ``outstation`` is None while it is not running."""
+
+    name = "scada"  # its section of /health
 
     def __init__(self, gateway: Gateway, settings: ScadaSettings, base: Path | None = None) -> None:
         self.gateway = gateway

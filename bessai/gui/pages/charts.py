@@ -181,17 +181,20 @@ class ChartsPage(QWidget):
         self.window_band.setZValue(-10)
         self.power_plot.addItem(self.window_band, ignoreBounds=True)
         self.limit_lines: dict[str, pg.InfiniteLine] = {}
-        # A pair of limits on one chart: the lower one's label under its line, the upper one's
-        # over it and further left, so that two close limits (40 and 45 °C) never overprint.
-        for key, plot, upper in (
-            ("soc_floor", self.soc_plot, False),
-            ("soc_ceiling", self.soc_plot, True),
-            ("temp_warning", self.temp_plot, False),
-            ("temp_trip", self.temp_plot, True),
-            ("ids_alarm", self.ids_plot, False),
-            ("ids_lockout", self.ids_plot, True),
+        # A pair of limits on one chart, their labels at different places along the lines:
+        # the SoC's (near the chart's edges) inside the band between them, so that they are
+        # not clipped; the temperature's and the intrusion score's (close together, 40 and
+        # 45 °C) outside it, so that they never overprint each other.
+        for key, plot, upper, inside in (
+            ("soc_floor", self.soc_plot, False, True),
+            ("soc_ceiling", self.soc_plot, True, True),
+            ("temp_warning", self.temp_plot, False, False),
+            ("temp_trip", self.temp_plot, True, False),
+            ("ids_alarm", self.ids_plot, False, False),
+            ("ids_lockout", self.ids_plot, True, False),
         ):
-            anchor = (1, 1) if upper else (1, 0)
+            above = upper != inside
+            anchor = (1, 1) if above else (1, 0)
             line = pg.InfiniteLine(
                 angle=0,
                 movable=False,

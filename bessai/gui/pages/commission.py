@@ -70,7 +70,7 @@ class CommissionTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.device, 1)
         top.addWidget(self.start, 2)
-        top.addWidget(self.drop, 1)
+        top.addWidget(self.drop, 2)
         body = QHBoxLayout()
         body.addWidget(self.progress, 1)
         body.addWidget(self.preview, 2)
@@ -138,9 +138,7 @@ class CommissionTab(QWidget):
         self.drop.setEnabled(running)
         # Greyed, it says why: the link is dropped for the comms-loss test, while it runs.
         self.drop.setText(
-            t("Drop the simulated link for 5 s")
-            if running
-            else t("Drop the simulated link (during the tests)")
+            t("Drop the simulated link for 5 s") if running else t("Drop the link (during a test)")
         )
 
     def restyle(self) -> None:

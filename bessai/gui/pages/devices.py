@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -46,6 +47,7 @@ class DevicesPage(QWidget):
         # Raw words run long (a string, a 64-bit counter): a fixed width, the rest elided.
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(2, 120)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.register = QComboBox()
         self.value = QDoubleSpinBox()
         self.value.setRange(-1e9, 1e9)
@@ -61,8 +63,12 @@ class DevicesPage(QWidget):
         self.title.setObjectName("header")
         registers = QWidget()
         live = QVBoxLayout(registers)
-        live.addWidget(self.device)
-        live.addWidget(self.stats)
+        # The device beside its statistics, and no sideways scroll bar (44 px for a finger):
+        # at 800×480 the register table keeps several rows.
+        top = QHBoxLayout()
+        top.addWidget(self.device)
+        top.addWidget(self.stats, 1)
+        live.addLayout(top)
         live.addWidget(self.table, 1)
         live.addLayout(row)
         live.addWidget(self.result)

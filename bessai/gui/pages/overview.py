@@ -37,6 +37,7 @@ from bessai.gui.flow import FlowValues, PowerFlow, RingValues, SocRing
 from bessai.gui.formatting import deadband_kw, duration_text, fmt, power_text
 from bessai.gui.i18n import is_spanish, t
 from bessai.gui.pages.control import source_text
+from bessai.gui.plant_diagram import PlantDiagram, PlantElement, PlantPicture
 from bessai.gui.reasons import of
 from bessai.gui.status import alarm_badge, mode_text
 from bessai.gui.widgets import STALE_AFTER_S, ValueCard, age_text
@@ -185,6 +186,61 @@ class DeviceRows(QFrame):
         return "normal" if not labels else str(labels[1].property("severity"))
 
 
+def plant_picture(snap: SiteSnapshot, band_kw: float) -> PlantPicture | None:
+    """The snapshot's plant as the single-line diagram shows it (None: not a plant)."""
+    plant = snap.plant
+    if plant is None or not plant.is_plant:
+        return None
+    elements: list[PlantElement] = []
+    grid = snap.grid_power_kw.value
+    elements.append(
+        PlantElement("grid", "grid", (t("Grid"), f"{power_text(grid, band_kw)} kW"), flow_kw=grid)
+    )
+    meter = snap.device(plant.poi_meter) if plant.poi_meter else None
+    if meter is not None:
+        elements.append(
+            PlantElement(
+                meter.name,
+                "meter",
+                (meter.name, f"{power_text(grid, band_kw)} kW", device_state_text(meter)),
+                meter.severity,
+                grid,
+            )
+        )
+    for inverter in plant.inverters:
+        pcs = snap.device(inverter)
+        if pcs is None:
+            continue
+        elements.append(
+            PlantElement(
+                pcs.name,
+                "pcs",
+                (pcs.name, f"{power_text(pcs.power_kw, band_kw)} kW", device_state_text(pcs)),
+                pcs.severity,
+                pcs.power_kw,
+            )
+        )
+        racks = plant.batteries_of(inverter)
+        for name in racks:
+            bms = snap.device(name)
+            if bms is None:
+                continue
+            share = None if pcs.power_kw is None else pcs.power_kw / len(racks)
+            elements.append(
+                PlantElement(
+                    bms.name,
+                    "bms",
+                    (bms.name, f"SoC {fmt(bms.soc_pct, 0)} %", f"{fmt(bms.temp_c)} °C"),
+                    bms.severity,
+                    share,
+                    parent=inverter,
+                )
+            )
+    limiting = snap.limiting
+    words = "" if limiting is None else t("limited by {0}: {1}").format(*limiting)
+    return PlantPicture(tuple(elements), words, band_kw)
+
+
 class OverviewPage(QWidget):
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +252,9 @@ class OverviewPage(QWidget):
         self.soc.value.setVisible(False)  # the ring shows it
         self.power = ValueCard("Power flow", "")
         self.power.layout().insertWidget(1, self.flow, 1)  # type: ignore[union-attr]
+        self.diagram = PlantDiagram()  # a plant: the single-line diagram instead of the flow
+        self.diagram.setVisible(False)
+        self.power.layout().insertWidget(2, self.diagram, 1)  # type: ignore[union-attr]
         self.power.value.setVisible(False)
         self.power.detail.setVisible(False)  # the ring's card says the age
         self.ids = ValueCard("Intrusion score")
@@ -287,7 +346,13 @@ class OverviewPage(QWidget):
         soc = snap.soc_pct.value
         limits = self.bridge.limits()
         self._ring(snap, limits, stale, band)
-        self._flow(snap, control, rated, band, stale)
+        picture = plant_picture(snap, band)
+        self.diagram.setVisible(picture is not None)
+        self.flow.setVisible(picture is None)
+        if picture is not None:
+            self.diagram.set_picture(picture)
+        else:
+            self._flow(snap, control, rated, band, stale)
         self.soc.show_value("", detail, stale=stale, severity=soc_severity(soc, limits))
         self.power.show_value("", detail, stale=stale)
         score, words, severity = intrusion_band(self.bridge.intrusion_summary())

@@ -7,6 +7,7 @@ segmented buttons, every option in sight, not dropdowns; the page scrolls at
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -42,6 +43,7 @@ class SettingsPage(QWidget):
         self.theme.addItem("Dark", "dark")
         self.theme.addItem("Light", "light")
         self.users = QLabel()
+        self.users.setWordWrap(True)
         self.new_user = QLineEdit()
         self.new_secret = QLineEdit()
         self.new_secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -53,10 +55,10 @@ class SettingsPage(QWidget):
         self.result = ResultLabel(self._result_text)
         add_row = QHBoxLayout()
         for field in (self.new_user, self.new_secret):
-            add_row.addWidget(field)
+            add_row.addWidget(field, 1)
+        add_row.addWidget(self.add_user)
         role_row = QHBoxLayout()
-        role_row.addWidget(self.new_role, 2)
-        role_row.addWidget(self.add_user, 1)
+        role_row.addWidget(self.new_role, 1)
         self.account = QComboBox()
         self.account_secret = QLineEdit()
         self.account_secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -99,6 +101,7 @@ class SettingsPage(QWidget):
         scroll = QScrollArea()
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -192,12 +192,20 @@
         <translation>Batería</translation>
     </message>
     <message>
+        <source>Battery (BMS)</source>
+        <translation>Batería (BMS)</translation>
+    </message>
+    <message>
         <source>Battery temperature</source>
         <translation>Temperatura de batería</translation>
     </message>
     <message>
         <source>Battery temperature (°C)</source>
         <translation>Temperatura de batería (°C)</translation>
+    </message>
+    <message>
+        <source>Battery {bms}: {quantity} {why}</source>
+        <translation>Batería {bms}: {quantity} {why}</translation>
     </message>
     <message>
         <source>Baud rate</source>
@@ -250,6 +258,10 @@
     <message>
         <source>Clears below the lockout score; an engineer reviews the traffic</source>
         <translation>Se libera bajo el puntaje de bloqueo; un ingeniero revisa el tráfico</translation>
+    </message>
+    <message>
+        <source>Clears when the BMS answers with valid values, contactor closed, no alarm</source>
+        <translation>Se despeja cuando el BMS responde con valores válidos, contactor cerrado y sin alarma</translation>
     </message>
     <message>
         <source>Clears when the device answers</source>
@@ -380,8 +392,8 @@
         <translation>Hecho</translation>
     </message>
     <message>
-        <source>Drop the simulated link (during the tests)</source>
-        <translation>Cortar el enlace simulado (durante las pruebas)</translation>
+        <source>Drop the link (during a test)</source>
+        <translation>Cortar el enlace (en una prueba)</translation>
     </message>
     <message>
         <source>Drop the simulated link for 5 s</source>
@@ -570,6 +582,10 @@
     <message>
         <source>Light</source>
         <translation>Claro</translation>
+    </message>
+    <message>
+        <source>Limited to {limit:.1f} kW by the battery's BMS</source>
+        <translation>Limitada a {limit:.1f} kW por el BMS de la batería</translation>
     </message>
     <message>
         <source>Limits</source>
@@ -1120,6 +1136,10 @@
         <translation>El mismo PIN otra vez</translation>
     </message>
     <message>
+        <source>The site delivers {limit:.1f} kW ({by})</source>
+        <translation>El sitio entrega {limit:.1f} kW ({by})</translation>
+    </message>
+    <message>
         <source>The site file keeps a backup of the previous version</source>
         <translation>El archivo del sitio guarda una copia de la versión anterior</translation>
     </message>
@@ -1346,6 +1366,10 @@
     <message>
         <source>learning</source>
         <translation>aprendiendo</translation>
+    </message>
+    <message>
+        <source>limited by {0}: {1}</source>
+        <translation>limitado por {0}: {1}</translation>
     </message>
     <message>
         <source>link down</source>
