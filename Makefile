@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/frequency.py
+	$(BIN)/python bench/plant.py
+	$(BIN)/python bench/scada.py
 	$(BIN)/python bench/heap.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 	$(BIN)/python bench/gui_idle.py

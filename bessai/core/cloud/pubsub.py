@@ -205,13 +205,22 @@ class PubSubPublisher:
         """
         last_id = 0
         in_flight: deque[tuple[list[OutboxRow], asyncio.Task[list[Any]]]] = deque()
+        ahead: asyncio.Task[list[OutboxRow]] | None = None  # the next batch, read meanwhile
         try:
             while not self._stopping:
                 await self._running.wait()
                 if len(in_flight) < self.max_in_flight:
-                    rows = await self.outbox.batch(self.batch_size, after_id=last_id)
+                    reading = ahead or asyncio.create_task(
+                        self.outbox.batch(self.batch_size, after_id=last_id)
+                    )
+                    ahead = None
+                    rows = await reading
                     if rows:
                         last_id = rows[-1].id
+                        # The store reads the next batch while the client takes this one.
+                        ahead = asyncio.create_task(
+                            self.outbox.batch(self.batch_size, after_id=last_id)
+                        )
                         handed = await self._hand(rows)
                         in_flight.append((rows, asyncio.create_task(self._settle(handed))))
                         continue
@@ -227,10 +236,14 @@ class PubSubPublisher:
                         rows, task = in_flight.popleft()
                         await self._account(rows, await task)
                     last_id = 0
+                    await _dropped(ahead)
+                    ahead = None
                     await asyncio.sleep(self.backoff_s())
         finally:
             for _, task in in_flight:
                 task.cancel()
+            if ahead is not None:
+                ahead.cancel()
 
     async def _watch_link(self, task: asyncio.Task[list[Any]]) -> None:
         """A batch with no answer after ``link_down_after_s`` says the link is down, well
@@ -273,6 +286,14 @@ class PubSubPublisher:
             # take its full retry time, so it is left to finish in its thread.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.to_thread(client.stop), 5.0)
+
+
+async def _dropped(task: asyncio.Task[list[OutboxRow]] | None) -> None:
+    """A batch read ahead that is no longer wanted (a failure starts again from the oldest)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 def _settled(future: Future[Any] | Exception) -> Any:
