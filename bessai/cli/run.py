@@ -28,7 +28,8 @@ from bessai.core.control.events import ControlMode
 from bessai.core.observe.console import print_status
 from bessai.core.observe.tracing import setup_tracing
 from bessai.core.runtime.heap import freeze_startup_heap
-from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.site.gateway import Gateway
+from bessai.core.site.gateway_cloud import CloudConfig
 from bessai.core.site.instance import prepare_data_dir, raise_open_file_limit
 from bessai.core.site.scada_link import ScadaLink
 from bessai.core.stores.auth import AuthError

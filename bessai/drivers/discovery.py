@@ -7,6 +7,8 @@ only on the engineer's own network (a subnet of one of this computer's
 interfaces) unless told otherwise; one named unit id is always allowed. On
 a serial line (Modbus RTU) the usual baud rates and parities are tried, the
 common unit ids first on each, then every unit id, until the deadline.
+
+Over 500 lines on purpose: one bounded probe (TCP, RTU, TLS) and its reporting; splitting it would scatter the budget of requests and seconds it enforces.
 """
 
 from __future__ import annotations

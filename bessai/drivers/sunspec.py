@@ -9,6 +9,8 @@ where the model declares the scale factor static. A point is given a role
 only when nothing about it is in doubt: its model was read whole and once,
 its scale factor was usable, its unit is one the role is in. The simulator
 serves the same chain (``bessai simulate --sunspec``), discovery writes it.
+
+Over 500 lines on purpose: the SunSpec model chain's walk, its doubts and the role table are one reading of the specification.
 """
 
 from __future__ import annotations

@@ -140,6 +140,7 @@ def style_sheet(p: Palette) -> str:
     QPushButton#preset {{ font-size: 13px; padding: 0 4px; }}
     QPushButton#big {{ font-size: 30px; font-weight: 700; }}
     QLabel#interlock {{ color: {p.warn}; background: transparent; }}
+    QLabel#interlock[severity="trip"] {{ color: {p.bad}; }}
     QLabel#refused {{ color: {p.bad}; background: transparent; }}
     QLabel#header {{ font-size: 18px; font-weight: 600; background: transparent; }}
     QLabel#muted {{ color: {p.muted}; background: transparent; }}

@@ -15,6 +15,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SPANISH = {
+    "yes": "sí",
+    "no": "no",
+    "since {0} by {1} · {2}": "desde {0} por {1} · {2}",
+    "by {0}": "por {0}",
     "limited by {0}: {1}": "limitado por {0}: {1}",
     "Battery (BMS)": "Batería (BMS)",
     "Clears when the BMS answers with valid values, contactor closed, no alarm": "Se despeja cuando el BMS responde con valores válidos, contactor cerrado y sin alarma",

@@ -20,7 +20,8 @@ from google.pubsub_v1.types import PublishRequest, PublishResponse
 
 from bessai.core.config.settings import DeviceConfig
 from bessai.core.runtime.events import SampleTaken
-from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.site.gateway import Gateway
+from bessai.core.site.gateway_cloud import CloudConfig
 from bessai.drivers.simulator.server import BessSimulator
 from tests.helpers import until
 from tests.pubsub_emulator import PubSubEmulator

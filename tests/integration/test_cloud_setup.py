@@ -15,7 +15,8 @@ from google.cloud import pubsub_v1
 
 from bessai.core.config.settings import DeviceConfig
 from bessai.core.observe.health import health_report
-from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.site.gateway import Gateway
+from bessai.core.site.gateway_cloud import CloudConfig
 from tests.helpers import until
 from tests.pubsub_emulator import PubSubEmulator
 

@@ -87,7 +87,9 @@ async def test_a_model_answering_nan_falls_back_to_the_rules_visibly(tmp_path: P
     async with site(tmp_path, DispatchSettings(model_path=model)) as (sim, gw, olga):
         ctl = gw.controller()
         assert (await ctl.set_mode(olga, ControlMode.AUTO)).ok
-        await until(lambda: gw.alarms.get("dispatch_fallback", "bess").active, what="fallback alarm")
+        await until(
+            lambda: gw.alarms.get("dispatch_fallback", "bess").active, what="fallback alarm"
+        )
         proposal = ctl.state().proposal
         assert proposal is not None
         assert proposal.source == "rules"

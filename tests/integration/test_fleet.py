@@ -13,7 +13,8 @@ import jsonschema
 
 from bessai.core.cloud.fleet import Fleet
 from bessai.core.config.settings import DeviceConfig
-from bessai.core.site.gateway import CloudConfig, Gateway
+from bessai.core.site.gateway import Gateway
+from bessai.core.site.gateway_cloud import CloudConfig
 from tests.pubsub_emulator import PubSubEmulator
 
 ROOT = Path(__file__).resolve().parents[2]

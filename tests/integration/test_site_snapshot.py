@@ -127,13 +127,16 @@ async def test_a_trip_on_the_second_battery_is_critical_and_named_in_every_look(
         assert active >= 1
     snapshot = gw.current_snapshot()
     assert snapshot.hottest_temp_c.device == "b"
-    assert snapshot.hottest_temp_c.value is not None and snapshot.hottest_temp_c.value > 45.0
-    assert snapshot.worst is not None and (snapshot.worst.code, snapshot.worst.device) == (
+    assert snapshot.hottest_temp_c.value is not None
+    assert snapshot.hottest_temp_c.value > 45.0
+    assert snapshot.worst is not None
+    assert (snapshot.worst.code, snapshot.worst.device) == (
         "trip",
         "b",
     )
     a, b = snapshot.device("a"), snapshot.device("b")
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert not a.interlocks
     assert [i.reason for i in b.interlocks] == [Reason.INTERLOCK_TRIP]
     assert b.interlocks[0].cleared_by == "cause_clears"
@@ -170,19 +173,22 @@ async def test_control_commands_the_site_split_equally_or_one_named_device(
     assert abs((gw.controllers["a"].applied_kw or 0) - 10.0) < 0.5  # a untouched
     rows = [(r.action, r.outcome, r.detail) for r in gw.audit.records()]
     site_rows = [d for action, _, d in rows if action == "site_setpoint"]
-    assert site_rows and site_rows[-1]["split_kw"] == {"a": 10.0, "b": 10.0}
+    assert site_rows
+    assert site_rows[-1]["split_kw"] == {"a": 10.0, "b": 10.0}
     assert any(a == "setpoint" and d.get("device") == "b" for a, _, d in rows)
     # A trip on b: the site's Manual is refused whole, naming b; a stays commandable.
     sims[1].model.temp_c = 72.0
     sims[1].inject(Fault.OVER_TEMPERATURE)
     await until(lambda: gw.controllers["b"].mode is ControlMode.STANDBY, 10.0, "b to standby")
     refused = await commands.set_mode(operator, ControlMode.MANUAL, "site")
-    assert not refused.ok and refused.message_en.startswith("b: ")
+    assert not refused.ok
+    assert refused.message_en.startswith("b: ")
     assert gw.controllers["a"].mode is ControlMode.MANUAL
     snapshot = gw.current_snapshot()
     site_state = snapshot.control_of("site")
     assert site_state is not None
-    assert site_state.interlocks and site_state.interlocks[0].message_en.startswith("b: ")
+    assert site_state.interlocks
+    assert site_state.interlocks[0].message_en.startswith("b: ")
 
 
 @pytest.mark.slow

@@ -285,7 +285,13 @@ class AlarmManager:
         )
 
     def update(
-        self, code: str, value: float | bool, detail: str = "", *, source: str = SITE
+        self,
+        code: str,
+        value: float | bool,
+        detail: str = "",
+        *,
+        source: str = SITE,
+        since: float | None = None,
     ) -> Alarm:
         """Feed a new value (or condition) to ``source``'s instance of an alarm; raises or
         clears that instance as its rules say, and no other source's."""
@@ -306,14 +312,18 @@ class AlarmManager:
             if now - since < d.on_delay_s:
                 return alarm
             self._pending_since.pop(key, None)
-            return self._raise(alarm, number, detail, now)
+            return self._raise(alarm, number, detail, now, since)
         if back:
             return self._clear(alarm, number, now)
         updated = replace(alarm, value=number, detail=detail or alarm.detail)
         self.alarms[key] = updated
         return updated
 
-    def _raise(self, alarm: Alarm, value: float, detail: str, now: float) -> Alarm:
+    def _raise(
+        self, alarm: Alarm, value: float, detail: str, now: float, since: float | None = None
+    ) -> Alarm:
+        """Raise an instance; ``since`` when its cause began earlier (an E-stop kept across a
+        restart is raised as of its press)."""
         first_out, group = False, None
         if self._burst is not None and now - self._burst[1] <= self.flood_window_s:
             group = alarm_ref(*self._burst[0])
@@ -328,7 +338,7 @@ class AlarmManager:
             state=AlarmState.ACTIVE_UNACK,
             value=value,
             detail=detail,
-            raised_at=now,
+            raised_at=now if since is None else since,
             cleared_at=None,
             acked_by=None,
             ack_comment=None,

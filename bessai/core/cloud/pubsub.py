@@ -16,9 +16,9 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, wait
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,7 @@ class PubSubPublisher:
     async def _settle(self, handed: list[Future[Any] | Exception]) -> list[Any]:
         """Wait (in a worker thread, one wake-up per batch) for the client to settle a batch."""
         futures = [f for f in handed if isinstance(f, Future)]
-        _, pending = await asyncio.to_thread(wait, futures, self.publish_timeout_s + 2.0)
+        pending = await asyncio.to_thread(_unsettled, futures, self.publish_timeout_s + 2.0)
         if pending and self._client is not None:
             # The client did not settle these in time (it can retry an unreachable service
             # for minutes): count them failed and start a fresh client, whose ordering keys
@@ -148,10 +148,10 @@ class PubSubPublisher:
         ]
         await self.outbox.ack(acked)
         self._progress.set()
-        for row in acked:
-            self.state.per_topic[row.topic] = self.state.per_topic.get(row.topic, 0) + 1
+        for topic, count in Counter(row.topic for row in acked).items():
+            self.state.per_topic[topic] = self.state.per_topic.get(topic, 0) + count
             if self.on_published is not None:
-                self.on_published(row.topic, 1)
+                self.on_published(topic, count)
         self.state.published += len(acked)
         if failed:
             self._failed([r for r, _ in failed], [e for _, e in failed])
@@ -286,6 +286,23 @@ class PubSubPublisher:
             # take its full retry time, so it is left to finish in its thread.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.to_thread(client.stop), 5.0)
+
+
+def _unsettled(futures: list[Future[Any]], timeout_s: float) -> list[Future[Any]]:
+    """Wait up to ``timeout_s`` for the futures, in order; those still pending then.
+
+    One future at a time, as a plain client's caller does: ``concurrent.futures.wait``
+    hangs a waiter on every future, which the client's threads then notify one by one.
+    """
+    deadline = time.monotonic() + timeout_s
+    for future in futures:
+        try:
+            future.exception(timeout=max(0.0, deadline - time.monotonic()))
+        except CancelledError:
+            continue
+        except TimeoutError:
+            break
+    return [f for f in futures if not f.done()]
 
 
 async def _dropped(task: asyncio.Task[list[OutboxRow]] | None) -> None:

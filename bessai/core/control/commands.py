@@ -66,6 +66,8 @@ class OperatorCommands(ABC):
     lease_expires_at: float | None
     proposal: Proposal | None
     estop_latched: bool
+    estop_since: float | None
+    estop_by: str | None
     maintenance: bool
     control_regs: list[str]
     run_mode_reg: Register | None
@@ -237,6 +239,8 @@ class OperatorCommands(ABC):
         user = session.user if session else source
         async with self._locked():
             now = self.clock()
+            if not self.estop_latched:
+                self.estop_since, self.estop_by = now, user
             self.estop_latched = True
             self._enter_standby(now, Reason.INTERLOCK_ESTOP, user)
             if self.can_control:
@@ -266,6 +270,7 @@ class OperatorCommands(ABC):
     async def reset_estop(self, session: Session | None) -> CommandResult:
         async def decide(now: float, user: str) -> Decision:
             self.estop_latched = False
+            self.estop_since = self.estop_by = None
             self._alarm("estop", False)
             self._record(user, "estop_reset", "ok")
             return None, None

@@ -6,6 +6,8 @@ setpoint, held for a lease) and Auto (the dispatcher proposes). Any
 interlock drops the mode to Standby, so that when it clears nothing resumes
 by itself: an operator commands again, or re-arms Auto. Every command and its
 outcome goes to the audit trail.
+
+Over 500 lines on purpose: the control loop, the lease and the one door to the device are one state machine under one lock; its commands live in ``commands.py``.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ class Controller(OperatorCommands):
         self.manual_kw = 0.0
         self.lease_expires_at: float | None = None
         self.estop_latched = False
+        self.estop_since: float | None = None  # when and by whom, kept across restarts
+        self.estop_by: str | None = None
         self._deferred: list[tuple[float, str, str, str, dict[str, Any]]] = []
         self._wake = asyncio.Event()
         self._heartbeat_failures = 0
@@ -163,7 +167,10 @@ class Controller(OperatorCommands):
             if restored.latched:
                 # Before the first write of this run: a latched E-stop survives restarts.
                 self.estop_latched = True
-                self._alarm("estop", True, restored.detail)
+                self.estop_since, self.estop_by = restored.at, restored.by
+                self.alarms.update(
+                    "estop", True, restored.detail, source=self.device.name, since=restored.at
+                )
                 log.warning(
                     "E-stop restored latched",
                     extra={"device": self.device.name, "detail": restored.detail},

@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LatchState:
+    """A device's latch as kept on disk: when it was latched and by whom (kept across
+    restarts, so that the screen shows the press, not the restart)."""
+
     latched: bool
     detail: str = ""
+    at: float | None = None
+    by: str | None = None
 
 
 class EstopLatchStore:
@@ -63,7 +68,14 @@ class EstopLatchStore:
         if not entry or not entry.get("latched"):
             return LatchState(False)
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(entry.get("at", 0))))
-        return LatchState(True, f"latched {when} by {entry.get('by', '?')} before a restart")
+        at = entry.get("at")
+        by = str(entry.get("by", "?"))
+        return LatchState(
+            True,
+            f"latched {when} by {by} before a restart",
+            float(at) if isinstance(at, int | float) else None,
+            by,
+        )
 
     def save(self, device: str, latched: bool, by: str) -> None:
         """Record the device's latch; raises OSError when the disk refuses (caller alarms it)."""

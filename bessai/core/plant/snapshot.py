@@ -8,6 +8,8 @@ and to the ceiling, the intersection of the allowed windows; each names the
 device it comes from. Conditions (E-stop, a lost link, a trip, …) are listed
 worst first, each with its device, so that a trip on the second battery is
 never hidden by a healthy first one.
+
+Over 500 lines on purpose: the snapshot's types and the one builder that defines every site value stay together, so the site's definition reads in one place.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class InterlockEntry:
     params: Params
     since: float
     cleared_by: str
+    by: str | None = None  # who caused it, where that is known (an E-stop's presser)
 
     @property
     def message_en(self) -> str:
@@ -422,6 +425,12 @@ class SnapshotBuilder:
             for interlock in state.interlocks if state is not None else ():
                 key = (name, interlock.reason)
                 seen.add(key)
+                by = None
+                if interlock.reason is Reason.INTERLOCK_ESTOP and controller is not None:
+                    # The press, kept across restarts: not when this gateway first saw it.
+                    by = controller.estop_by
+                    if controller.estop_since is not None:
+                        self._since[key] = controller.estop_since
                 since = self._since.setdefault(key, now)
                 entries.append(
                     InterlockEntry(
@@ -430,6 +439,7 @@ class SnapshotBuilder:
                         interlock.params,
                         since,
                         CLEARED_BY.get(interlock.reason, "operator"),
+                        by,
                     )
                 )
             unknown = controller.telemetry.unknown if controller is not None else ()

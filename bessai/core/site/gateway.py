@@ -2,6 +2,8 @@
 
 With no device configured it starts the BESS simulator in-process on a free
 loopback port and polls it over real Modbus TCP (the embedded default).
+
+Over 500 lines on purpose: the assembly of every part and their start and stop order; its cloud side and books are in ``gateway_cloud.py`` and ``gateway_books.py``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ import dataclasses
 import functools
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,9 @@ from opentelemetry import trace
 
 from bessai.core.alarms.catalogue import SITE_ALARMS
 from bessai.core.alarms.manager import (
-    Alarm,
-    AlarmCleared,
-    AlarmError,
     AlarmManager,
-    AlarmRaised,
-    AlarmState,
 )
 from bessai.core.cloud.pubsub import PubSubPublisher
-from bessai.core.cloud.topics import TopicCheck, check_topics
 from bessai.core.config.endpoint import device_endpoint
 from bessai.core.config.plant import (
     PlantError,
@@ -43,11 +37,7 @@ from bessai.core.config.settings import ConfigError, DeviceConfig, DispatchSetti
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import (
-    COMMAND_BOOKS_WAIT_S,
     SYSTEM_USER,
-    CommandRefused,
-    CommandResult,
-    refuse_role,
 )
 from bessai.core.control.latch import EstopLatchStore
 from bessai.core.control.proposals import DispatchRecord
@@ -60,10 +50,9 @@ from bessai.core.dispatch import (
 )
 from bessai.core.dispatch.frequency import FrequencyResponse
 from bessai.core.dispatch.summary import DispatchSummary
-from bessai.core.guard.safety import Reason, SafetyGuard, SafetyLimits
+from bessai.core.guard.safety import SafetyGuard, SafetyLimits
 from bessai.core.ids import IntrusionDetector, Score
 from bessai.core.ids.summary import IntrusionSummary
-from bessai.core.observe.health import alarm_json
 from bessai.core.observe.http import HealthServer
 from bessai.core.observe.metrics import GatewayMetrics
 from bessai.core.observe.web_config import load_web_config
@@ -74,16 +63,17 @@ from bessai.core.runtime.bus import EventBus
 from bessai.core.runtime.events import PollFailed, SampleTaken
 from bessai.core.runtime.loop_lag import LoopLag
 from bessai.core.runtime.periodic import cancel_and_wait
+from bessai.core.site.gateway_books import GatewayBooks
+from bessai.core.site.gateway_cloud import CloudConfig, GatewayCloud
 from bessai.core.site.instance import StartError
 from bessai.core.site.links import SiteLink
 from bessai.core.site.notify import SystemdNotifier
 from bessai.core.site.plant_wiring import PlantWiring
 from bessai.core.site.simulated import start_simulated
 from bessai.core.stores.audit import AuditTrail
-from bessai.core.stores.auth import AuthService, Permission, Session
+from bessai.core.stores.auth import AuthService
 from bessai.core.stores.history import History
 from bessai.core.stores.outbox import Outbox
-from bessai.core.stores.outbox_summary import OutboxSummary
 from bessai.drivers.device import Endpoint, ModbusDevice, SerialEndpoint
 from bessai.drivers.profile import Profile
 from bessai.drivers.profile_loader import LoadedProfile, open_profile
@@ -93,21 +83,7 @@ from bessai.integrity.manifest import changed_files
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CloudConfig:
-    """Where telemetry goes: a Pub/Sub project and topic (and an optional events topic)."""
-
-    project_id: str
-    topic: str
-    events_topic: str | None = None
-    max_rows: int = 1_000_000
-    max_bytes: int = 512 * 1024 * 1024
-    retry_max_s: float = 30.0
-    publish_timeout_s: float = 10.0
-    drain_on_stop_s: float = 5.0
-
-
-class Gateway:
+class Gateway(GatewayCloud, GatewayBooks):
     """Polls every configured device and publishes what it reads on the bus."""
 
     def __init__(
@@ -531,137 +507,6 @@ class Gateway:
         self.build_snapshot()
         log.info("device removed", extra={"device": name})
 
-    def _start_cloud(self, cloud: CloudConfig) -> None:
-        self.outbox = Outbox(
-            self.data_dir / "outbox.db",
-            self.site_id,
-            topic=cloud.topic,
-            events_topic=cloud.events_topic,
-            max_rows=cloud.max_rows,
-            max_bytes=cloud.max_bytes,
-            on_drop=self._outbox_dropped,
-        )
-        self._store_replaced("outbox", self.outbox.open_problem)
-        self.outbox.attach(self.bus)
-        if cloud.events_topic:
-            self.bus.subscribe(AlarmRaised, lambda e: self._event_to_cloud("alarm", e.alarm))
-            self.bus.subscribe(AlarmCleared, lambda e: self._event_to_cloud("alarm", e.alarm))
-        self.outbox.start(self._store_failure)
-        self.publisher = PubSubPublisher(
-            self.outbox,
-            cloud.project_id,
-            backoff_max_s=cloud.retry_max_s,
-            publish_timeout_s=cloud.publish_timeout_s,
-            on_published=lambda topic, n: self.metrics.published.labels(self.site_id, topic).inc(n),
-            on_failed=lambda topic, n: self.metrics.publish_failed.labels(self.site_id, topic).inc(
-                n
-            ),
-        )
-        self.publisher.start()
-        self._housekeeping = asyncio.create_task(self._outbox_housekeeping(), name="outbox-alarm")
-        self._topic_check = asyncio.create_task(self._check_topics(cloud), name="topic-check")
-        log.info(
-            "cloud outbox on",
-            extra={"project": cloud.project_id, "topic": cloud.topic, "depth": self.outbox.depth},
-        )
-
-    async def _check_topics(self, cloud: CloudConfig) -> None:
-        """At start, and every ``topic_recheck_s`` while something is wrong: each topic exists
-        and this identity may publish to it. Each problem is one log line and a /health
-        problem, until it is fixed (then it is logged as fixed)."""
-        topics = [cloud.topic, *([cloud.events_topic] if cloud.events_topic else [])]
-        found: dict[str, str] = {}  # topic -> its problem, as last decided
-        while True:
-            try:
-                checks = await asyncio.to_thread(check_topics, cloud.project_id, topics)
-            except Exception as exc:  # no credentials at all, a broken client ...
-                checks = [TopicCheck(cloud.topic, f"Pub/Sub cannot be used: {exc}", True)]
-            had = bool(found)
-            for check in checks:
-                if not check.decided:
-                    continue  # unreachable now: the publisher's backoff handles the link
-                if check.problem is None:
-                    found.pop(check.topic, None)
-                elif found.get(check.topic) != check.problem:
-                    found[check.topic] = check.problem
-                    log.error("cloud topic check failed", extra={"problem": check.problem})
-            self.cloud_problems = list(found.values())
-            if had and not found:
-                log.info("cloud topic check passed", extra={"topics": topics})
-            if not found and all(c.decided for c in checks):
-                return
-            await asyncio.sleep(self.topic_recheck_s)
-
-    def _outbox_dropped(self, count: int) -> None:
-        self.alarms.update("outbox_full", True, f"{count} oldest raw samples dropped")
-
-    def _event_to_cloud(self, kind: str, alarm: Alarm) -> None:
-        assert self.outbox is not None
-        self.outbox.add_event(
-            kind,
-            alarm.id,
-            {
-                "id": f"{self.site_id}:alarm:{alarm.ref}:{alarm.state.value}:{alarm.raised_at}:{alarm.cleared_at}",
-                "alarm": alarm.id,
-                "device": alarm.device,
-                "state": alarm.state.value,
-                "priority": int(alarm.definition.priority),
-                "class": alarm.definition.alarm_class.value,
-                "text_en": alarm.definition.text_en,
-                "detail": alarm.detail,
-                "raised_at": alarm.raised_at,
-                "cleared_at": alarm.cleared_at,
-            },
-        )
-
-    def status_message(self, now: float) -> dict[str, Any]:
-        """The site at a glance for the fleet view, from the site's snapshot: each device's
-        link, mode and interlocks, the active alarm instances (each naming its device), the
-        worst condition and this outbox's backlog."""
-        snapshot = self.current_snapshot()
-        devices: dict[str, Any] = {
-            d.name: {
-                "up": d.up,
-                "mode": None if d.mode is None else d.mode.value,
-                "interlocks": len(d.interlocks),
-                "temp_c": d.temp_c,
-                "soc_pct": d.soc_pct,
-            }
-            for d in snapshot.devices
-        }
-        active = snapshot.active_alarms
-        outbox = self.outbox_summary()
-        worst = snapshot.worst
-        return {
-            "id": f"{self.site_id}:status:{round(now * 1000)}",
-            "ts": now,
-            "devices": devices,
-            "alarms": {
-                "active": len(active),
-                "highest_priority": min((int(a.definition.priority) for a in active), default=None),
-                "instances": [alarm_json(a) for a in active],
-            },
-            "worst": None
-            if worst is None
-            else {"code": worst.code, "device": worst.device, "message": worst.message_en},
-            "outbox": {
-                "depth": 0 if outbox is None else outbox.depth,
-                "oldest_age_s": None if outbox is None else outbox.oldest_age_s,
-            },
-        }
-
-    async def _outbox_housekeeping(self) -> None:
-        last_status = -math.inf
-        while True:
-            await asyncio.sleep(1.0)
-            now = time.time()
-            if self.outbox is not None and now - last_status >= self.status_every_s:
-                last_status = now
-                self.outbox.add_status(self.status_message(now))
-            full = self.outbox is not None and self.cloud is not None
-            if full and self.outbox.depth < 0.9 * self.cloud.max_rows:  # type: ignore[union-attr]
-                self.alarms.update("outbox_full", False)
-
     async def stop(self) -> None:
         self.notifier.stopping()
         for undo in self._unwire:
@@ -735,140 +580,6 @@ class Gateway:
         await self.notifier.stop()
         log.info("gateway stopped", extra={"site": self.site_id})
 
-    def _check_audit_anchor(self) -> None:
-        """The anchor says the chain went further than the file does: deleted or rolled back."""
-        anchor = self.audit.anchor_at_start
-        if anchor is None:
-            return
-        try:
-            seq, _ = self.audit.head()
-        except sqlite3.OperationalError as exc:
-            log.error("audit chain not checked against its anchor", extra={"error": str(exc)})
-            return
-        if seq >= anchor[0]:
-            return
-        detail = (
-            f"audit.db ends at row {seq} but its anchor says {anchor[0]} "
-            f"(hash {anchor[1][:16]}…): the chain was deleted, truncated or rolled back"
-        )
-        log.error("audit chain shorter than its anchor", extra={"detail": detail})
-        self.alarms.update("audit_chain_short", True, detail)
-        self.books.record(
-            SYSTEM_USER,
-            "audit_chain_short",
-            "detected",
-            chain_seq=seq,
-            anchor_seq=anchor[0],
-            anchor_hash=anchor[1],
-        )
-
-    def _audit_head(self, seq: int, digest: str) -> None:
-        """From the audit's writer thread: the new head, to the events topic (at most once a minute)."""
-        loop = self._loop
-        if loop is None or self.outbox is None or self.outbox.events_topic is None:
-            return
-        now = time.monotonic()
-        if now - self._head_published_at < 60.0:
-            return
-        self._head_published_at = now
-        body = {"id": f"{self.site_id}:audit_head:{seq}", "seq": seq, "hash": digest}
-        loop.call_soon_threadsafe(self.outbox.add_event, "audit_head", "audit", body)
-
-    def _store_replaced(self, what: str, problem: str | None) -> None:
-        """A corrupt store was moved aside and started afresh: said until the next start."""
-        if problem is None:
-            return
-        self.stores_replaced[what] = problem
-        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.stores_replaced.items()))
-        self.alarms.update("store_replaced", True, detail)
-
-    def _store_failure(self, store: str, error: str | None) -> None:
-        """A store started (error) or stopped (None) failing: an alarm and a /health problem."""
-        if error is None:
-            self.store_failures.pop(store, None)
-        else:
-            self.store_failures[store] = error
-        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_failures.items()))
-        self.alarms.update("store_failed", bool(self.store_failures), detail)
-
-    async def acknowledge_alarm(
-        self, session: Session | None, alarm_id: str, comment: str | None = None
-    ) -> CommandResult:
-        """Acknowledge an alarm (operator): alarms belong to the site, not to a battery."""
-        return await self._alarm_command(
-            session,
-            Permission.CONTROL,
-            "acknowledge alarms",
-            "alarm_ack",
-            lambda user: self.alarms.acknowledge(alarm_id, user, comment),
-            alarm=alarm_id,
-            comment=comment,
-        )
-
-    async def acknowledge_all_alarms(
-        self, session: Session | None, comment: str | None = None
-    ) -> CommandResult:
-        """Acknowledge every unacknowledged instance at once, with one comment (operator)."""
-        waiting = [
-            a.ref
-            for a in self.alarms.active(include_shelved=True)
-            if a.state in (AlarmState.ACTIVE_UNACK, AlarmState.CLEARED_UNACK)
-        ]
-
-        def change(user: str) -> None:
-            for ref in waiting:
-                self.alarms.acknowledge(ref, user, comment)
-
-        return await self._alarm_command(
-            session,
-            Permission.CONTROL,
-            "acknowledge alarms",
-            "alarm_ack_all",
-            change,
-            alarms=waiting,
-            comment=comment,
-        )
-
-    async def shelve_alarm(
-        self, session: Session | None, alarm_id: str, duration_s: float, comment: str | None = None
-    ) -> CommandResult:
-        """Shelve an alarm for a bounded time (engineer)."""
-        return await self._alarm_command(
-            session,
-            Permission.ENGINEER,
-            "shelve alarms",
-            "alarm_shelve",
-            lambda user: self.alarms.shelve(alarm_id, user, duration_s, comment),
-            alarm=alarm_id,
-            duration_s=duration_s,
-        )
-
-    async def _alarm_command(
-        self,
-        session: Session | None,
-        need: Permission,
-        what: str,
-        action: str,
-        change: Callable[[str], object],
-        **detail: Any,
-    ) -> CommandResult:
-        """Check the role, change the alarm, audit the outcome (a refusal is also an event)."""
-        user = session.user if session else "anonymous"
-        refused = refuse_role(session, need, what)
-        if refused is None:
-            try:
-                change(user)
-            except AlarmError as exc:
-                refused = CommandResult.of(False, Reason.REFUSED, detail=str(exc))
-        outcome = "ok" if refused is None else "refused"
-        if refused is not None:
-            detail["reason"] = refused.reason.value
-            self.bus.publish(CommandRefused("site", action, refused.reason.value))
-        self.books.record(user, action, outcome, **detail)
-        self.books.flush_alarms()
-        await self.books.settled(COMMAND_BOOKS_WAIT_S)
-        return refused or CommandResult.of(True, Reason.DONE)
-
     def controller(self, name: str | None = None) -> Controller:
         """The named controller, or the only/first one."""
         if name is not None:
@@ -907,21 +618,6 @@ class Gateway:
             self.dispatch_settings.mode,
             None if model is None else model.version,
             None if model is None else model.load_error,
-        )
-
-    def outbox_summary(self) -> OutboxSummary | None:
-        """The cloud outbox's depth and oldest age; None while there is no outbox."""
-        if self.outbox is None:
-            return None
-        age = self.outbox.oldest_age_s()
-        state = self.publisher.state if self.publisher else None
-        return OutboxSummary(
-            depth=self.outbox.depth,
-            oldest_age_s=None if age is None else round(age, 3),
-            dropped=self.outbox.stats.dropped,
-            link_up=bool(state and state.up),
-            published=state.published if state else 0,
-            last_error=state.last_error if state else None,
         )
 
     def statuses(self) -> list[DeviceStatus]:

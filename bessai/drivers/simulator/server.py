@@ -5,6 +5,8 @@ simulator's own profile, by name); writes to the setpoint, run-mode and
 watchdog roles drive the physics. Faults can be injected for tests and demos:
 over-temperature, frozen values, dropped connections, no answer, exception
 responses and noisy measurements.
+
+Over 500 lines on purpose: the one Modbus server that honours every profile's registers, control section, faults and attacks.
 """
 
 from __future__ import annotations

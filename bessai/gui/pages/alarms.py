@@ -47,9 +47,27 @@ EVENTS = {
 }
 
 
+def _value_text(value: object) -> str:
+    """A detail's value in words: lists joined, numbers short, codes read as words."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_value_text(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if value is None:
+        return "—"
+    text = str(value)
+    return text.replace("interlock_", "").replace("_", " ") if text.isidentifier() else text
+
+
 def detail_text(detail: dict[str, object]) -> str:
-    """An audit record's detail as "key: value" pairs, not a Python dict."""
-    return ", ".join(f"{key}: {value}" for key, value in detail.items())
+    """An audit record's detail as "key: value" pairs in words, not a Python dict or codes."""
+    return ", ".join(
+        f"{key.replace('_', ' ')}: {_value_text(value)}" for key, value in detail.items()
+    )
 
 
 def short_stamp(ts: float | None, now: float | None = None) -> str:
@@ -101,6 +119,7 @@ class AlarmsPage(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.hint)
         self.retranslate()
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         bridge.alarms_changed.connect(self.refresh)
         bridge.session_changed.connect(self.refresh)
 
@@ -108,9 +127,16 @@ class AlarmsPage(QWidget):
         return is_spanish(self)
 
     def selected_alarm(self) -> str | None:
-        row = self.table.currentRow()
-        item = self.table.item(row, 5) if row >= 0 else None
+        rows = self.table.selectionModel().selectedRows()
+        item = self.table.item(rows[0].row(), 5) if rows else None
         return None if item is None else item.text()
+
+    def _selection_changed(self) -> None:
+        """Acknowledge and shelve act on the row chosen: without one they do nothing, and look it."""
+        chosen = self.view.currentIndex() <= 0 and self.selected_alarm() is not None
+        self.ack.setEnabled(chosen and self.bridge.may(Permission.CONTROL))
+        self.shelve.setEnabled(chosen and self.bridge.may(Permission.ENGINEER))
+        self.ack.setToolTip("" if chosen else t("Select an alarm first"))
 
     def _ack(self) -> None:
         alarm = self.selected_alarm()
@@ -173,9 +199,8 @@ class AlarmsPage(QWidget):
     def refresh(self) -> None:
         view = self.view.currentIndex()
         active_view = view <= 0
-        self.ack.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
         self.ack_all.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
-        self.shelve.setEnabled(active_view and self.bridge.may(Permission.ENGINEER))
+        self._selection_changed()
         if active_view:
             alarms = self.bridge.active_alarms()
             spanish = self.spanish()

@@ -128,6 +128,7 @@ class InterlockChecklist(QFrame):
                 row = QFrame()
                 row.setObjectName("checkRow")
                 name, state, detail = QLabel(), QLabel(), QLabel()
+                name.setWordWrap(True)  # a long name wraps beside its state, never under it
                 detail.setWordWrap(True)
                 detail.setVisible(False)
                 top = QHBoxLayout()
@@ -168,10 +169,10 @@ class InterlockChecklist(QFrame):
                     _restyle(self.rows[key], "normal")
                     continue
                 when = time.strftime("%H:%M:%S", time.localtime(entry.since))
-                self.details[key].setText(
-                    f"{reason_text(entry.reason, entry.params)}\n"
-                    + t("since {0} · {1}").format(when, t(clears))
-                )
+                since = t("since {0} · {1}").format(when, t(clears))
+                if entry.by:
+                    since = t("since {0} by {1} · {2}").format(when, entry.by, t(clears))
+                self.details[key].setText(f"{reason_text(entry.reason, entry.params)}\n{since}")
                 _restyle(self.rows[key], "trip" if reason in TRIPS else "warning")
 
     def active(self) -> list[Reason]:
@@ -250,7 +251,7 @@ class ControlPage(QWidget):
         right.addWidget(self.checklist, 1)
         right.addWidget(self.reset)
         # At 800×480 the explanations below the pad scroll; the controls above them never do.
-        left_area = QScrollArea()
+        left_area = self.left_area = QScrollArea()
         left_area.setWidgetResizable(True)
         left_area.setFrameShape(QScrollArea.Shape.NoFrame)
         left_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -338,6 +339,8 @@ class ControlPage(QWidget):
         )
         why = self.why_disabled(state)
         self.why.setText(why)
+        tripped = state is not None and any(i.reason in TRIPS for i in state.interlocks)
+        _restyle(self.why, "trip" if tripped else "normal")  # red under a trip, never amber
         if state is None:
             for widget in (*self.mode_buttons.values(), self.pad, self.apply):
                 widget.setEnabled(False)
@@ -460,18 +463,17 @@ class ControlPage(QWidget):
         )
 
     def ask_reset(self) -> None:
-        since = min(
-            (
-                e.since
-                for e in self.bridge.interlocks_of_target()
-                if e.reason is Reason.INTERLOCK_ESTOP
-            ),
-            default=None,
-        )
-        when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "--"
+        presses = [
+            e for e in self.bridge.interlocks_of_target() if e.reason is Reason.INTERLOCK_ESTOP
+        ]
+        first = min(presses, key=lambda e: e.since, default=None)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first.since)) if first else "--"
+        pressed = t("Emergency stop latched since {0}").format(when)
+        if first is not None and first.by:
+            pressed += " · " + t("by {0}").format(first.by)
         lines = [
             t("Target: {0}").format(self.target_text(self.bridge.target)),
-            t("Emergency stop latched since {0}").format(when),
+            pressed,
             t("After the reset the battery stays in Standby: nothing resumes by itself."),
         ]
         self._confirm(t("Reset E-stop"), lines, lambda: self.bridge.reset_estop(self._show_result))
@@ -488,6 +490,7 @@ class ControlPage(QWidget):
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)  # type: ignore[arg-type]
+        self.left_area.verticalScrollBar().setValue(0)  # the mode buttons whole, every time
         self.refresh()
 
     def retranslate(self) -> None:

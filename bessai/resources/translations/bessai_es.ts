@@ -1260,6 +1260,10 @@
         <translation>batería {temp_c:.1f} °C &gt;= {limit_c:.1f} °C</translation>
     </message>
     <message>
+        <source>by {0}</source>
+        <translation>por {0}</translation>
+    </message>
+    <message>
         <source>cannot read the subscription: {0}</source>
         <translation>no se puede leer la suscripción: {0}</translation>
     </message>
@@ -1400,6 +1404,10 @@
         <translation>modelo</translation>
     </message>
     <message>
+        <source>no</source>
+        <translation>no</translation>
+    </message>
+    <message>
         <source>no baseline yet</source>
         <translation>sin línea base aún</translation>
     </message>
@@ -1508,6 +1516,10 @@
         <translation>simulado</translation>
     </message>
     <message>
+        <source>since {0} by {1} · {2}</source>
+        <translation>desde {0} por {1} · {2}</translation>
+    </message>
+    <message>
         <source>since {0} · {1}</source>
         <translation>desde {0} · {1}</translation>
     </message>
@@ -1566,6 +1578,10 @@
     <message>
         <source>written by the gateway</source>
         <translation>escrita por el gateway</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>sí</translation>
     </message>
     <message>
         <source>zero power</source>
