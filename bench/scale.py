@@ -231,8 +231,12 @@ def first_start(
     print(f"  restarted on its saved baselines: {rss_restarted:.0f} MB RSS, {cpu_restarted:.1f} %")
     print(f"  first start / restarted RSS: {rss / rss_restarted:.2f}")
     print(f"  intrusion alarms raised: {len(raised)}")
-    for ts, alarm, detail in raised[:10]:
-        print(f"    {ts - wall0:6.1f} s  {alarm}  {detail}")
+    drivers: dict[str, list[float]] = {}
+    for ts, alarm, detail in raised:
+        driver = detail.partition(": ")[2] or detail
+        drivers.setdefault(f"{alarm} ({driver})" if driver else alarm, []).append(ts - wall0)
+    for label, times in sorted(drivers.items(), key=lambda kv: -len(kv[1])):
+        print(f"    {len(times):4d} {label}, {min(times):.0f}-{max(times):.0f} s after the start")
     checks = [
         (f"{rss:.0f} MB RSS once all score (target <= 200 MB)", rss <= 200),
         (f"{cpu:.1f} % of a core once all score (target <= 15 %)", cpu <= 15),

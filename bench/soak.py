@@ -83,15 +83,17 @@ def read(data: Path, started: float) -> Reading:
 
 
 def alarms_raised(data: Path) -> Counter[str]:
-    """Alarms raised in the alarm log, by code and source."""
+    """Alarms raised in the alarm log, by code and what drove them."""
     with sqlite3.connect(data / "alarms.db") as db:
         rows = db.execute(
-            "SELECT alarm, source, COUNT(*) FROM alarm_events WHERE event = 'raised'"
-            " GROUP BY alarm, source"
+            "SELECT alarm, detail, COUNT(*) FROM alarm_events WHERE event = 'raised'"
+            " GROUP BY alarm, detail"
         ).fetchall()
     by_code: Counter[str] = Counter()
-    for alarm, source, count in rows:
-        by_code[f"{alarm}@{source}"] += int(count)
+    for alarm, detail, count in rows:
+        # "d12: latency_ms" -> what drove it, whichever device
+        driver = str(detail or "").partition(": ")[2] or str(detail or "")
+        by_code[f"{alarm} ({driver})" if driver else alarm] += int(count)
     return by_code
 
 

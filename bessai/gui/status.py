@@ -77,7 +77,10 @@ def site_status(snapshot: SiteSnapshot | None, deadband_kw: float, spanish: bool
         others = len({c.device for c in conditions} - {worst.device})
         if worst.code == "estop":
             latched = [c.device for c in conditions if c.code == "estop" and c.device]
-            return SiteStatus(t("EMERGENCY STOP LATCHED: {0}").format(", ".join(latched)), "trip")
+            if len(latched) == len(snapshot.controllable):
+                # Every battery: the strip's E-stop chip says "latched"; the sentence stays short.
+                return SiteStatus(t("EMERGENCY STOP"), "trip")
+            return SiteStatus(t("EMERGENCY STOP: {0}").format(", ".join(latched)), "trip")
         if worst.code == "comms_lost":
             down = [c.device or "" for c in conditions if c.code == "comms_lost"]
             return SiteStatus(t("NO COMMUNICATION: {0}").format(", ".join(down)), "trip")

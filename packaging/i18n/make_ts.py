@@ -15,6 +15,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SPANISH = {
+    "EMERGENCY STOP": "PARADA DE EMERGENCIA",
+    "EMERGENCY STOP: {0}": "PARADA DE EMERGENCIA: {0}",
     "yes": "sí",
     "no": "no",
     "since {0} by {1} · {2}": "desde {0} por {1} · {2}",

@@ -131,6 +131,7 @@ class ControlMachine(RuleBasedStateMachine):
             guard=SafetyGuard(LIMITS),
             dispatcher=self.dispatcher,
             clock=self.clock,
+            monotonic=self.clock,
             heartbeat_interval_s=1e9,
             intrusion_score=lambda: self.intrusion,
         )

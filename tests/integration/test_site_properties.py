@@ -104,6 +104,7 @@ class SiteMachine(RuleBasedStateMachine):
                 self.alarms,
                 guard=SafetyGuard(LIMITS),
                 clock=self.clock,
+                monotonic=self.clock,
                 heartbeat_interval_s=1e9,
                 books=self.books,
             )
@@ -209,7 +210,11 @@ class SiteMachine(RuleBasedStateMachine):
                 alarm = self.alarms.get("safety_trip", name)
                 assert alarm.active, f"{name}'s trip not active while it is hot"
                 other = next(n for n in NAMES if n != name)
-                if not self.hot[other]:
+                other_fresh = not self.down[other] and self.last_poll[other] == self.clock.now
+                if not self.hot[other] and other_fresh:
+                    # The healthy one, read just now: its own instance is clear (a lost link
+                    # keeps the last known trip, which is right and not this property).
+                    self.run(self.controllers[other].tick())
                     assert not self.alarms.get("safety_trip", other).active
 
     def teardown(self) -> None:

@@ -117,6 +117,17 @@ PLANT_ALARMS = [
 ]
 
 
+#: The wall clock jumped (NTP after a boot on a saved time): records are stamped anew,
+#: durations are not affected.
+CLOCK_STEPPED = AlarmDefinition(
+    "clock_stepped",
+    AlarmClass.SYSTEM,
+    Priority.MEDIUM,
+    "El reloj del sistema saltó",
+    "The wall clock stepped",
+)
+
+
 INTRUSION_ALERT = AlarmDefinition(
     "intrusion_alert",
     AlarmClass.INTRUSION,
@@ -187,4 +198,5 @@ SITE_ALARMS = [
     STORE_REPLACED,
     DISPATCH_MODEL_UNAVAILABLE,
     SHIPPED_FILE_CHANGED,
+    CLOCK_STEPPED,
 ]

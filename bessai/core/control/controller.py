@@ -117,6 +117,9 @@ class Controller(OperatorCommands):
     control_interval_s: float = 0.5
     heartbeat_interval_s: float = 2.0
     clock: Callable[[], float] = time.time
+    # Every duration (lease, staleness, ramp, heartbeat) runs on this clock, never on the wall:
+    # a wall clock stepped by NTP changes the records' time stamps and nothing else.
+    monotonic: Callable[[], float] = time.monotonic
     intrusion_score: Callable[[], float | None] = lambda: None
     tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer("bessai.control"))
     books: Books | None = None
@@ -154,7 +157,8 @@ class Controller(OperatorCommands):
             self.alarms.define(definition)
         self.mode = ControlMode.STANDBY
         self.manual_kw = 0.0
-        self.lease_expires_at: float | None = None
+        self._lease_deadline: float | None = None  # on the monotonic clock
+        self._applied_mono: float | None = None
         self.estop_latched = False
         self.estop_since: float | None = None  # when and by whom, kept across restarts
         self.estop_by: str | None = None
@@ -199,6 +203,18 @@ class Controller(OperatorCommands):
     @property
     def can_control(self) -> bool:
         return self.command is not None
+
+    @property
+    def lease_expires_at(self) -> float | None:
+        """When the Manual lease ends, as a wall time (for the screen and the records); it runs
+        on the monotonic clock, so a step of the wall clock neither ends nor lengthens it."""
+        if self._lease_deadline is None:
+            return None
+        return self.clock() + (self._lease_deadline - self.monotonic())
+
+    @lease_expires_at.setter
+    def lease_expires_at(self, wall: float | None) -> None:
+        self._lease_deadline = None if wall is None else self.monotonic() + (wall - self.clock())
 
     def _alarm(self, code: str, value: float | bool, detail: str = "") -> None:
         """This device's instance of an alarm: no other device raises or clears it."""
@@ -317,9 +333,11 @@ class Controller(OperatorCommands):
             if value is not None:
                 self._measured[role] = (value, sample.ts)
         unknown = self.validator.check(sample, self.applied_kw)
+        # Its age on the monotonic clock: the age it had when it arrived, then counted from there.
+        age_s = min(max(0.0, self.clock() - sample.ts), 3600.0)
         self.telemetry = telemetry_from(
             sample.roles,
-            sample.ts,
+            self.monotonic() - age_s,
             True,
             self._device_fault(sample.roles),
             tuple((u.quantity, u.why) for u in unknown),
@@ -376,7 +394,7 @@ class Controller(OperatorCommands):
         battery = self._from_batteries(now)
         found = self.guard.interlocks(
             self.telemetry,
-            now,
+            self.monotonic(),  # staleness is a duration: never the wall clock
             estop=self.estop_latched,
             maintenance=self.maintenance,
             intrusion_score=self.intrusion_score(),
@@ -465,8 +483,8 @@ class Controller(OperatorCommands):
             now = self.clock()
             if (
                 self.mode is ControlMode.MANUAL
-                and self.lease_expires_at is not None
-                and now >= self.lease_expires_at
+                and self._lease_deadline is not None
+                and self.monotonic() >= self._lease_deadline
             ):
                 self._enter_standby(now, Reason.LEASE_EXPIRED, SYSTEM_USER)
             interlocks = self.current_interlocks(now)
@@ -510,7 +528,8 @@ class Controller(OperatorCommands):
 
     async def _apply(self, now: float, interlocks: list[Interlock]) -> None:
         target = self._target(now)
-        dt = None if self.applied_at is None else now - self.applied_at
+        mono = self.monotonic()
+        dt = None if self._applied_mono is None else mono - self._applied_mono
         verdict = self.guard.evaluate(
             target, self.telemetry, interlocks, previous_kw=self.applied_kw, dt_s=dt
         )
@@ -523,7 +542,7 @@ class Controller(OperatorCommands):
             and toward_zero(verdict.value_kw, self.command.step_kw) == self.applied_kw
             and not self.command.refresh_due(self.command.clock())
         ):
-            self.applied_at = now
+            self.applied_at, self._applied_mono = now, mono
             return
         await self._write_setpoint(now, verdict)
 
@@ -553,7 +572,7 @@ class Controller(OperatorCommands):
         self._alarm("write_failed", False)
         self._write_failure = None
         self.applied_kw = back
-        self.applied_at = now
+        self.applied_at, self._applied_mono = now, self.monotonic()
         self.bus.publish(SetpointApplied(self.device.name, now, self.applied_kw, verdict))
         if value_kw == 0.0 and self.mode is ControlMode.STANDBY and self.command.entered:
             await self._leave_remote_control()
@@ -575,12 +594,13 @@ class Controller(OperatorCommands):
     async def _heartbeat(self, now: float) -> None:
         if self.watchdog_reg is None or self.heartbeat_paused:
             return
-        if self.heartbeat_at is not None and now - self.heartbeat_at < self.heartbeat_interval_s:
+        mono = self.monotonic()
+        if self.heartbeat_at is not None and mono - self.heartbeat_at < self.heartbeat_interval_s:
             return
         self.heartbeat = (self.heartbeat + 1) % 65536
         try:
             await self.device.write(self.watchdog_reg.name, self.heartbeat)
-            self.heartbeat_at = now
+            self.heartbeat_at = mono
             if self._heartbeat_failures:
                 log.info(
                     "heartbeat writes again",

@@ -176,6 +176,12 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
     for store, problem in sorted(gateway.stores_replaced.items()):
         problems.append(f"store {store} replaced: {problem}")
     problems.extend(gateway.cloud_problems)
+    step = gateway.clock_watch.recent()
+    if step is not None:
+        problems.append(
+            f"wall clock stepped {step.step_s:+.0f} s "
+            f"{round(time.monotonic() - step.at)} s ago (durations unaffected; records re-stamped)"
+        )
     problems.extend(gateway.security_problems)
     dispatch = gateway.dispatch_summary()
     if dispatch.model_error:
@@ -210,5 +216,11 @@ def health_report(gateway: SiteView, now: float | None = None) -> dict[str, Any]
             "replaced": dict(gateway.stores_replaced),
         },
         "dispatch": dispatch.to_dict(),
+        "clock": {
+            "steps": [
+                {"step_s": round(s.step_s, 3), "old": s.old_wall, "new": s.new_wall}
+                for s in gateway.clock_watch.steps
+            ]
+        },
         **gateway.link_summaries(),
     }

@@ -16,6 +16,7 @@ from bessai.core.ids.summary import IntrusionSummary
 from bessai.core.plant.snapshot import SiteSnapshot
 from bessai.core.polling.scheduler import DevicePoller
 from bessai.core.runtime.bus import EventBus
+from bessai.core.runtime.clock_watch import ClockWatch
 from bessai.core.stores.outbox import Outbox
 from bessai.core.stores.outbox_summary import OutboxSummary
 from bessai.drivers.device import ModbusDevice
@@ -35,6 +36,7 @@ class SiteView(Protocol):
     store_failures: dict[str, str]
     stores_replaced: dict[str, str]
     cloud_problems: list[str]
+    clock_watch: ClockWatch
     security_problems: list[str]  # shipped files changed, a listener open without TLS or auth
 
     def current_snapshot(self) -> SiteSnapshot: ...

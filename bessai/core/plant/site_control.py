@@ -152,7 +152,11 @@ class SiteController:
         status = self.status_of(poi)
         sample = None if status is None or not status.up else status.last_sample
         grid = None if sample is None else sample.roles.get("grid_power_kw")
-        fresh = sample is not None and now - sample.ts <= self.meter_max_age_s
+        age = None if status is None else status.sample_age_mono_s()
+        if age is None and sample is not None:
+            age = now - sample.ts
+        fresh = age is not None and age <= self.meter_max_age_s
+        mono = time.monotonic()
         powers = [c.telemetry.active_power_kw for c in self.controllers.values()]
         battery = None if any(p is None for p in powers) else sum(p or 0.0 for p in powers)
         trusted = grid is not None and fresh and math.isfinite(grid) and battery is not None
@@ -160,8 +164,8 @@ class SiteController:
         if trusted:
             assert grid is not None
             assert battery is not None
-            self._meter = (grid, battery, now)
-        elif self._meter is None or now - self._meter[2] > self.meter_hold_s:
+            self._meter = (grid, battery, mono)
+        elif self._meter is None or mono - self._meter[2] > self.meter_hold_s:
             # No trusted reading for too long: no discharge that could export unmeasured.
             return -math.inf, 0.0, "poi_meter_unknown"
         grid, battery, _ = self._meter
@@ -186,13 +190,14 @@ class SiteController:
         requested = self.requested_kw
         target, limited = requested, None
         ramp = self.topology.ramp_kw_per_s
+        mono = time.monotonic()
         if ramp is not None and self._at is not None:
-            step = ramp * max(0.0, now - self._at)
+            step = ramp * max(0.0, mono - self._at)
             # Toward zero at once; away from it at the site's ramp.
             if abs(target) > abs(self._target_kw) and abs(target - self._target_kw) > step:
                 target = self._target_kw + math.copysign(step, target - self._target_kw)
                 limited = "ramp"
-        self._at = now
+        self._at = mono
         lo, hi, meter = self._poi_range(now)
         if target > hi:
             target, limited = hi, meter or "poi_export"

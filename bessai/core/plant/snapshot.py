@@ -245,6 +245,7 @@ class SiteSnapshot:
     site_split: SiteSplit | None = None
     battery_limits: Mapping[str, BatteryLimit] = field(default_factory=dict)
     plant: PlantTopology | None = None
+    clock_step_s: float | None = None  # the wall clock's latest step, within 10 min
     _by_name: Mapping[str, DeviceSnapshot] = field(default_factory=dict, repr=False)
 
     def device(self, name: str) -> DeviceSnapshot | None:

@@ -50,6 +50,11 @@ class DeviceStatus:
     gaps: list[CommsGap] = field(default_factory=list)
     poll_latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     down_since: float | None = None
+    sample_mono: float | None = None  # when the last sample came, on the monotonic clock
+
+    def sample_age_mono_s(self) -> float | None:
+        """The last sample's age as a duration (immune to steps of the wall clock)."""
+        return None if self.sample_mono is None else time.monotonic() - self.sample_mono
 
     def last_sample_age_s(self, now: float | None = None) -> float | None:
         if self.last_sample is None:
@@ -179,6 +184,7 @@ class DevicePoller:
             self._came_up(now)
         sample = sample_from(self.device, result, now)
         status.last_sample = sample
+        status.sample_mono = time.monotonic()
         status.polls_ok += 1
         status.last_error = "; ".join(result.errors) or None
         status.poll_latencies_s.append(result.duration_s)

@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ from bessai.core.plant.commands import SiteCommands
 from bessai.core.plant.snapshot import SiteSnapshot, SiteSnapshotTaken, SnapshotBuilder
 from bessai.core.polling.scheduler import DevicePoller, DeviceStatus
 from bessai.core.runtime.bus import EventBus
+from bessai.core.runtime.clock_watch import ClockWatch
 from bessai.core.runtime.events import PollFailed, SampleTaken
 from bessai.core.runtime.loop_lag import LoopLag
 from bessai.core.runtime.periodic import cancel_and_wait
@@ -108,10 +110,13 @@ class Gateway(GatewayCloud, GatewayBooks):
         ids_enabled: bool = True,
         dispatch: DispatchSettings | None = None,
         plant: PlantTopology | None = None,
+        wall_clock: Callable[[], float] = time.time,
         health_web_config: Path | None = None,
         profile_dir: Path | None = None,
     ) -> None:
         self.site_id = site_id
+        self.wall_clock = wall_clock  # stamps records; every duration runs on time.monotonic
+        self.clock_watch = ClockWatch(wall_clock)
         self.configs = devices
         self.bus = bus or EventBus()
         self.simulator_seed = simulator_seed
@@ -358,7 +363,7 @@ class Gateway(GatewayCloud, GatewayBooks):
         self.devices[cfg.name] = device
         self.ids.attach(device)
         self.pollers[cfg.name] = DevicePoller(
-            device, cfg.poll_interval_s, self.bus, tracer=self.tracer
+            device, cfg.poll_interval_s, self.bus, tracer=self.tracer, wall_clock=self.wall_clock
         )
         controller = Controller(
             device,
@@ -366,6 +371,7 @@ class Gateway(GatewayCloud, GatewayBooks):
             self.audit,
             self.alarms,
             guard=SafetyGuard(self.device_limits[cfg.name]),
+            clock=self.wall_clock,
             control_interval_s=self.control_interval_s,
             heartbeat_interval_s=self.heartbeat_interval_s,
             tracer=self.tracer,
@@ -412,6 +418,9 @@ class Gateway(GatewayCloud, GatewayBooks):
             site_split=self.wiring.site.last if self.wiring.site.active else None,
             battery_limits=self.wiring.battery_limits(),
         )
+        step = self.clock_watch.recent()
+        if step is not None:
+            snapshot = dataclasses.replace(snapshot, clock_step_s=step.step_s)
         self.snapshot = snapshot
         return snapshot
 
@@ -429,10 +438,29 @@ class Gateway(GatewayCloud, GatewayBooks):
         so that it never lags what the metrics and the bus have already said."""
         return self.build_snapshot()
 
+    def _look_at_the_clock(self) -> None:
+        """A step of the wall clock is said once: a log line, an alarm, an audit row."""
+        step = self.clock_watch.look()
+        if step is None:
+            if self.clock_watch.recent(60.0) is None:
+                self.alarms.update("clock_stepped", False)
+            return
+        old = datetime.fromtimestamp(step.old_wall, UTC).isoformat(timespec="seconds")
+        new = datetime.fromtimestamp(step.new_wall, UTC).isoformat(timespec="seconds")
+        detail = f"wall clock stepped {step.step_s:+.0f} s: {old} -> {new}"
+        log.warning(
+            "wall clock stepped", extra={"step_s": round(step.step_s, 3), "old": old, "new": new}
+        )
+        self.alarms.update("clock_stepped", True, detail)
+        self.books.record(
+            SYSTEM_USER, "clock_stepped", "detected", step_s=round(step.step_s, 3), old=old, new=new
+        )
+
     async def _site_cycle(self) -> None:
-        """Once per control cycle: the site's snapshot, on the bus for every reader."""
+        """Once per control cycle: the wall clock looked at, the site's snapshot on the bus."""
         while True:
             try:
+                self._look_at_the_clock()
                 self.bus.publish(SiteSnapshotTaken(self.build_snapshot()))
             except Exception as exc:
                 log.error("site snapshot failed", extra={"error": f"{type(exc).__name__}: {exc}"})

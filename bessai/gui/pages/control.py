@@ -128,7 +128,7 @@ class InterlockChecklist(QFrame):
                 row = QFrame()
                 row.setObjectName("checkRow")
                 name, state, detail = QLabel(), QLabel(), QLabel()
-                name.setWordWrap(True)  # a long name wraps beside its state, never under it
+                name.setWordWrap(True)  # a long name wraps beside its state, never into it
                 detail.setWordWrap(True)
                 detail.setVisible(False)
                 top = QHBoxLayout()
@@ -248,13 +248,26 @@ class ControlPage(QWidget):
         left.addWidget(self.dispatch)
         left.addStretch(1)
         right = QVBoxLayout()
-        right.addWidget(self.checklist, 1)
+        # The checklist scrolls (by touch too) when a site's rows outgrow the panel: its rows
+        # keep their height instead of being pressed into each other.
+        self.checklist_area = QScrollArea()
+        self.checklist_area.setWidgetResizable(True)
+        self.checklist_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.checklist_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.checklist_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.checklist_area.setWidget(self.checklist)
+        QScroller.grabGesture(
+            self.checklist_area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
+        )
+        right.addWidget(self.checklist_area, 1)
         right.addWidget(self.reset)
         # At 800×480 the explanations below the pad scroll; the controls above them never do.
         left_area = self.left_area = QScrollArea()
         left_area.setWidgetResizable(True)
         left_area.setFrameShape(QScrollArea.Shape.NoFrame)
         left_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Scrolled by touch (the scroller) or the wheel: the panel's width goes to the pad.
+        left_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         left_area.setWidget(left_widget)
         QScroller.grabGesture(
             left_area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
@@ -485,7 +498,7 @@ class ControlPage(QWidget):
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         # The pad keeps the room a gloved hand needs; the checklist takes a third at most.
-        self.checklist.setFixedWidth(max(240, min(420, self.width() // 3)))
+        self.checklist_area.setFixedWidth(max(230, min(420, self.width() // 3)))
         super().resizeEvent(event)  # type: ignore[arg-type]
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name

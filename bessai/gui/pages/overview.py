@@ -440,10 +440,12 @@ class OverviewPage(QWidget):
 
     def _alarms(self) -> None:
         alarms = self.bridge.active_alarms()
-        count, severity = alarm_badge(alarms)
+        _, severity = alarm_badge(alarms)
         spanish = is_spanish(self)
+        # "Active alarms" counts the active ones; cleared ones waiting for an acknowledgement
+        # are on the Alarms page and in the strip's badge.
         self.alarms.show_value(
-            str(count),
+            str(sum(1 for a in alarms if a.active)),
             "\n".join(
                 ("★ " if a.first_out else "")
                 + f"{a.device or t('site')}: "

@@ -416,12 +416,20 @@
         <translation>Reposición de parada</translation>
     </message>
     <message>
+        <source>EMERGENCY STOP</source>
+        <translation>PARADA DE EMERGENCIA</translation>
+    </message>
+    <message>
         <source>EMERGENCY STOP LATCHED</source>
         <translation>PARADA DE EMERGENCIA ENCLAVADA</translation>
     </message>
     <message>
         <source>EMERGENCY STOP LATCHED: {0}</source>
         <translation>PARADA DE EMERGENCIA ENCLAVADA: {0}</translation>
+    </message>
+    <message>
+        <source>EMERGENCY STOP: {0}</source>
+        <translation>PARADA DE EMERGENCIA: {0}</translation>
     </message>
     <message>
         <source>Edit</source>
