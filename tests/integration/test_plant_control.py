@@ -219,3 +219,33 @@ async def test_the_export_limit_holds_at_the_poi_with_pv(tmp_path: Path) -> None
     finally:
         await gw.stop()
         await sim.stop()
+
+
+@pytest.mark.slow
+async def test_a_site_reactive_setpoint_is_split_within_each_apparent_power_rating(
+    rig: Rig,
+) -> None:
+    await _site_manual(rig, 60.0)
+    await until(lambda: abs(rig.total() - 60.0) <= 3.0, 15.0, "60 kW")
+    result = await rig.gw.commands.command_reactive(rig.operator, 60.0, "site")
+    assert result.ok, result.message_en
+
+    def q(name: str) -> float:
+        sample = rig.gw.pollers[name].status.last_sample
+        return 0.0 if sample is None else sample.roles.get("reactive_power_kvar") or 0.0
+
+    await until(lambda: abs(q("pcs1") + q("pcs2") - 60.0) <= 3.0, 10.0, "60 kvar at the PCS")
+    # Active power first: at 100 kW each the 110 kVA rating leaves 45.8 kvar.
+    assert (await rig.gw.commands.command_setpoint(rig.operator, 200.0, "site")).ok
+    await until(lambda: rig.total() >= 190.0, 15.0, "near 200 kW")
+    assert (await rig.gw.commands.command_reactive(rig.operator, 200.0, "site")).ok
+    await until(lambda: abs(q("pcs1") - 45.8) <= 2.0, 10.0, "Q held to the rating")
+    for name in ("pcs1", "pcs2"):
+        p_kw, q_kvar = rig.power(name), q(name)
+        assert p_kw**2 + q_kvar**2 <= 110.0**2 * 1.02
+    rows = [r for r in rig.gw.audit.records() if r.action == "reactive_setpoint"]
+    assert {r.detail["device"] for r in rows} == {"pcs1", "pcs2"}
+    assert any(r.outcome == "clamped" for r in rows)
+    # Any interlock zeroes Q too.
+    assert (await rig.gw.commands.set_mode(rig.operator, ControlMode.STANDBY, "site")).ok
+    await until(lambda: abs(q("pcs1")) + abs(q("pcs2")) < 1.0, 10.0, "Q back to zero")

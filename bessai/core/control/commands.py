@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -72,6 +73,9 @@ class OperatorCommands(ABC):
     control_regs: list[str]
     run_mode_reg: Register | None
     watchdog_reg: Register | None
+    q_reg: Register | None
+    manual_kvar: float
+    reactive_limit_kvar: Callable[[], float]
     _books: Books
     _locked: Callable[[], contextlib.AbstractAsyncContextManager[None]]
     tick: Callable[[], Awaitable[ControlState]]
@@ -158,10 +162,11 @@ class OperatorCommands(ABC):
             old = self.mode
             self.mode = mode
             if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
-                self.manual_kw = 0.0
+                self.manual_kw = self.manual_kvar = 0.0
                 self.lease_expires_at = now + self.lease_s
             if mode is ControlMode.STANDBY:
                 self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
+                self.manual_kvar = 0.0
             else:
                 await self._write_run_mode(True)
             self._record(user, "mode", "ok", old=old.value, new=mode.value)
@@ -229,6 +234,42 @@ class OperatorCommands(ABC):
             "command a setpoint",
             decide,
             lambda: {"requested_kw": setpoint_kw},
+        )
+
+    async def command_reactive(
+        self, session: Session | None, setpoint_kvar: float
+    ) -> CommandResult:
+        """An operator's reactive-power setpoint in Manual: inside the rating beside P at every
+        tick, zero under any interlock; audited like an active one."""
+
+        async def decide(now: float, user: str) -> Decision:
+            if self.q_reg is None:
+                return CommandResult.of(
+                    False, Reason.REFUSED_MODE, mode="no reactive-power setpoint on this device"
+                ), None
+            if self.mode is not ControlMode.MANUAL:
+                return CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value), None
+            if not math.isfinite(setpoint_kvar):
+                return CommandResult.of(False, Reason.REFUSED_NOT_FINITE), None
+            limit = self.reactive_limit_kvar()
+            self.manual_kvar = setpoint_kvar
+            clamped = abs(setpoint_kvar) > limit
+            self._record(
+                user,
+                "reactive_setpoint",
+                "clamped" if clamped else "ok",
+                requested_kvar=setpoint_kvar,
+                limit_kvar=round(limit, 3),
+            )
+            return None, None
+
+        return await self._command(
+            session,
+            Permission.CONTROL,
+            "reactive_setpoint",
+            "command a reactive setpoint",
+            decide,
+            lambda: {"requested_kvar": setpoint_kvar},
         )
 
     async def estop(self, session: Session | None, source: str = "screen") -> CommandResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -137,6 +138,11 @@ class Controller(OperatorCommands):
         self.control_regs = _control_registers(profile)
         self.run_mode_reg = profile.by_role(Role.RUN_MODE)
         self.watchdog_reg = profile.by_role(Role.WATCHDOG)
+        # Reactive power, where the profile maps its setpoint: the register's range is taken
+        # as the apparent-power rating S (P² + Q² <= S², active power first).
+        self.q_reg = profile.by_role(Role.SETPOINT_REACTIVE_POWER_KVAR)
+        self.manual_kvar = 0.0
+        self.applied_kvar: float | None = None
         self.alarm_reg = profile.by_role(Role.ALARM_WORD)
         if self.command is not None:
             self.guard.device_min_kw = self.command.min_kw
@@ -435,6 +441,7 @@ class Controller(OperatorCommands):
             last_verdict=self.last_verdict,
             proposal=self.proposal,
             heartbeat=self.heartbeat,
+            reactive_kvar=self.applied_kvar or 0.0,
             shadow_proposal=self.shadow_proposal,
         )
 
@@ -502,6 +509,7 @@ class Controller(OperatorCommands):
                 self._alarm("dispatch_fallback", False)
             if self.can_control:
                 await self._apply(now, interlocks)
+                await self._apply_reactive(interlocks)
             await self._heartbeat(now)
             return self._publish_state(now)
 
@@ -591,6 +599,35 @@ class Controller(OperatorCommands):
         else:
             self._record(SYSTEM_USER, "remote_control_leave", "ok")
 
+    def reactive_limit_kvar(self) -> float:
+        """The most reactive power allowed now: what the rating S leaves beside |P|."""
+        reg = self.q_reg
+        if reg is None:
+            return 0.0
+        s_kva = max(abs(reg.max or 0.0), abs(reg.min or 0.0))
+        p_kw = abs(self.applied_kw or 0.0)
+        return math.sqrt(max(0.0, s_kva**2 - p_kw**2))
+
+    async def _apply_reactive(self, interlocks: list[Interlock]) -> None:
+        """The reactive setpoint in Manual (zero under any interlock or in another mode),
+        inside what the rating leaves beside the active power; read back like P."""
+        if self.q_reg is None:
+            return
+        limit = self.reactive_limit_kvar()
+        wanted = self.manual_kvar if self.mode is ControlMode.MANUAL and not interlocks else 0.0
+        value = round(min(limit, max(-limit, wanted)), 3)
+        if self.applied_kvar is not None and abs(value - self.applied_kvar) < 1e-6:
+            return
+        try:
+            back = await self.device.write(self.q_reg.name, value)
+            self.applied_kvar = float(back) if isinstance(back, int | float) else None
+        except DeviceError as exc:
+            self.applied_kvar = None
+            log.warning(
+                "reactive setpoint write failed",
+                extra={"device": self.device.name, "error": str(exc)},
+            )
+
     async def _heartbeat(self, now: float) -> None:
         if self.watchdog_reg is None or self.heartbeat_paused:
             return
@@ -619,6 +656,7 @@ class Controller(OperatorCommands):
         old = self.mode
         self.mode = ControlMode.STANDBY
         self.manual_kw = 0.0
+        self.manual_kvar = 0.0
         self.lease_expires_at = None
         self.proposal = None
         if old is not ControlMode.STANDBY:

@@ -74,6 +74,7 @@ class ControlState:
     proposal: Proposal | None
     heartbeat: int
     shadow_proposal: Proposal | None = None
+    reactive_kvar: float = 0.0  # the reactive setpoint in force (where the device maps one)
 
     def lease_remaining_s(self, now: float) -> float | None:
         return None if self.lease_expires_at is None else max(0.0, self.lease_expires_at - now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,11 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "values": {"value": alarm.value, "detail": alarm.detail},
         "first_out": alarm.first_out,
     }
+
+
+def _sum_known(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known), 3) if known else None
 
 
 def _finite(value: float) -> float | None:
@@ -84,6 +90,10 @@ def _site_section(snapshot: SiteSnapshot) -> dict[str, Any]:
             "detail": split.detail,
         },
         "shares_kw": {} if split is None else {n: round(s, 3) for n, s in split.shares_kw.items()},
+        "q_setpoint_kvar": round(
+            sum(d.control.reactive_kvar for d in snapshot.controllable if d.control), 3
+        ),
+        "reactive_power_kvar": _sum_known(d.value("reactive_power_kvar") for d in snapshot.devices),
         "limited_by": None if limiting is None else {"device": limiting[0], "why": limiting[1]},
         "battery_limits": {
             inverter: {

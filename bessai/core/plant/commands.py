@@ -188,6 +188,36 @@ class SiteCommands:
         )
         return result
 
+    async def command_reactive(
+        self, session: Session | None, setpoint_kvar: float, target: str = SITE_TARGET
+    ) -> CommandResult:
+        """A reactive-power setpoint for the site (split in proportion to what each inverter's
+        rating leaves beside its active power) or one device; each device guards its share."""
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return chosen
+        able = {n: c for n, c in chosen.items() if c.q_reg is not None}
+        if not able:
+            return CommandResult.of(
+                False, Reason.REFUSED_MODE, mode="no reactive-power setpoint on these devices"
+            )
+        if len(able) == 1:
+            return await next(iter(able.values())).command_reactive(session, setpoint_kvar)
+        room = {n: c.reactive_limit_kvar() for n, c in able.items()}
+        total = sum(room.values())
+        share = {
+            n: setpoint_kvar * (r / total if total > 0 else 1 / len(able)) for n, r in room.items()
+        }
+        result = await self._each(able, lambda n, c: c.command_reactive(session, share[n]))
+        self._site_row(
+            session,
+            "reactive_setpoint",
+            "ok" if result.ok else "partial",
+            requested_kvar=setpoint_kvar,
+            split_kvar={n: round(s, 3) for n, s in share.items()},
+        )
+        return result
+
     def preview(self, setpoint_kw: float, target: str = SITE_TARGET) -> dict[str, Preview]:
         """What each aimed device would make of its share now."""
         chosen = self._aimed(target)

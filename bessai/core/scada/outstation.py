@@ -412,7 +412,11 @@ class Outstation:
             if not self.remote_control:
                 return Outcome(False, "remote control is off (2101)")
             return await self.site.site_setpoint_kw(float(value) / spec.scale, by)
-        return Outcome(False, "the plant takes no reactive-power setpoint")
+        if spec.command == "reactive_power_setpoint_kvar":
+            if not self.remote_control:
+                return Outcome(False, "remote control is off (2101)")
+            return await self.site.site_reactive_kvar(float(value) / spec.scale, by)
+        return Outcome(False, f"no such command: {spec.command}")
 
     def summary(self) -> dict[str, Any]:
         """For /health and the screens: the link, authority, commands and the buffer."""

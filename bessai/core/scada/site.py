@@ -49,6 +49,10 @@ class ScadaSite(Protocol):
         """The site's active-power setpoint (+ = discharge), through the guard."""
         ...
 
+    async def site_reactive_kvar(self, value: float, by: str) -> Outcome:
+        """The site's reactive-power setpoint (kvar), through the guard, where the plant can."""
+        ...
+
     def on_change(self, wake: Callable[[], None]) -> Callable[[], None]:
         """Call ``wake`` (on the event loop) when a sample or the control state is new; returns
         the unsubscribe. The outstation also reads on its own period."""

@@ -137,6 +137,15 @@ class GatewayScadaSite:
         applied = result.verdict.value_kw if result.verdict is not None else value
         return Outcome(True, result.message_en, applied)
 
+    async def site_reactive_kvar(self, value: float, by: str) -> Outcome:
+        """The grid operator's reactive setpoint: split by each inverter's room beside its P."""
+        commands = self.gateway.commands
+        targets = commands.targets()
+        if not targets:
+            return Outcome(False, "no battery here can be commanded")
+        result = await commands.command_reactive(_session(by), value, targets[0])
+        return Outcome(result.ok, result.message_en, value if result.ok else None)
+
     def on_change(self, wake: Callable[[], None]) -> Callable[[], None]:
         undo = [
             self.gateway.bus.subscribe(SampleTaken, lambda _: wake()),
