@@ -624,3 +624,45 @@ def test_the_fleet_page_shows_a_remote_site_from_the_subscription_and_its_stalen
     qtbot.waitUntil(lambda: "STALE" in page.table.item(0, 7).text(), timeout=10000)
     assert page.table.item(0, 0).foreground().color().name() == current_palette().warn
     assert "1 stale" in page.status.text()
+
+
+def test_charts_show_the_site_or_one_device_never_both_interleaved(
+    aio: Loop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    async def start() -> Gateway:
+        gw = Gateway(
+            "cl-two-04",
+            [
+                DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
+                for name in ("a", "b")
+            ],
+            data_dir=tmp_path,
+            control_interval_s=0.1,
+            ids_enabled=False,
+        )
+        await gw.start()
+        return gw
+
+    gateway = aio.run(start())
+    window = MainWindow(CoreBridge(gateway))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    try:
+        gateway.simulators["b"].model.temp_c = 35.0
+        charts = window.pages[PAGES.index("Charts")]
+        window.stack.setCurrentIndex(PAGES.index("Charts"))
+        qtbot.waitUntil(lambda: set(charts.target_buttons) == {"site", "a", "b"}, timeout=5000)
+        assert charts.target == "site"
+        qtbot.waitUntil(lambda: len(charts.buffers["temp"]) >= 5, timeout=5000)
+        _, temps = charts.buffers["temp"].view()
+        assert float(np.nanmin(temps[-3:])) > 33.0  # the hottest battery's, not an average
+        qtbot.mouseClick(charts.target_buttons["a"], Qt.MouseButton.LeftButton)
+        assert charts.target == "a"
+        qtbot.waitUntil(lambda: len(charts.buffers["temp"]) >= 5, timeout=5000)
+        _, temps = charts.buffers["temp"].view()
+        assert float(np.nanmax(temps)) < 30.0  # a's alone: no point of b's in between
+    finally:
+        window.bridge.close()
+        window.hide()
+        aio.run(gateway.stop())

@@ -146,6 +146,13 @@ class ChartsPage(QWidget):
             button.clicked.connect(lambda _=False, s=seconds: self.set_range(s))
             self.range_buttons[label] = button
             bar.addWidget(button)
+        # What the charts show: one device, or the site (its values as the core composes them:
+        # summed power and setpoint, capacity-weighted SoC, the hottest temperature).
+        self._target: str | None = None
+        self.target_buttons: dict[str, QPushButton] = {}
+        self.targets_bar = QHBoxLayout()
+        bar.addLayout(self.targets_bar)
+        self._site_ts = 0.0
         self.pause = QPushButton()
         self.pause.setCheckable(True)
         self.pause.toggled.connect(self._toggle_follow)
@@ -266,7 +273,10 @@ class ChartsPage(QWidget):
 
     def show_limits(self) -> None:
         """The guard's limits as lines, the allowed window as a band (live, from the core)."""
-        limits = self.bridge.limits()
+        target = self.target
+        limits = (
+            self.bridge.limits_of(target) if target not in (None, "site") else self.bridge.limits()
+        )
         summary = self.bridge.intrusion_summary()
         values = {
             "ids_alarm": (summary.alarm_threshold, t("alarm")),
@@ -285,14 +295,77 @@ class ChartsPage(QWidget):
             if shown is not None:
                 line.setValue(shown[0])
                 line.label.setFormat(f"{shown[1]} {fmt(shown[0], 1)}")
-        state = self.bridge.state()
+        state = None if target is None else self.bridge.snapshot().control_of(target)
         if state is not None:
             window = (state.window.min_kw, state.window.max_kw)
             if tuple(self.window_band.getRegion()) != window:
                 self.window_band.setRegion(window)
 
+    def targets(self) -> list[str]:
+        names = self.bridge.device_names()
+        return (["site"] if len(names) > 1 else []) + names
+
+    @property
+    def target(self) -> str | None:
+        """The device the charts show, or "site"; the site by default when there are several."""
+        targets = self.targets()
+        if self._target in targets:
+            return self._target
+        return targets[0] if targets else None
+
+    def choose_target(self, target: str) -> None:
+        if target == self.target:
+            return
+        self._target = target
+        self.buffers = {name: RingBuffer(CAPACITY) for name in SERIES}
+        self.envelopes = {name: EnvelopeCache() for name in SERIES}
+        self.history = {}
+        self._site_ts = 0.0
+        self._show_targets()
+        self._load_history(self.range_s)
+        self.redraw()
+
+    def _show_targets(self) -> None:
+        targets = self.targets()
+        if list(self.target_buttons) != targets:
+            for button in self.target_buttons.values():
+                self.targets_bar.removeWidget(button)
+                button.deleteLater()
+            self.target_buttons = {}
+            for name in targets:
+                button = QPushButton(t("Site") if name == "site" else name)
+                button.setCheckable(True)
+                button.clicked.connect(lambda _=False, n=name: self.choose_target(n))
+                self.targets_bar.addWidget(button)
+                self.target_buttons[name] = button
+        for name, button in self.target_buttons.items():
+            button.setChecked(name == self.target)
+            button.setVisible(len(targets) > 1)
+
+    def _add_site_point(self) -> None:
+        """The site's values, once per new snapshot, when the charts show the site."""
+        snap = self.bridge.snapshot()
+        if snap.ts <= self._site_ts:
+            return
+        self._site_ts = snap.ts
+        values = {
+            "soc": snap.soc_pct.value,
+            "power": snap.power_kw.value,
+            "setpoint": snap.setpoint_kw if snap.controllable else None,
+            "temp": snap.hottest_temp_c.value,
+            "ids": None if snap.intrusion is None else snap.intrusion.score,
+        }
+        for name, value in values.items():
+            self.buffers[name].append(snap.ts, value)
+
     def add_samples(self, samples: list[Sample]) -> None:
+        target = self.target
+        if target == "site":
+            self._add_site_point()
+            return
         for s in samples:
+            if s.device != target:
+                continue  # one device's curve: never another's values in between
             for name, role in SERIES.items():
                 value = s.roles.get(role)
                 if name == "setpoint":
@@ -315,9 +388,9 @@ class ChartsPage(QWidget):
     def _load_history(self, seconds: int) -> None:
         """The part of a range before the live buffer comes from local history (min/max per
         pixel), read in a worker thread; it is drawn ahead of the live curve when it arrives."""
-        device = next(iter(self.bridge.device_names()), None)
-        if device is None:
-            return
+        device = self.target
+        if device is None or device == "site":
+            return  # the site's curve is drawn from the live snapshots only
         end = time.time()
         roles = dict(SERIES)
         self.history_for = 0
@@ -383,6 +456,7 @@ class ChartsPage(QWidget):
 
     def _on_text_frame(self) -> None:
         if self.isVisible():
+            self._show_targets()
             self.show_limits()
 
     def _on_frame(self) -> None:
