@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/heap.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui.py
 	$(BIN)/python bench/gui_idle.py
+	$(BIN)/python bench/gui_plant_idle.py
 
 # A scripted scenario (half an hour of simulated history, then trip, comms loss, E-stop and an
 # intrusion on the live simulator) at 1280x800 and 800x480, in Spanish and English, under Xvfb;
