@@ -36,7 +36,14 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 class Pki:
     """A CA in a folder, issuing server and client certificates signed by it."""
 
-    def __init__(self, folder: Path, name: str = "BESSAI test site CA") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str = "BESSAI test site CA",
+        ca_file: str = "ca.pem",
+        cert_suffix: str = ".pem",
+    ) -> None:
+        self.cert_suffix = cert_suffix
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self._key = ec.generate_private_key(ec.SECP256R1())
@@ -70,7 +77,7 @@ class Pki:
             )
             .sign(self._key, hashes.SHA256())
         )
-        self.ca = folder / "ca.pem"
+        self.ca = folder / ca_file
         self.ca.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
     def issue(
@@ -103,7 +110,7 @@ class Pki:
             )
             .sign(self._key, hashes.SHA256())
         )
-        issued = Issued(self.folder / f"{stem}.pem", self.folder / f"{stem}.key")
+        issued = Issued(self.folder / f"{stem}{self.cert_suffix}", self.folder / f"{stem}.key")
         issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         issued.key.write_bytes(_key_pem(key))
         return issued

@@ -65,6 +65,24 @@ def hmi(app: App, qtbot: QtBot) -> App:
     return app
 
 
+async def two_batteries(
+    tmp_path: Path, site_id: str, names: tuple[str, ...], *, ids: bool = True
+) -> Gateway:
+    """A started gateway on two embedded simulated batteries (the multi-device tests' site)."""
+    gw = Gateway(
+        site_id,
+        [
+            DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
+            for name in names
+        ],
+        data_dir=tmp_path,
+        control_interval_s=0.1,
+        ids_enabled=ids,
+    )
+    await gw.start()
+    return gw
+
+
 def test_the_status_strip_says_what_the_battery_does_and_stands_out_when_abnormal(
     hmi: App, qtbot: QtBot
 ) -> None:
@@ -477,20 +495,7 @@ def test_charts_are_backfilled_from_local_history_at_start(hmi: App, qtbot: QtBo
 def test_the_overview_shows_every_device_of_a_multi_device_site(
     aio: Loop, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    async def start() -> Gateway:
-        gw = Gateway(
-            "cl-two-01",
-            [
-                DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
-                for name in ("bess-a", "bess-b")
-            ],
-            data_dir=tmp_path,
-            control_interval_s=0.1,
-        )
-        await gw.start()
-        return gw
-
-    gateway = aio.run(start())
+    gateway = aio.run(two_batteries(tmp_path, "cl-two-01", ("bess-a", "bess-b")))
     window = MainWindow(CoreBridge(gateway))
     qtbot.addWidget(window)
     window.resize(1280, 800)
@@ -530,21 +535,7 @@ def test_a_trip_on_the_second_battery_turns_the_strip_red_naming_it(
     """Two batteries, b over temperature, a healthy: the strip, the checklist, the alarm row
     and the Overview all name b, and a's cycles never clear b's trip."""
 
-    async def start() -> Gateway:
-        gw = Gateway(
-            "cl-two-03",
-            [
-                DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
-                for name in ("a", "b")
-            ],
-            data_dir=tmp_path,
-            control_interval_s=0.1,
-            ids_enabled=False,
-        )
-        await gw.start()
-        return gw
-
-    gateway = aio.run(start())
+    gateway = aio.run(two_batteries(tmp_path, "cl-two-03", ("a", "b"), ids=False))
     window = MainWindow(CoreBridge(gateway))
     qtbot.addWidget(window)
     window.resize(800, 480)
@@ -629,21 +620,7 @@ def test_the_fleet_page_shows_a_remote_site_from_the_subscription_and_its_stalen
 def test_charts_show_the_site_or_one_device_never_both_interleaved(
     aio: Loop, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    async def start() -> Gateway:
-        gw = Gateway(
-            "cl-two-04",
-            [
-                DeviceConfig(name=name, profile="sim_bess", simulated=True, poll_interval_s=0.1)
-                for name in ("a", "b")
-            ],
-            data_dir=tmp_path,
-            control_interval_s=0.1,
-            ids_enabled=False,
-        )
-        await gw.start()
-        return gw
-
-    gateway = aio.run(start())
+    gateway = aio.run(two_batteries(tmp_path, "cl-two-04", ("a", "b"), ids=False))
     window = MainWindow(CoreBridge(gateway))
     qtbot.addWidget(window)
     window.resize(1280, 800)

@@ -83,7 +83,7 @@ async def test_a_missing_topic_is_one_line_and_a_health_problem_until_it_exists(
         cloud=CloudConfig(pubsub_emulator.project, "telemetry", retry_max_s=1.0),
     )
     gw.topic_recheck_s = 0.5
-    caplog.set_level(logging.INFO, logger="bessai.core.site.gateway")
+    caplog.set_level(logging.INFO, logger="bessai.core.site.gateway_cloud")
     await gw.start()
     try:
         await until(lambda: bool(gw.cloud_problems), 15.0, "the missing topic seen")
