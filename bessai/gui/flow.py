@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from math import cos, radians, sin
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from bessai.gui.formatting import fmt, power_text
@@ -185,9 +185,17 @@ class PowerFlow(QWidget):
             p.setFont(label_font)
             p.setPen(QColor(pal.muted))
             p.drawText(box.adjusted(0, 3, 0, 0), Qt.AlignmentFlag.AlignHCenter, title)
-            p.setFont(value_font)
             p.setPen(ink)
             shown = power_text(power, v.deadband_kw) if key != "pv" else fmt(power)
+            # The whole number always: a value wider than its box gets a smaller font,
+            # never a cut sign or unit ("38.0 kV" for -38.0 kW).
+            fitted = QFont(value_font)
+            while (
+                QFontMetricsF(fitted).horizontalAdvance(f"{shown} kW") > box.width() - 8
+                and fitted.pointSizeF() > 6.0
+            ):
+                fitted.setPointSizeF(fitted.pointSizeF() - 0.5)
+            p.setFont(fitted)
             p.drawText(
                 box.adjusted(0, 0, 0, -4),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,

@@ -44,12 +44,19 @@ NAMED = [
 def tables() -> set[str]:
     """The strings the pages pass to t() from their tables (not as literals)."""
     from bessai.gui.bridge import ENGLISH, TRIP_CAUSES
-    from bessai.gui.pages.alarms import EVENTS, PRIORITIES, STATES
+    from bessai.gui.pages.alarms import ACTIONS, EVENTS, OUTCOMES, PRIORITIES, STATES
     from bessai.gui.pages.control import INTERLOCKS
 
     names = {text for _, name, clears in INTERLOCKS for text in (name, clears)}
     names |= set(ENGLISH.values()) | set(TRIP_CAUSES.values())  # the core's reasons, translated
-    return names | set(STATES.values()) | set(PRIORITIES.values()) | set(EVENTS.values())
+    return (
+        names
+        | set(STATES.values())
+        | set(PRIORITIES.values())
+        | set(EVENTS.values())
+        | set(ACTIONS.values())
+        | set(OUTCOMES.values())
+    )
 
 
 def test_every_gui_string_is_translated_to_spanish() -> None:

@@ -88,6 +88,7 @@ class SiteMachine(RuleBasedStateMachine):
         self.pollers: dict[str, DevicePoller] = {}
         self.controllers: dict[str, Controller] = {}
         self.last_poll: dict[str, float | None] = {}
+        self.fresh: dict[str, bool] = {}
         self.hot: dict[str, bool] = {}
         self.down: dict[str, bool] = {}
         for name in NAMES:
@@ -109,6 +110,7 @@ class SiteMachine(RuleBasedStateMachine):
                 books=self.books,
             )
             self.last_poll[name] = None
+            self.fresh[name] = False
             self.hot[name] = self.down[name] = False
         configs = [DeviceConfig(name=n, profile="sim_bess", simulated=True) for n in NAMES]
         self.site = SiteController(
@@ -128,6 +130,8 @@ class SiteMachine(RuleBasedStateMachine):
 
     async def _poll(self, name: str) -> None:
         sample = await self.pollers[name].poll_once()
+        # Fresh: the last poll answered (a reconnect's first poll may not).
+        self.fresh[name] = sample is not None
         if sample is not None:
             self.last_poll[name] = self.clock.now
 
@@ -204,13 +208,13 @@ class SiteMachine(RuleBasedStateMachine):
     @invariant()
     def a_trip_alarm_lasts_as_long_as_its_cause(self) -> None:
         for name in NAMES:
-            fresh = not self.down[name] and self.last_poll[name] == self.clock.now
+            fresh = not self.down[name] and self.fresh[name]
             if self.hot[name] and fresh:
                 self.run(self.controllers[name].tick())
                 alarm = self.alarms.get("safety_trip", name)
                 assert alarm.active, f"{name}'s trip not active while it is hot"
                 other = next(n for n in NAMES if n != name)
-                other_fresh = not self.down[other] and self.last_poll[other] == self.clock.now
+                other_fresh = not self.down[other] and self.fresh[other]
                 if not self.hot[other] and other_fresh:
                     # The healthy one, read just now: its own instance is clear (a lost link
                     # keeps the last known trip, which is right and not this property).

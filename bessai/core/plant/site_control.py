@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bessai.core.alarms.catalogue import PLANT_ALARMS
 from bessai.core.alarms.manager import AlarmManager
 from bessai.core.config.plant import PlantTopology
 from bessai.core.control.controller import Controller
@@ -106,6 +107,10 @@ class SiteController:
     _target_kw: float = 0.0
     _at: float | None = None
     _meter: tuple[float, float, float] | None = None  # grid kW, battery sum kW, when
+
+    def __post_init__(self) -> None:
+        for definition in PLANT_ALARMS:  # its own alarms, whoever built it
+            self.alarms.define(definition)
 
     @property
     def active(self) -> bool:

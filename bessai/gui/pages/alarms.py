@@ -47,6 +47,41 @@ EVENTS = {
 }
 
 
+#: The audit trail's actions and outcomes in words (anything else is shown as its code).
+ACTIONS = {
+    "mode": "Mode",
+    "setpoint": "Setpoint",
+    "reactive_setpoint": "Reactive setpoint",
+    "estop": "Emergency stop",
+    "estop_reset": "E-stop reset",
+    "maintenance": "Maintenance",
+    "limits": "Limits",
+    "register_write": "Register write",
+    "alarm_ack": "Alarm acknowledged",
+    "alarm_ack_all": "All alarms acknowledged",
+    "alarm_shelve": "Alarm shelved",
+    "site_mode": "Site mode",
+    "site_setpoint": "Site setpoint",
+    "site_reactive_setpoint": "Site reactive setpoint",
+    "login": "Log in",
+    "logout": "Log out",
+    "clock_stepped": "Clock stepped",
+    "setpoint_write": "Setpoint write",
+    "remote_control_leave": "Remote control left",
+    "profile_loaded": "Profile loaded",
+}
+OUTCOMES = {
+    "ok": "done",
+    "refused": "refused",
+    "forced": "forced",
+    "latched": "latched",
+    "clamped": "clamped",
+    "failed": "failed",
+    "detected": "detected",
+    "partial": "partly done",
+}
+
+
 def _value_text(value: object) -> str:
     """A detail's value in words: lists joined, numbers short, codes read as words."""
     if isinstance(value, list | tuple):
@@ -270,7 +305,14 @@ class AlarmsPage(QWidget):
         if self.view.currentIndex() != 2 or not isinstance(records, list):
             return
         rows = [
-            [stamp(r.ts), r.user, r.action, r.outcome, detail_text(r.detail), str(r.seq)]
+            [
+                stamp(r.ts),
+                r.user,
+                t(ACTIONS[r.action]) if r.action in ACTIONS else r.action,
+                t(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else r.outcome,
+                detail_text(r.detail),
+                str(r.seq),
+            ]
             for r in records
         ]
         self._fill([t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"], rows)

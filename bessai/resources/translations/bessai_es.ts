@@ -100,8 +100,16 @@
         <translation>Alarma</translation>
     </message>
     <message>
+        <source>Alarm acknowledged</source>
+        <translation>Alarma reconocida</translation>
+    </message>
+    <message>
         <source>Alarm history</source>
         <translation>Historial de alarmas</translation>
+    </message>
+    <message>
+        <source>Alarm shelved</source>
+        <translation>Alarma suspendida</translation>
     </message>
     <message>
         <source>Alarms</source>
@@ -114,6 +122,10 @@
     <message>
         <source>Alarms: {0}</source>
         <translation>Alarmas: {0}</translation>
+    </message>
+    <message>
+        <source>All alarms acknowledged</source>
+        <translation>Todas las alarmas reconocidas</translation>
     </message>
     <message>
         <source>Allowed now: 0 kW (interlock)</source>
@@ -278,6 +290,10 @@
     <message>
         <source>Clears with a fresh sample</source>
         <translation>Se libera con una muestra nueva</translation>
+    </message>
+    <message>
+        <source>Clock stepped</source>
+        <translation>Salto del reloj</translation>
     </message>
     <message>
         <source>Cloud outbox</source>
@@ -908,6 +924,10 @@
         <translation>Perfil</translation>
     </message>
     <message>
+        <source>Profile loaded</source>
+        <translation>Perfil cargado</translation>
+    </message>
+    <message>
         <source>Proposal {0:+.1f} kW</source>
         <translation>Propuesta {0:+.1f} kW</translation>
     </message>
@@ -936,6 +956,10 @@
         <translation>Palabras</translation>
     </message>
     <message>
+        <source>Reactive setpoint</source>
+        <translation>Consigna reactiva</translation>
+    </message>
+    <message>
         <source>Read only</source>
         <translation>Solo lectura</translation>
     </message>
@@ -944,8 +968,16 @@
         <translation>Rechazado: {detail}</translation>
     </message>
     <message>
+        <source>Register write</source>
+        <translation>Escritura de registro</translation>
+    </message>
+    <message>
         <source>Registers</source>
         <translation>Registros</translation>
+    </message>
+    <message>
+        <source>Remote control left</source>
+        <translation>Control remoto dejado</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -1028,6 +1060,10 @@
         <translation>Consigna aplicada: {0} kW</translation>
     </message>
     <message>
+        <source>Setpoint write</source>
+        <translation>Escritura de consigna</translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
@@ -1054,6 +1090,18 @@
     <message>
         <source>Site load</source>
         <translation>Consumo</translation>
+    </message>
+    <message>
+        <source>Site mode</source>
+        <translation>Modo del sitio</translation>
+    </message>
+    <message>
+        <source>Site reactive setpoint</source>
+        <translation>Consigna reactiva del sitio</translation>
+    </message>
+    <message>
+        <source>Site setpoint</source>
+        <translation>Consigna del sitio</translation>
     </message>
     <message>
         <source>SoC ceiling</source>
@@ -1292,12 +1340,20 @@
         <translation>cargando</translation>
     </message>
     <message>
+        <source>clamped</source>
+        <translation>limitado</translation>
+    </message>
+    <message>
         <source>clear</source>
         <translation>libre</translation>
     </message>
     <message>
         <source>cleared</source>
         <translation>despejada</translation>
+    </message>
+    <message>
+        <source>detected</source>
+        <translation>detectado</translation>
     </message>
     <message>
         <source>device fault: {fault}</source>
@@ -1314,6 +1370,10 @@
     <message>
         <source>discharging</source>
         <translation>descargando</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>hecho</translation>
     </message>
     <message>
         <source>driven by</source>
@@ -1338,6 +1398,10 @@
     <message>
         <source>floor</source>
         <translation>mínimo</translation>
+    </message>
+    <message>
+        <source>forced</source>
+        <translation>forzado</translation>
     </message>
     <message>
         <source>frequency response</source>
@@ -1374,6 +1438,10 @@
     <message>
         <source>last sample</source>
         <translation>última muestra</translation>
+    </message>
+    <message>
+        <source>latched</source>
+        <translation>enclavado</translation>
     </message>
     <message>
         <source>learning</source>
@@ -1456,6 +1524,10 @@
         <translation>tensión del paquete {voltage_v:.1f} V fuera de {min_v:.0f}..{max_v:.0f} V</translation>
     </message>
     <message>
+        <source>partly done</source>
+        <translation>hecho en parte</translation>
+    </message>
+    <message>
         <source>polls</source>
         <translation>lecturas</translation>
     </message>
@@ -1490,6 +1562,10 @@
     <message>
         <source>reconnects</source>
         <translation>reconexiones</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>rechazado</translation>
     </message>
     <message>
         <source>requests per poll</source>
