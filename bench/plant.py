@@ -36,9 +36,8 @@ from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.events import ControlMode
 from bessai.core.guard.safety import SafetyLimits
 from bessai.core.site.gateway import Gateway
+from bessai.core.site.simulated import start_simulated_plant
 from bessai.core.stores.auth import AuthService, Role, Session
-from bessai.drivers.profile_loader import load_profile
-from bessai.drivers.simulator.plant import PlantDevice, PlantSimulator
 from bessai.drivers.simulator.server import BessSimulator
 
 RUNS = 5
@@ -102,34 +101,7 @@ async def baseline(data: Path) -> list[float]:
 
 
 async def plant(data: Path) -> tuple[list[float], list[float]]:
-    pcs, bms, meter = (load_profile(p) for p in ("sim_pcs", "sim_bms", "sim_meter"))
-    sim = PlantSimulator(
-        [
-            PlantDevice("pcs1", pcs, "inverter", "127.0.0.1", 0, batteries=("bms1",)),
-            PlantDevice("pcs2", pcs, "inverter", "127.0.0.1", 0, batteries=("bms2",)),
-            PlantDevice("bms1", bms, "bms", "127.0.0.1", 0),
-            PlantDevice("bms2", bms, "bms", "127.0.0.1", 0),
-            PlantDevice("poi", meter, "meter", "127.0.0.1", 0),
-        ],
-        seed=2,
-        load_kw=40.0,
-        pv_kw=0.0,
-    )
-    ports = await sim.start()
-    role = {"pcs1": "inverter", "pcs2": "inverter", "bms1": "bms", "bms2": "bms", "poi": "meter"}
-    profile = {"inverter": "sim_pcs", "bms": "sim_bms", "meter": "sim_meter"}
-    devices = [
-        DeviceConfig(
-            name=n,
-            role=role[n],  # type: ignore[arg-type]
-            profile=profile[role[n]],
-            host="127.0.0.1",
-            port=ports[n],
-            poll_interval_s=0.2,
-            battery={"pcs1": "bms1", "pcs2": "bms2"}.get(n),
-        )
-        for n in role
-    ]
+    sim, devices = await start_simulated_plant(seed=2, load_kw=40.0, pv_kw=0.0)
     auth, admin = await _login(data)
     gw = Gateway("bench-plant", devices, data_dir=data, auth=auth, limits=LIMITS,
                  control_interval_s=0.2, ids_enabled=False,

@@ -17,13 +17,12 @@ import pytest
 from argon2 import PasswordHasher
 
 from bessai.core.config.plant import SiteSettings, plant_topology
-from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.events import ControlMode
 from bessai.core.guard.safety import Reason, SafetyLimits
 from bessai.core.site.gateway import Gateway
+from bessai.core.site.simulated import start_simulated_plant
 from bessai.core.stores.auth import AuthService, Role, Session
-from bessai.drivers.profile_loader import load_profile
-from bessai.drivers.simulator.plant import PlantDevice, PlantSimulator
+from bessai.drivers.simulator.plant import PlantSimulator
 from tests.helpers import until
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -57,36 +56,13 @@ class Rig:
 async def _rig(
     tmp_path: Path, site: SiteSettings, **plant: float
 ) -> tuple[PlantSimulator, Gateway, Session]:
-    pcs, bms, meter = (load_profile(p) for p in ("sim_pcs", "sim_bms", "sim_meter"))
-    sim = PlantSimulator(
-        [
-            PlantDevice("pcs1", pcs, "inverter", "127.0.0.1", 0, batteries=("bms1",)),
-            PlantDevice("pcs2", pcs, "inverter", "127.0.0.1", 0, batteries=("bms2",)),
-            PlantDevice("bms1", bms, "bms", "127.0.0.1", 0),
-            PlantDevice("bms2", bms, "bms", "127.0.0.1", 0),
-            PlantDevice("poi", meter, "meter", "127.0.0.1", 0),
-        ],
+    sim, devices = await start_simulated_plant(
         seed=5,
         step_hz=20.0,
         load_kw=plant.get("load_kw", 30.0),
         pv_kw=plant.get("pv_kw", 0.0),
+        timeout_s=0.3,
     )
-    ports = await sim.start()
-    role = {"pcs1": "inverter", "pcs2": "inverter", "bms1": "bms", "bms2": "bms", "poi": "meter"}
-    profile = {"inverter": "sim_pcs", "bms": "sim_bms", "meter": "sim_meter"}
-    devices = [
-        DeviceConfig(
-            name=name,
-            role=role[name],  # type: ignore[arg-type]
-            profile=profile[role[name]],
-            host="127.0.0.1",
-            port=ports[name],
-            poll_interval_s=0.2,
-            timeout_s=0.3,
-            battery={"pcs1": "bms1", "pcs2": "bms2"}.get(name),
-        )
-        for name in ("pcs1", "pcs2", "bms1", "bms2", "poi")
-    ]
     auth = AuthService(tmp_path / "users.db", hasher=FAST)
     await auth.add_user("ana", Role.ADMIN, "271828")
     admin = await auth.login("ana", "271828")
