@@ -10,7 +10,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from bessai.core.alarms.manager import (
@@ -18,7 +17,6 @@ from bessai.core.alarms.manager import (
     AlarmManager,
     AlarmState,
 )
-from bessai.core.cloud.pubsub import PubSubPublisher
 from bessai.core.control.books import Books
 from bessai.core.control.events import (
     COMMAND_BOOKS_WAIT_S,
@@ -28,8 +26,6 @@ from bessai.core.control.events import (
     refuse_role,
 )
 from bessai.core.guard.safety import Reason
-from bessai.core.observe.metrics import GatewayMetrics
-from bessai.core.plant.snapshot import SiteSnapshot
 from bessai.core.runtime.bus import EventBus
 from bessai.core.stores.audit import AuditTrail
 from bessai.core.stores.auth import Permission, Session
@@ -46,20 +42,11 @@ class GatewayBooks:
     alarms: AlarmManager
     books: Books
     audit: AuditTrail
-    metrics: GatewayMetrics
     outbox: Outbox | None
-    publisher: PubSubPublisher | None
-    cloud_problems: list[str]
-    topic_recheck_s: float
-    status_every_s: float
     store_failures: dict[str, str]
     stores_replaced: dict[str, str]
-    data_dir: Path
     _loop: asyncio.AbstractEventLoop | None
     _head_published_at: float
-    _housekeeping: asyncio.Task[None] | None
-    _topic_check: asyncio.Task[None] | None
-    current_snapshot: Callable[[], SiteSnapshot]
 
     def _check_audit_anchor(self) -> None:
         """The anchor says the chain went further than the file does: deleted or rolled back."""

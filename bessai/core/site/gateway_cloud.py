@@ -21,12 +21,10 @@ from bessai.core.alarms.manager import (
 )
 from bessai.core.cloud.pubsub import PubSubPublisher
 from bessai.core.cloud.topics import TopicCheck, check_topics
-from bessai.core.control.books import Books
 from bessai.core.observe.health import alarm_json
 from bessai.core.observe.metrics import GatewayMetrics
 from bessai.core.plant.snapshot import SiteSnapshot
 from bessai.core.runtime.bus import EventBus
-from bessai.core.stores.audit import AuditTrail
 from bessai.core.stores.outbox import Outbox
 from bessai.core.stores.outbox_summary import OutboxSummary
 
@@ -53,8 +51,6 @@ class GatewayCloud:
     site_id: str
     bus: EventBus
     alarms: AlarmManager
-    books: Books
-    audit: AuditTrail
     metrics: GatewayMetrics
     cloud: CloudConfig | None
     outbox: Outbox | None
@@ -62,11 +58,7 @@ class GatewayCloud:
     cloud_problems: list[str]
     topic_recheck_s: float
     status_every_s: float
-    store_failures: dict[str, str]
-    stores_replaced: dict[str, str]
     data_dir: Path
-    _loop: asyncio.AbstractEventLoop | None
-    _head_published_at: float
     _housekeeping: asyncio.Task[None] | None
     _topic_check: asyncio.Task[None] | None
     current_snapshot: Callable[[], SiteSnapshot]
