@@ -505,12 +505,21 @@ def test_the_overview_shows_every_device_of_a_multi_device_site(
         qtbot.waitUntil(lambda: len(window.bridge.latest) == 2, timeout=5000)
         gateway.simulators["bess-b"].model.soc_pct = 70.0
         gateway.simulators["bess-a"].model.soc_pct = 30.0
-        # The jump itself reads as implausible for the validator's hold: then both are known.
+
+        # The jump itself reads as implausible for the validator's hold (both unknown for a
+        # while): wait for the new values themselves, not merely for "known", which the old
+        # values before the jump also are.
+        def moved() -> bool:
+            soc = {d.name: d.soc_pct for d in window.bridge.snapshot().devices}
+            return soc == {
+                "bess-a": pytest.approx(30.0, abs=1.0),
+                "bess-b": pytest.approx(70.0, abs=1.0),
+            }
+
+        qtbot.waitUntil(moved, timeout=30000)
         qtbot.waitUntil(
-            lambda: all(d.soc_pct is not None for d in window.bridge.snapshot().devices),
-            timeout=15000,
+            lambda: overview.ring.values.soc_pct == pytest.approx(50.0, abs=1.0), timeout=10000
         )
-        qtbot.waitUntil(lambda: overview.ring.values.soc_pct is not None, timeout=3000)
         qtbot.waitUntil(lambda: "bess-b" in overview.rows.row_text("bess-b"), timeout=3000)
         assert overview.rows.row_text("bess-a").startswith("bess-a | Standby")
         assert overview.devices.value.text() == "2/2"
