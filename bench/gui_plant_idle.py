@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,7 +63,8 @@ async def run():
         cpu = time.process_time() - cpu0
         wall = time.monotonic() - wall0
         up = sum(1 for p in gateway.pollers.values() if p.status.up)
-        out = {"cpu_pct": 100.0 * cpu / wall, "rss_mb": rss_mb(), "up": up, "devices": len(gateway.pollers)}
+        heavy = [m for m in ("google.cloud.pubsub_v1", "grpc", "onnxruntime", "c104") if m in sys.modules]
+        out = {"cpu_pct": 100.0 * cpu / wall, "rss_mb": rss_mb(), "up": up, "devices": len(gateway.pollers), "heavy": heavy}
         bridge.close()
         window.close()
         await gateway.stop()
@@ -135,7 +137,7 @@ def plant_file(directory: Path, pcs: int) -> Path:
     return path
 
 
-def measure(site: str, seconds: float) -> dict[str, float]:
+def measure(site: str, seconds: float) -> dict[str, Any]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_API="pyside6")
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(ROOT), site, str(seconds)],
@@ -172,6 +174,8 @@ def main() -> int:
         f"plant Overview, {plant['devices']:.0f} devices ({plant['up']:.0f} answering), "
         f"1280x800: {plant['cpu_pct']:.1f} % CPU, {plant['rss_mb']:.0f} MB RSS"
     )
+    # What the app holds at idle that only some sites need (Pub/Sub ~50 MB, onnxruntime ~50 MB).
+    print("optional libraries loaded at idle:", ", ".join(plant["heavy"]) or "none")
     print(
         f"baseline, one simulated battery: {base['cpu_pct']:.1f} % CPU, "
         f"{base['rss_mb']:.0f} MB RSS; ratio CPU {plant['cpu_pct'] / base['cpu_pct']:.2f}, "

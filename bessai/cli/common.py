@@ -52,7 +52,8 @@ async def wait_for_stop(duration_s: float | None) -> None:
             await stop.wait()
         else:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), duration_s)
+                async with asyncio.timeout(duration_s):
+                    await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

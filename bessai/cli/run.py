@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--setpoint-kw", type=float, metavar="KW", help="manual setpoint, positive = discharge"
     )
     parser.add_argument(
+        "--confirm-unverified",
+        action="store_true",
+        help="with --mode manual: the engineer logged in confirms the target's unverified power "
+        "registers (named in the audit); Auto stays refused until a commissioning run verifies them",
+    )
+    parser.add_argument(
         "--target",
         metavar="NAME",
         help="what --mode and --setpoint-kw command: 'site' (every battery, the setpoint split "
@@ -169,7 +175,12 @@ async def command_from_cli(gateway: Gateway, args: argparse.Namespace, secret: s
         print(f"login refused: {exc}", flush=True)
         return
     if args.mode is not None:
-        result = await gateway.commands.set_mode(session, ControlMode(args.mode), target)
+        result = await gateway.commands.set_mode(
+            session,
+            ControlMode(args.mode),
+            target,
+            confirm_unverified=getattr(args, "confirm_unverified", False),
+        )
         print(
             f"mode {args.mode}: {'ok' if result.ok else 'refused'} - {result.message_en}",
             flush=True,

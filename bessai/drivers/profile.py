@@ -186,6 +186,13 @@ class Register(ProfileModel):
             "address, type, sign and scale."
         ),
     )
+    verified_by: str = Field(
+        default="",
+        description=(
+            "The commissioning report that measured this register on the site (its sign and "
+            "scale): set in the site's view of the profile from DATA_DIR, never in a file."
+        ),
+    )
     note: str = Field(default="", description="What stays unconfirmed, or a vendor caveat.")
     unit_id: Annotated[int | None, Field(ge=0, le=255)] = Field(
         default=None,

@@ -25,6 +25,7 @@ from bessai.core.site.commissioning import (
     write_report_json,
 )
 from bessai.core.site.gateway import Gateway
+from bessai.core.site.scada_link import ScadaLink
 from bessai.core.stores.auth import AuthError, Role, Session
 from bessai.drivers.discovery import (
     Discovery,
@@ -54,6 +55,42 @@ class AdminBridge:
     commissioning: CommissioningRun | None
     current_session: Callable[[], Session | None]
     login: Callable[[str, str], Awaitable[Session | str]]
+
+    def _scada_link(self) -> ScadaLink | None:
+        return next((k for k in self.gateway.links if isinstance(k, ScadaLink)), None)
+
+    def scada_configured(self) -> bool:
+        """Whether the site file has a grid operator's link (``[scada]``)."""
+        return self._scada_link() is not None
+
+    def scada_summary(self) -> dict[str, Any] | None:
+        """The outstation's state (masters, the last command, authority); None while it is
+        not running."""
+        link = self._scada_link()
+        return None if link is None else link.summary()
+
+    def scada_points(self) -> list[tuple[int, str, str, float, float]]:
+        """The point list as (IOA, type, source or command, scale, dead band)."""
+        link = self._scada_link()
+        if link is None:
+            return []
+        return [
+            (p.ioa, p.type, p.source or p.command or "", p.scale, p.deadband) for p in link.points
+        ]
+
+    def set_scada_authority(self, remote: bool, done: Callable[[Any], None] | None = None) -> None:
+        """Hand authority to the grid operator (or take it back): the screen's second step.
+        The outstation checks the role and audits either way; ``done`` gets (ok, reason)."""
+        link = self._scada_link()
+        outstation = None if link is None else link.outstation
+
+        async def switch() -> tuple[bool, str]:
+            if outstation is None:
+                return False, "the grid operator's link is not running"
+            outcome = await outstation.set_authority(remote, self.current_session())
+            return outcome.ok, outcome.reason
+
+        self.run("scada_authority", switch(), done)
 
     def read(self, action: str, query: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """A store read (SQLite) in a worker thread, its result to ``done`` on the loop: the

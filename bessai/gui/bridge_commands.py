@@ -11,17 +11,19 @@ from typing import Any
 
 from bessai.core.control.events import ControlMode, ControlState
 from bessai.core.dispatch.summary import DispatchSummary
-from bessai.core.guard.safety import (
-    Preview,
-)
+from bessai.core.guard.safety import Preview, fill
 from bessai.core.plant.commands import SITE_TARGET
 from bessai.core.plant.snapshot import (
     DeviceSnapshot,
     InterlockEntry,
     SiteSnapshot,
 )
+from bessai.core.site.commissioning_report import CRITERIA, FINDINGS, QUANTITIES
 from bessai.core.site.gateway import Gateway
 from bessai.core.stores.auth import AuthError, Permission, Session
+
+# The commissioning report's words in English, for the report's PDF (gui/report.py).
+__all__ = ["CRITERIA", "FINDINGS", "QUANTITIES", "CommandsBridge", "fill"]
 
 
 class CommandsBridge:
@@ -120,12 +122,38 @@ class CommandsBridge:
         target = self.target
         return None if target is None else self.gateway.commands.preview_total(setpoint_kw, target)
 
-    def set_mode(self, mode: ControlMode, done: Callable[[Any], None] | None = None) -> None:
+    def unverified_of_target(self) -> dict[str, tuple[str, ...]]:
+        """The target's devices whose power registers no one has verified, and those registers:
+        Manual only after an engineer confirms them; Auto and remote control refused."""
+        target = self.target
+        return {} if target is None else self.gateway.commands.unverified(target)
+
+    def unverified_devices(self) -> dict[str, tuple[str, ...]]:
+        """Every commandable device with unverified power registers (the target buttons' mark)."""
+        return self.gateway.commands.unverified(SITE_TARGET)
+
+    def unverified_registers(self, device: str) -> set[str]:
+        """Every register of the device that neither its profile nor a run has verified."""
+        found = self.gateway.devices.get(device)
+        return (
+            set() if found is None else {r.name for r in found.profile.registers if not r.verified}
+        )
+
+    def set_mode(
+        self,
+        mode: ControlMode,
+        done: Callable[[Any], None] | None = None,
+        *,
+        confirm_unverified: bool = False,
+    ) -> None:
+        """A mode for the target; ``confirm_unverified``: the engineer on the screen confirmed
+        the target's unverified power registers (named in the audit row)."""
         target = self.target
         if target is not None:
-            self.run(
-                "mode", self.gateway.commands.set_mode(self.current_session(), mode, target), done
+            command = self.gateway.commands.set_mode(
+                self.current_session(), mode, target, confirm_unverified=confirm_unverified
             )
+            self.run("mode", command, done)
 
     def command_setpoint(self, kw: float, done: Callable[[Any], None] | None = None) -> None:
         target = self.target

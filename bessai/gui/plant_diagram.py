@@ -37,6 +37,33 @@ class PlantPicture:
     deadband_kw: float = 0.5
 
 
+BOX_PEN_PX = 3  # the widest box outline (a trip), drawn half outside the box
+
+
+def _direction(flow_kw: float | None, deadband_kw: float) -> int:
+    if flow_kw is None or abs(flow_kw) < deadband_kw:
+        return 0
+    return 1 if flow_kw > 0 else -1
+
+
+def _dirty_names(old: PlantPicture | None, new: PlantPicture) -> list[str] | None:
+    """The elements whose boxes must be drawn again, or None when the whole picture must."""
+    if old is None or old.limited_by != new.limited_by or old.deadband_kw != new.deadband_kw:
+        return None
+    if len(old.elements) != len(new.elements):
+        return None
+    dirty = []
+    for a, b in zip(old.elements, new.elements, strict=True):
+        if (a.name, a.kind, a.parent) != (b.name, b.kind, b.parent):
+            return None
+        band = new.deadband_kw
+        if _direction(a.flow_kw, band) != _direction(b.flow_kw, band):
+            return None  # an arrow turns: the lines are drawn with the whole picture
+        if (a.lines, a.severity) != (b.lines, b.severity):
+            dirty.append(b.name)
+    return dirty
+
+
 class PlantDiagram(QWidget):
     """Draws a ``PlantPicture``: grid on top, the POI meter, the bus, PCS, racks."""
 
@@ -47,9 +74,23 @@ class PlantDiagram(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_picture(self, picture: PlantPicture) -> None:
-        if picture != self.picture:
-            self.picture = picture
+        """Show this picture, repainting only what it changes: the boxes whose words or state
+        changed (a meter's reading moves every frame), everything when the layout or an
+        arrow changes."""
+        old, self.picture = self.picture, picture
+        if old == picture:
+            return
+        dirty = _dirty_names(old, picture)
+        if dirty is None:
             self.update()
+            return
+        boxes = self.boxes()
+        for name in dirty:
+            self.update(
+                boxes[name]
+                .adjusted(-BOX_PEN_PX, -BOX_PEN_PX, BOX_PEN_PX, BOX_PEN_PX)
+                .toAlignedRect()
+            )
 
     def boxes(self) -> dict[str, QRectF]:
         """Where each element is drawn at the widget's size (also for tests)."""
@@ -154,7 +195,10 @@ class PlantDiagram(QWidget):
                     up_is_positive=True,
                 )
         font = QFont(self.font())
+        exposed = QRectF(event.rect())
         for name, box in boxes.items():
+            if not exposed.intersects(box):
+                continue
             e = by_name[name]
             colour = colours.get(e.severity, colours["normal"])
             p.setPen(QPen(colour, 3 if e.severity == "trip" else 1.5))

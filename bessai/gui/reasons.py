@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bessai.gui.bridge import ENGLISH, TRIP_CAUSES, Params, Reason, describe
+from bessai.gui.bridge import ENGLISH, TRIP_CAUSES, Alarm, Params, Reason, describe
 from bessai.gui.i18n import t
 
 
@@ -39,3 +39,8 @@ def cause_text(params: Params) -> str:
 def of(item: Any) -> str:
     """Any core result that carries ``reason``, ``params`` (and maybe ``device``), in words."""
     return reason_text(item.reason, item.params, getattr(item, "device", None))
+
+
+def alarm_text(alarm: Alarm) -> str:
+    """An alarm instance in words: its device (or the site) and its English words translated."""
+    return f"{alarm.device or t('site')}: {t(alarm.definition.message)}"

@@ -310,6 +310,9 @@ def main() -> int:
         written = runner.run(shoot(args.out, args.lang, args.theme))
         written += runner.run(two_devices(args.out, args.lang, args.theme))
         written += runner.run(plant_scene(args.out, args.lang, args.theme))
+        from bessai.gui.screenshots_scada import scada_scene  # it imports this module
+
+        written += runner.run(scada_scene(args.out, args.lang, args.theme))
     for path in written:
         print(path)
     del app

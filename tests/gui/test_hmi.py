@@ -404,17 +404,17 @@ def test_alarms_show_translated_states_priority_colours_and_touch_rows(
     qtbot.wait(100)
     assert alarms.table.horizontalScrollBar().maximum() == 0
 
-    def texts() -> set[str]:  # each row names its device (or the site) and what was measured
-        return {
-            f"{a.device or 'site'}: {a.definition.text_en}" + (f" — {a.detail}" if a.detail else "")
-            for a in gateway.alarms.active()
-        }
+    def texts() -> set[str]:  # each row names its device (or the site), then what was measured
+        return {f"{a.device or 'site'}: {a.definition.message}" for a in gateway.alarms.active()}
 
-    def tips() -> set[str]:
+    def tips() -> list[str]:
         alarms.refresh()
-        return {alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())}
+        return [alarms.table.item(r, 3).toolTip() for r in range(alarms.table.rowCount())]
 
-    qtbot.waitUntil(lambda: tips() == texts(), timeout=3000)
+    qtbot.waitUntil(lambda: {tip.split("\n")[0] for tip in tips()} == texts(), timeout=3000)
+    trip = next(tip for tip in tips() if tip.startswith("bess: Safety trip"))
+    assert trip.split("\n")[1].startswith("battery ")  # the value, in words
+    assert "°C >=" in trip
     markers = [alarms.table.item(r, 0).text() for r in range(alarms.table.rowCount())]
     assert set(markers) <= {"★", "↳", ""}  # no raw alarm ids
     window.set_language("es")

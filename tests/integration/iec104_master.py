@@ -88,14 +88,25 @@ class Master:
     def wait_open(self, timeout_s: float = 5.0) -> bool:
         """Connected (and started, unless muted) within ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
+        muted_since: float | None = None
+        unmuted_at: float | None = None
         while time.monotonic() < deadline:
             state = self.connection.state
             if state == c104.ConnectionState.OPEN:
                 return True
-            if state == c104.ConnectionState.OPEN_MUTED:
+            if state != c104.ConnectionState.OPEN_MUTED:
+                muted_since = None
+            else:
                 if self.muted:
                     return True
-                self.connection.unmute()
+                now = time.monotonic()
+                muted_since = muted_since or now
+                # c104's Client can crash (SIGSEGV) when unmute races the connection's own
+                # opening, or a STARTDT still in flight: one at a time, on a settled link.
+                settled = now - muted_since >= 0.3
+                if settled and (unmuted_at is None or now - unmuted_at > 1.0):
+                    unmuted_at = now
+                    self.connection.unmute()
             time.sleep(0.05)
         return False
 

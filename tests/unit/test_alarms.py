@@ -38,17 +38,16 @@ def setup(tmp_path: Path) -> tuple[AlarmManager, Clock, list[Any]]:
             AlarmClass.LIMIT,
             Priority.MEDIUM,
             "T",
-            "T",
             raise_at=40,
             clear_at=38,
             on_delay_s=2,
         )
     )
-    manager.define(AlarmDefinition("trip", AlarmClass.TRIP, Priority.CRITICAL, "D", "Trip"))
-    manager.define(AlarmDefinition("comms", AlarmClass.COMMS, Priority.HIGH, "C", "Comms"))
+    manager.define(AlarmDefinition("trip", AlarmClass.TRIP, Priority.CRITICAL, "Trip"))
+    manager.define(AlarmDefinition("comms", AlarmClass.COMMS, Priority.HIGH, "Comms"))
     manager.define(
         AlarmDefinition(
-            "soc_low", AlarmClass.LIMIT, Priority.LOW, "S", "S", raise_at=5, clear_at=8, high=False
+            "soc_low", AlarmClass.LIMIT, Priority.LOW, "S", raise_at=5, clear_at=8, high=False
         )
     )
     return manager, clock, raised

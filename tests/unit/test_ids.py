@@ -262,3 +262,45 @@ def test_a_window_just_past_a_small_baselines_maximum_is_no_alarm() -> None:
     assert 0.5 < model.score(model.mean).value < 0.7
     fixed.raw = 0.97
     assert model.score(model.mean).value > 0.9
+
+
+def test_a_latency_held_from_the_start_is_no_baseline_and_a_faster_device_no_attack() -> None:
+    """The 100-device first start: the first window slow (every device connecting at once),
+    then every read on the wire while the gateway's loop was late. The held start-up latency
+    made a constant baseline (std at its 1 ms floor) and the first measured read, 52 ms
+    faster, scored 1.0. Not measured is not a value; faster is no attack."""
+    feats = WindowFeatures()
+    ts = iter(range(100))
+
+    def window(latency_s: float, stalled: bool, setpoint_kw: float = 0.0) -> np.ndarray:
+        recs = [Rec(Outcome("ok"), latency_s=latency_s), Rec(Outcome("ok"), latency_s=latency_s)]
+        now = float(next(ts))
+        roles = {"setpoint_power_kw": setpoint_kw, "active_power_kw": now}  # not frozen
+        return feats.vector(roles, now, recs, [stalled, stalled])  # type: ignore[arg-type]
+
+    baseline: list[np.ndarray] = []
+    for _ in range(40):
+        baseline.append(window(0.070, stalled=True))
+    model = IntrusionModel.fit(np.array(baseline), seed=1)
+    scores = [model.score(window(0.018, stalled=False)) for _ in range(5)]
+    assert max(s.value for s in scores) < 0.7, [(s.value, s.driver) for s in scores]
+    rogue = model.score(window(0.018, stalled=False, setpoint_kw=50.0))
+    assert rogue.value >= 0.8
+    assert "foreign_write" in rogue.driver
+
+
+def test_a_sustained_slowdown_is_caught_when_the_baseline_was_measured_between_stalls() -> None:
+    feats = WindowFeatures()
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(60):
+        latency_s = float(rng.normal(0.0008, 0.0001))
+        recs = [Rec(Outcome("ok"), latency_s=latency_s), Rec(Outcome("ok"), latency_s=latency_s)]
+        stalled = i % 3 == 0  # a third of the windows on the wire during a stall
+        rows.append(feats.vector({}, float(i), recs, [stalled, stalled]))  # type: ignore[arg-type]
+    model = IntrusionModel.fit(np.array(rows), seed=1)
+    assert np.isfinite(model.std[FEATURES.index("latency_ms")])
+    slow = [Rec(Outcome("ok"), latency_s=0.015), Rec(Outcome("ok"), latency_s=0.015)]
+    scores = [model.score(feats.vector({}, 60.0 + i, slow, [False, False])) for i in range(3)]  # type: ignore[arg-type]
+    assert scores[-1].value >= 0.8, scores[-1]
+    assert "latency_ms" in scores[-1].driver

@@ -5,26 +5,39 @@ its on-delay, and clears only when it comes back past the (separate) clear
 threshold. States: normal, active-unacknowledged, active-acknowledged and
 cleared-unacknowledged. The first alarm of a burst after a trip is marked
 first-out; the consequential ones raised within the flood window are
-grouped under it. Every change is an event on the bus and a row in SQLite.
+grouped under it. Every change is an event on the bus and a row in SQLite,
+numbered (``seq``) so that the rows keep their order whatever the wall clock
+does.
 
 An alarm instance belongs to its source: a device by name, or ``site`` for
 the site-wide ones. ``(code, source)`` is raised and cleared only by that
 source, so that a healthy device never clears another's trip; first-out is
 per site; acknowledge and shelve act on one instance, named by its ``ref``
 (``source/code``).
+
+A definition carries its words in English (``message``: /health, logs, the
+status message); the screen translates those words with Qt, so a language
+is a translation file, not a field here. After a restart the instances the
+log left standing come back with their raise time and who acknowledged or
+shelved them (``restored``) until their source's first evaluation confirms
+them or clears them.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import Any
 
 from bessai.core.runtime.bus import EventBus
 from bessai.core.stores.database import Database, open_store
+
+log = logging.getLogger(__name__)
 
 #: The source of the alarms that belong to the site rather than to one device.
 SITE = "site"
@@ -60,17 +73,27 @@ class AlarmState(StrEnum):
 
 @dataclass(frozen=True)
 class AlarmDefinition:
-    """What raises and clears an alarm. With no thresholds it follows a boolean condition."""
+    """What raises and clears an alarm. With no thresholds it follows a boolean condition.
+
+    ``message`` is the alarm in English words, the text the screen's translation looks up.
+    ``outlives_restart`` is False for an alarm about one run alone (an Auto fallback, a
+    replaced store, a clock step): a restart ends it instead of restoring it.
+    """
 
     id: str
     alarm_class: AlarmClass
     priority: Priority
-    text_es: str
-    text_en: str
+    message: str
     raise_at: float | None = None
     clear_at: float | None = None
     high: bool = True
     on_delay_s: float = 0.0
+    outlives_restart: bool = True
+
+    @property
+    def message_key(self) -> str:
+        """The key /health and the status message name the words by."""
+        return f"alarm.{self.id}"
 
     def crossed_raise(self, value: float) -> bool:
         assert self.raise_at is not None
@@ -95,10 +118,14 @@ class Alarm:
     cleared_at: float | None = None
     acked_by: str | None = None
     ack_comment: str | None = None
+    acked_at: float | None = None
     shelved_until: float | None = None
     shelved_by: str | None = None
+    shelved_at: float | None = None
     first_out: bool = False
     group: str | None = None
+    #: Brought back from the log at start, not yet confirmed by its source in this run.
+    restored: bool = False
 
     @property
     def id(self) -> str:
@@ -161,16 +188,88 @@ CREATE TABLE IF NOT EXISTS alarm_events (
     comment TEXT,
     first_out INTEGER NOT NULL DEFAULT 0,
     grp TEXT,
-    source TEXT NOT NULL DEFAULT 'site'
+    source TEXT NOT NULL DEFAULT 'site',
+    seq INTEGER,
+    since REAL,
+    until REAL
 );
 """
 
+_COLUMNS = "ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp, source, seq, since, until"
 
-def _add_source_column(conn: sqlite3.Connection) -> None:
-    """A log written before alarms had sources: its rows were the site's."""
+
+def _migrate(conn: sqlite3.Connection) -> int:
+    """Bring an older log forward in place; returns the last sequence number.
+
+    Rows written before alarms had sources were the site's; rows written before the
+    sequence number are numbered in the order they were written (their id).
+    """
     columns = {row[1] for row in conn.execute("PRAGMA table_info(alarm_events)")}
-    if "source" not in columns:
-        conn.execute("ALTER TABLE alarm_events ADD COLUMN source TEXT NOT NULL DEFAULT 'site'")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "source" not in columns:
+            conn.execute("ALTER TABLE alarm_events ADD COLUMN source TEXT NOT NULL DEFAULT 'site'")
+        if "seq" not in columns:
+            conn.execute("ALTER TABLE alarm_events ADD COLUMN seq INTEGER")
+            conn.execute("UPDATE alarm_events SET seq = id")
+        for added in ("since", "until"):
+            if added not in columns:
+                conn.execute(f"ALTER TABLE alarm_events ADD COLUMN {added} REAL")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS alarm_events_instance "
+            "ON alarm_events (alarm, source, event, seq)"
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM alarm_events").fetchone()
+    return int(last)
+
+
+#: What each kind of row leaves an instance with (folded in ``seq`` order from its last raise).
+_FOLD_SQL = """
+SELECT e.alarm, e.source, e.event, e.state, COALESCE(e.since, e.ts), e.value, e.detail,
+       e.user, e.comment, e.first_out, e.grp
+FROM alarm_events e
+JOIN (SELECT alarm, source, MAX(seq) AS last_raise FROM alarm_events
+      WHERE event = 'raised' GROUP BY alarm, source) r
+  ON e.alarm = r.alarm AND e.source = r.source AND e.seq >= r.last_raise
+ORDER BY e.seq
+"""
+_SHELVES_SQL = """
+SELECT alarm, source, ts, user, until, MAX(seq) FROM alarm_events
+WHERE event = 'shelved' AND until IS NOT NULL GROUP BY alarm, source
+"""
+
+
+def _last_states(conn: sqlite3.Connection, now: float) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each instance's state as the log left it, for those not back to normal."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for code, source, event, state, ts, value, detail, user, comment, first, grp in conn.execute(
+        _FOLD_SQL
+    ):
+        key = (code, source)
+        fields = found.setdefault(key, {})
+        if event == "raised":
+            fields.update(
+                raised_at=ts, value=value, detail=detail or "", first_out=bool(first), group=grp
+            )
+        elif event == "cleared":
+            fields.update(cleared_at=ts, value=value)
+        elif event == "acknowledged":
+            fields.update(acked_by=user, ack_comment=comment, acked_at=ts)
+        if event != "shelved":
+            fields["state"] = AlarmState(state)
+    standing = {
+        k: f for k, f in found.items() if f.get("state", AlarmState.NORMAL) is not AlarmState.NORMAL
+    }
+    # A shelve still running goes on; one of an instance back to normal is not kept (a
+    # restart hides nothing that was not hidden by hand while it stood).
+    for code, source, ts, user, until, _ in conn.execute(_SHELVES_SQL):
+        if until > now and (code, source) in standing:
+            standing[(code, source)].update(shelved_until=until, shelved_by=user, shelved_at=ts)
+    return standing
 
 
 @dataclass
@@ -191,15 +290,54 @@ class AlarmManager:
     def __post_init__(self) -> None:
         self.db: Database | None = None
         self.open_problem: str | None = None
+        self._seq = 0
+        # The instances the log left standing, brought back as their codes are defined.
+        self._restored: dict[tuple[str, str], dict[str, Any]] = {}
         if self.db_path is not None:
             self.db, self.open_problem = open_store(Path(self.db_path), _SCHEMA, what="alarm log")
             if self.db.unavailable is None:
-                self.db.call(_add_source_column)
+                self._seq = self.db.call(_migrate)
+                self._restored = self.db.call(lambda conn: _last_states(conn, self.clock()))
         self._rows: list[tuple[object, ...]] = []
         self.version = 0  # counts every change of an instance: readers know when to look again
 
     def define(self, definition: AlarmDefinition) -> None:
-        self.definitions.setdefault(definition.id, definition)
+        """Know an alarm; the first time, its instances left standing by the log come back."""
+        if definition.id in self.definitions:
+            return
+        self.definitions[definition.id] = definition
+        for key in [k for k in self._restored if k[0] == definition.id]:
+            self._restore(Alarm(definition, key[1], **self._restored.pop(key)))
+
+    def _restore(self, alarm: Alarm) -> None:
+        """One instance from the last run: kept (unconfirmed) if its cause can outlast a
+        restart, else ended now as if its source had found the cause gone."""
+        key = (alarm.id, alarm.source)
+        if not alarm.active:
+            self.alarms[key] = alarm
+            self.version += 1
+            return
+        if not alarm.definition.outlives_restart:
+            self.alarms[key] = alarm
+            self._clear(alarm, alarm.value or 0.0, self.clock())
+            return
+        restored = replace(alarm, restored=True)
+        self.alarms[key] = restored
+        self._store(restored, "restored")
+
+    def restored_sources(self) -> set[str]:
+        """The sources of instances brought back from the log (defined or still waiting)."""
+        return {s for _, s in self._restored} | {
+            a.source for a in self.alarms.values() if a.restored
+        }
+
+    def keep_restored_of(self, devices: Iterable[str]) -> list[str]:
+        """At start, with the site's devices known: what the log left standing for a device no
+        longer on the site goes, as if it had been removed; returns those sources."""
+        gone = sorted(self.restored_sources() - {SITE, *devices})
+        for source in gone:
+            self.forget_source(source)
+        return gone
 
     def get(self, code: str, source: str = SITE) -> Alarm:
         """The instance of ``code`` for ``source`` (normal if it never was raised)."""
@@ -224,18 +362,35 @@ class AlarmManager:
         return [a for (c, _), a in self.alarms.items() if c == code]
 
     def forget_source(self, source: str) -> None:
-        """A device removed from the site: its alarms go with it (cleared on the record)."""
+        """A device removed from the site: its alarms go with it (cleared on the record, and
+        not brought back by the next start)."""
+        for key in [k for k in self._restored if k[1] == source]:
+            fields = self._restored.pop(key)
+            self._rows.append(self._row(key[0], source, "removed", AlarmState.NORMAL, fields))
         for key in [k for k in self.alarms if k[1] == source]:
             alarm = self.alarms[key]
             if alarm.active:
-                self._clear(alarm, alarm.value or 0.0, self.clock())
+                alarm = self._clear(alarm, alarm.value or 0.0, self.clock())
+            if alarm.state is not AlarmState.NORMAL or alarm.shelved_until is not None:
+                self._store(replace(alarm, state=AlarmState.NORMAL), "removed")
             self.alarms.pop(key, None)
             self._pending_since.pop(key, None)
+
+    def _row(
+        self, code: str, source: str, event: str, state: AlarmState, fields: dict[str, Any]
+    ) -> tuple[object, ...]:
+        """A row for an instance that has no definition in this run (its source removed)."""
+        self._seq += 1
+        return (
+            self.clock(), code, event, state.value, 0, fields.get("value"),
+            fields.get("detail"), None, None, 0, None, source, self._seq, None, None,
+        )  # fmt: skip
 
     def _store(
         self, alarm: Alarm, event: str, user: str | None = None, comment: str | None = None
     ) -> None:
         self.version += 1
+        self._seq += 1
         self._rows.append(
             (
                 self.clock(),
@@ -250,6 +405,9 @@ class AlarmManager:
                 int(alarm.first_out),
                 alarm.group,
                 alarm.source,
+                self._seq,
+                alarm.raised_at if event == "raised" else None,
+                alarm.shelved_until if event == "shelved" else None,
             )
         )
 
@@ -260,15 +418,8 @@ class AlarmManager:
             return 0
         rows, self._rows = self._rows, []
 
-        def write(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO alarm_events (ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp, source) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-
         try:
-            await self.db.run(write)
+            await self.db.run(lambda conn: _write(conn, rows))
         except Exception:
             # Kept for the next flush (bounded), so a store that fails loses no row.
             self._rows[0:0] = rows[-self.max_pending_rows :]
@@ -276,12 +427,11 @@ class AlarmManager:
         return len(rows)
 
     def history(self, limit: int = 200) -> list[tuple[object, ...]]:
+        """The latest rows, newest first in the order they happened (``seq``, not the clock)."""
         if self.db is None:
             return []
         return self.db.query(
-            "SELECT ts, alarm, event, state, priority, value, detail, user, comment, first_out, grp, source "
-            "FROM alarm_events ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"SELECT {_COLUMNS} FROM alarm_events ORDER BY seq DESC LIMIT ?", (limit,)
         )
 
     def update(
@@ -308,15 +458,20 @@ class AlarmManager:
             if not crossing:
                 self._pending_since.pop(key, None)
                 return alarm
-            since = self._pending_since.setdefault(key, now)
-            if now - since < d.on_delay_s:
+            began = self._pending_since.setdefault(key, now if since is None else since)
+            if now - began < d.on_delay_s:
                 return alarm
             self._pending_since.pop(key, None)
-            return self._raise(alarm, number, detail, now, since)
+            return self._raise(alarm, number, detail, now, began)
         if back:
             return self._clear(alarm, number, now)
-        updated = replace(alarm, value=number, detail=detail or alarm.detail)
+        updated = replace(alarm, value=number, detail=detail or alarm.detail, restored=False)
         self.alarms[key] = updated
+        if alarm.restored:
+            # Its source says the cause still holds: the instance of the last run goes on,
+            # with its raise time and its acknowledgement, and counts as raised again.
+            self._store(updated, "confirmed")
+            self.bus.publish(AlarmRaised(updated))
         return updated
 
     def _raise(
@@ -342,8 +497,10 @@ class AlarmManager:
             cleared_at=None,
             acked_by=None,
             ack_comment=None,
+            acked_at=None,
             first_out=first_out,
             group=group,
+            restored=False,
         )
         self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "raised")
@@ -354,7 +511,7 @@ class AlarmManager:
         state = (
             AlarmState.NORMAL if alarm.state is AlarmState.ACTIVE_ACK else AlarmState.CLEARED_UNACK
         )
-        new = replace(alarm, state=state, value=value, cleared_at=now)
+        new = replace(alarm, state=state, value=value, cleared_at=now, restored=False)
         if self._burst is not None and self._burst[0] == (alarm.id, alarm.source):
             self._burst = None
         self.alarms[(alarm.id, alarm.source)] = new
@@ -371,7 +528,7 @@ class AlarmManager:
             state = AlarmState.NORMAL
         else:
             raise AlarmError(f"alarm {ref!r} has nothing to acknowledge ({alarm.state.value})")
-        new = replace(alarm, state=state, acked_by=user, ack_comment=comment)
+        new = replace(alarm, state=state, acked_by=user, ack_comment=comment, acked_at=self.clock())
         self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "acknowledged", user, comment)
         self.bus.publish(AlarmAcknowledged(new))
@@ -384,7 +541,8 @@ class AlarmManager:
                 f"shelving lasts more than 0 and at most {self.max_shelve_s / 3600:.0f} h"
             )
         alarm = self.by_ref(ref)
-        new = replace(alarm, shelved_until=self.clock() + duration_s, shelved_by=user)
+        now = self.clock()
+        new = replace(alarm, shelved_until=now + duration_s, shelved_by=user, shelved_at=now)
         self.alarms[(alarm.id, alarm.source)] = new
         self._store(new, "shelved", user, comment)
         self.bus.publish(AlarmShelved(new))
@@ -408,5 +566,19 @@ class AlarmManager:
         return [a for a in self.active(include_shelved=True) if a.active]
 
     def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
+        """Write what is still pending (so the next start restores it), then close."""
+        if self.db is None:
+            return
+        rows, self._rows = self._rows, []
+        if rows:
+            try:
+                self.db.call(lambda conn: _write(conn, rows))
+            except sqlite3.Error as exc:
+                log.error(
+                    "alarm rows not written at close", extra={"rows": len(rows), "error": str(exc)}
+                )
+        self.db.close()
+
+
+def _write(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    conn.executemany(f"INSERT INTO alarm_events ({_COLUMNS}) VALUES ({', '.join('?' * 15)})", rows)

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud import pubsub_v1
-
 SEEN_IDS = 50_000  # message ids remembered to drop redeliveries
 
 
@@ -183,8 +181,12 @@ class FleetReader:
         project_id: str,
         subscription: str,
         fleet: Fleet,
-        client_factory: Callable[[], Any] = pubsub_v1.SubscriberClient,
+        client_factory: Callable[[], Any] | None = None,
     ) -> None:
+        if client_factory is None:
+            from google.cloud import pubsub_v1  # only when the fleet is read: ~50 MB
+
+            client_factory = pubsub_v1.SubscriberClient
         self.path = f"projects/{project_id}/subscriptions/{subscription}"
         self.fleet = fleet
         self.client = client_factory()

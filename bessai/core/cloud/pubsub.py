@@ -22,8 +22,6 @@ from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud import pubsub_v1
-
 from bessai.core.stores.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -41,6 +39,8 @@ class PublisherState:
 
 
 def default_client() -> Any:
+    from google.cloud import pubsub_v1  # only with a cloud: it costs the app ~50 MB
+
     return pubsub_v1.PublisherClient(
         batch_settings=pubsub_v1.types.BatchSettings(
             max_messages=500, max_bytes=1_000_000, max_latency=0.02
@@ -226,7 +226,9 @@ class PubSubPublisher:
                         continue
                 if not in_flight:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.outbox.wait_committed(), 1.0)
+                        # Not wait_for: on 3.11 it can swallow a stop's cancel (see outstation).
+                        async with asyncio.timeout(1.0):
+                            await self.outbox.wait_committed()
                     continue
                 rows, task = in_flight.popleft()
                 await self._watch_link(task)

@@ -14,9 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from google.api_core import exceptions as api_errors
-from google.cloud import pubsub_v1
-
 CHECK_TIMEOUT_S = 10.0
 HOW_TO_CREATE = "create it with packaging/terraform or `bessai cloud setup`"
 
@@ -32,6 +29,9 @@ class TopicCheck:
 
 
 def check_topic(client: Any, project_id: str, topic: str) -> TopicCheck:
+    # Imported here, as in every caller of Pub/Sub: an app with no cloud never pays its ~50 MB.
+    from google.api_core import exceptions as api_errors
+
     path = f"projects/{project_id}/topics/{topic}"
     try:
         client.get_topic(request={"topic": path}, timeout=CHECK_TIMEOUT_S)
@@ -63,6 +63,8 @@ def check_topic(client: Any, project_id: str, topic: str) -> TopicCheck:
 
 
 def _unreachable(exc: BaseException) -> bool:
+    from google.api_core import exceptions as api_errors
+
     return isinstance(
         exc,
         (
@@ -84,9 +86,13 @@ def _other(topic: str, path: str, exc: BaseException) -> TopicCheck:
 def check_topics(
     project_id: str,
     topics: list[str],
-    client_factory: Callable[[], Any] = pubsub_v1.PublisherClient,
+    client_factory: Callable[[], Any] | None = None,
 ) -> list[TopicCheck]:
     """Each topic's verdict (blocking: run it in a worker thread)."""
+    if client_factory is None:
+        from google.cloud import pubsub_v1
+
+        client_factory = pubsub_v1.PublisherClient
     client = client_factory()
     try:
         return [check_topic(client, project_id, topic) for topic in topics]

@@ -6,101 +6,112 @@ the command's own checks and change, and the record of either; then a
 control tick (the change takes effect at once) and a bounded wait for the
 record. The E-stop is the exception on purpose: anyone may press it, and the
 zero write goes out before anything is recorded.
+
+The commands are policy (who may, what is checked, what is recorded); the
+state they change belongs to the Controller, which they reach only through
+``ControlPort``: they read its mode, limits and interlocks and ask it for a
+state change, and touch none of its fields.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from bessai.core.alarms.manager import AlarmManager
-from bessai.core.control.books import Books
 from bessai.core.control.events import (
-    COMMAND_BOOKS_WAIT_S,
     CommandResult,
     ControlMode,
     ControlState,
     refuse_role,
     user_of,
 )
-from bessai.core.control.latch import EstopLatchStore
-from bessai.core.dispatch import Proposal
-from bessai.core.guard.safety import (
-    Interlock,
-    Reason,
-    SafetyGuard,
-    SafetyLimits,
-    Telemetry,
-    Verdict,
-)
-from bessai.core.guard.validity import MeasurementValidator
+from bessai.core.control.verification import unverified_refusal
+from bessai.core.guard.safety import Interlock, Reason, SafetyLimits, Verdict
 from bessai.core.stores.auth import Permission, Session
-from bessai.drivers.device import DeviceError, ModbusDevice
-from bessai.drivers.profile import Register
-
-log = logging.getLogger(__name__)
+from bessai.drivers.device import DeviceError
 
 # What a command's own part decides: a refusal, or the result to answer (None: done).
 Decision = tuple[CommandResult | None, CommandResult | None]
 
 
-class OperatorCommands(ABC):
-    """The command API of the Controller (a mixin: the Controller holds the state)."""
+class ControlPort(Protocol):
+    """All that the operator's commands see and do of one battery's controller."""
 
-    device: ModbusDevice
-    alarms: AlarmManager
-    guard: SafetyGuard
-    validator: MeasurementValidator
-    telemetry: Telemetry
-    latch_store: EstopLatchStore | None
-    clock: Callable[[], float]
-    lease_s: float
-    mode: ControlMode
-    manual_kw: float
-    lease_expires_at: float | None
-    proposal: Proposal | None
-    estop_latched: bool
-    estop_since: float | None
-    estop_by: str | None
-    maintenance: bool
-    control_regs: list[str]
-    run_mode_reg: Register | None
-    watchdog_reg: Register | None
-    q_reg: Register | None
-    manual_kvar: float
-    reactive_limit_kvar: Callable[[], float]
-    _books: Books
-    _locked: Callable[[], contextlib.AbstractAsyncContextManager[None]]
-    tick: Callable[[], Awaitable[ControlState]]
-    current_interlocks: Callable[[float], list[Interlock]]
-    _record: Callable[..., None]
-    _release_books: Callable[[], None]
-    _enter_standby: Callable[..., None]
-    _write_setpoint: Callable[[float, Verdict], Awaitable[None]]
-    _alarm: Callable[..., None]
-    # Set by the grid operator's link while it holds authority (Remote): the local operator's
-    # mode and setpoint commands are refused; the E-stop always works. None: Local.
-    remote_authority: str | None = None
+    @property
+    def mode(self) -> ControlMode: ...
+    @property
+    def can_control(self) -> bool: ...
+    @property
+    def remote_authority(self) -> str | None:
+        """Who holds authority while the grid operator's link has it; None: Local."""
+
+    @property
+    def limits(self) -> SafetyLimits: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+
+    def locked(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The controller's lock; the records queued inside are released with it."""
+
+    async def tick(self) -> ControlState: ...
+    async def settled(self) -> None:
+        """Wait, bounded, for the records of the command to be written."""
+
+    def release_books(self) -> None: ...
+    def current_interlocks(self, now: float) -> list[Interlock]: ...
+    @property
+    def unverified_power(self) -> tuple[str, ...]:
+        """Power registers no one has verified: Manual needs an engineer's confirmation."""
+
+    def record(self, user: str, action: str, outcome: str, **detail: Any) -> None: ...
+    def evaluate(self, setpoint_kw: float, now: float) -> Verdict:
+        """The guard's verdict on a setpoint with the telemetry and interlocks of now."""
+
+    async def enter_mode(self, mode: ControlMode, now: float) -> ControlMode:
+        """Change the mode (lease, zeroed setpoints, run-mode write); returns the old one."""
+
+    def hold_setpoint(self, setpoint_kw: float, now: float) -> None:
+        """Hold a Manual setpoint the guard accepted, for a new lease."""
+
+    def reactive_limit_kvar(self) -> float | None:
+        """The most reactive power allowed now; None: no reactive setpoint on this device."""
+
+    def hold_reactive(self, setpoint_kvar: float) -> None: ...
+    async def latch_estop(self, now: float, user: str, source: str) -> None:
+        """Latch the E-stop: Standby and the zero write at once, run mode off, the alarm."""
+
+    def clear_estop(self) -> None: ...
+    async def save_latch(self, latched: bool, user: str) -> None: ...
+    def mark_maintenance(self, on: bool) -> None: ...
+    def replace_limits(self, limits: SafetyLimits) -> SafetyLimits:
+        """Put a validated set of limits in force; returns the old set."""
+
+    def controlled_registers(self) -> frozenset[str]:
+        """Registers only the controller writes (setpoint, control section, run mode, watchdog)."""
+
+    async def write_device(self, register: str, value: float) -> float | str | None:
+        """An engineer's write to one register, read back; raises DeviceError."""
+
+
+class OperatorCommands(ABC):
+    """The command API of the Controller (a mixin that reaches it only through its port)."""
 
     @property
     @abstractmethod
-    def can_control(self) -> bool:
-        """Whether the device's profile can be commanded (the Controller knows)."""
+    def port(self) -> ControlPort:
+        """The controller, seen through the narrow port."""
 
     def _refuse_remote(self, user: str) -> CommandResult | None:
         """A local command while the grid operator holds authority: refused."""
-        if self.remote_authority is None or user.startswith("scada:"):
+        holder = self.port.remote_authority
+        if holder is None or user.startswith("scada:"):
             return None
-        return CommandResult.of(
-            False, Reason.REFUSED_MODE, mode=f"remote ({self.remote_authority})"
-        )
+        return CommandResult.of(False, Reason.REFUSED_MODE, mode=f"remote ({holder})")
 
     async def _command(
         self,
@@ -121,15 +132,16 @@ class OperatorCommands(ABC):
         the reason. ``hold_lock=False`` is for a command whose device write must
         not hold up the control tick (a commissioning write).
         """
+        port = self.port
         user = user_of(session)
         done: CommandResult | None = None
-        lock = self._locked() if hold_lock else contextlib.nullcontext()
+        lock = port.locked() if hold_lock else contextlib.nullcontext()
         async with lock:
             refused = refuse_role(session, need, what)
             if refused is None:
-                refused, done = await decide(self.clock(), user)
+                refused, done = await decide(port.clock(), user)
             if refused is not None:
-                self._record(
+                port.record(
                     user,
                     action,
                     "refused",
@@ -138,38 +150,38 @@ class OperatorCommands(ABC):
                     message=refused.message_en,
                 )
         if not hold_lock:
-            self._release_books()
+            port.release_books()
         if refused is None:
             if then is not None:
                 await then(user)
             if hold_lock:
-                await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+                await port.tick()
+        await port.settled()
         return refused or done or CommandResult.of(True, Reason.DONE)
 
-    async def set_mode(self, session: Session | None, mode: ControlMode) -> CommandResult:
-        """Change the control mode; leaving Standby needs an operator and no interlock."""
+    async def set_mode(
+        self, session: Session | None, mode: ControlMode, *, confirm_unverified: bool = False
+    ) -> CommandResult:
+        """Change the control mode; leaving Standby needs an operator and no interlock, and
+        with unverified power registers Manual only (an engineer's ``confirm_unverified``)."""
+        port = self.port
 
         async def decide(now: float, user: str) -> Decision:
             if (remote := self._refuse_remote(user)) is not None:
                 return remote, None
+            doubt = port.unverified_power
             if mode is not ControlMode.STANDBY:
-                if not self.can_control:
+                if not port.can_control:
                     return CommandResult.of(False, Reason.REFUSED_MODE, mode=mode.value), None
-                if interlocks := self.current_interlocks(now):
+                if interlocks := port.current_interlocks(now):
                     first = interlocks[0]
                     return CommandResult(False, first.reason, first.params), None
-            old = self.mode
-            self.mode = mode
-            if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
-                self.manual_kw = self.manual_kvar = 0.0
-                self.lease_expires_at = now + self.lease_s
-            if mode is ControlMode.STANDBY:
-                self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
-                self.manual_kvar = 0.0
-            else:
-                await self._write_run_mode(True)
-            self._record(user, "mode", "ok", old=old.value, new=mode.value)
+                refused = unverified_refusal(doubt, mode, session, confirmed=confirm_unverified)
+                if refused is not None:
+                    return refused, None
+            old = await port.enter_mode(mode, now)
+            confirmed = {"unverified": list(doubt)} if doubt and mode is ControlMode.MANUAL else {}
+            port.record(user, "mode", "ok", old=old.value, new=mode.value, **confirmed)
             return None, None
 
         return await self._command(
@@ -178,45 +190,24 @@ class OperatorCommands(ABC):
             "mode",
             "change the mode",
             decide,
-            lambda: {"old": self.mode.value, "new": mode.value},
+            lambda: {"old": port.mode.value, "new": mode.value},
         )
-
-    def _run_mode_value(self, run: bool) -> int | None:
-        """The run-mode register's value for run or standby, found by its enum names."""
-        if self.run_mode_reg is None or not self.run_mode_reg.enum:
-            return None
-        wanted = ("run", "running", "on") if run else ("standby", "stop", "off")
-        for raw, name in self.run_mode_reg.enum.items():
-            if name in wanted:
-                return int(raw)
-        return None
-
-    async def _write_run_mode(self, run: bool) -> None:
-        value = self._run_mode_value(run)
-        if self.run_mode_reg is None or value is None:
-            return
-        try:
-            await self.device.write(self.run_mode_reg.name, value)
-        except DeviceError as exc:
-            log.warning(
-                "run-mode write failed", extra={"device": self.device.name, "error": str(exc)}
-            )
 
     async def command_setpoint(self, session: Session | None, setpoint_kw: float) -> CommandResult:
         """An operator's manual setpoint: clamped by the guard, held for the lease."""
+        port = self.port
 
         async def decide(now: float, user: str) -> Decision:
             if (remote := self._refuse_remote(user)) is not None:
                 return remote, None
-            if self.mode is not ControlMode.MANUAL:
-                return CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value), None
-            verdict = self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
+            if port.mode is not ControlMode.MANUAL:
+                return CommandResult.of(False, Reason.REFUSED_MODE, mode=port.mode.value), None
+            verdict = port.evaluate(setpoint_kw, now)
             result = CommandResult(verdict.allowed, verdict.reason, verdict.params, verdict)
             if not verdict.allowed:
                 return result, None
-            self.manual_kw = verdict.value_kw
-            self.lease_expires_at = now + self.lease_s
-            self._record(
+            port.hold_setpoint(verdict.value_kw, now)
+            port.record(
                 user,
                 "setpoint",
                 "clamped" if verdict.clamped else "ok",
@@ -241,23 +232,23 @@ class OperatorCommands(ABC):
     ) -> CommandResult:
         """An operator's reactive-power setpoint in Manual: inside the rating beside P at every
         tick, zero under any interlock; audited like an active one."""
+        port = self.port
 
         async def decide(now: float, user: str) -> Decision:
-            if self.q_reg is None:
+            limit = port.reactive_limit_kvar()
+            if limit is None:
                 return CommandResult.of(
                     False, Reason.REFUSED_MODE, mode="no reactive-power setpoint on this device"
                 ), None
-            if self.mode is not ControlMode.MANUAL:
-                return CommandResult.of(False, Reason.REFUSED_MODE, mode=self.mode.value), None
+            if port.mode is not ControlMode.MANUAL:
+                return CommandResult.of(False, Reason.REFUSED_MODE, mode=port.mode.value), None
             if not math.isfinite(setpoint_kvar):
                 return CommandResult.of(False, Reason.REFUSED_NOT_FINITE), None
-            limit = self.reactive_limit_kvar()
-            self.manual_kvar = setpoint_kvar
-            clamped = abs(setpoint_kvar) > limit
-            self._record(
+            port.hold_reactive(setpoint_kvar)
+            port.record(
                 user,
                 "reactive_setpoint",
-                "clamped" if clamped else "ok",
+                "clamped" if abs(setpoint_kvar) > limit else "ok",
                 requested_kvar=setpoint_kvar,
                 limit_kvar=round(limit, 3),
             )
@@ -277,47 +268,26 @@ class OperatorCommands(ABC):
 
         The zero write goes first; the latch file, the alarm and the audit follow.
         """
+        port = self.port
         user = session.user if session else source
-        async with self._locked():
-            now = self.clock()
-            if not self.estop_latched:
-                self.estop_since, self.estop_by = now, user
-            self.estop_latched = True
-            self._enter_standby(now, Reason.INTERLOCK_ESTOP, user)
-            if self.can_control:
-                verdict = self.guard.evaluate(0.0, self.telemetry, [])
-                await self._write_setpoint(now, verdict)
-            await self._write_run_mode(False)
-            self._alarm("estop", True, source)
-            self._record(user, "estop", "latched", source=source)
-        await self._save_latch(True, user)
-        await self.tick()
-        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+        async with port.locked():
+            await port.latch_estop(port.clock(), user, source)
+            port.record(user, "estop", "latched", source=source)
+        await port.save_latch(True, user)
+        await port.tick()
+        await port.settled()
         return CommandResult.of(True, Reason.INTERLOCK_ESTOP)
 
-    async def _save_latch(self, latched: bool, user: str) -> None:
-        if self.latch_store is None:
-            return
-        try:
-            await asyncio.to_thread(self.latch_store.save, self.device.name, latched, user)
-        except OSError as exc:
-            log.error(
-                "E-stop state not saved",
-                extra={"device": self.device.name, "latched": latched, "error": str(exc)},
-            )
-            if self._books.on_failure is not None:
-                self._books.on_failure("estop_state", f"{type(exc).__name__}: {exc}")
-
     async def reset_estop(self, session: Session | None) -> CommandResult:
+        port = self.port
+
         async def decide(now: float, user: str) -> Decision:
-            self.estop_latched = False
-            self.estop_since = self.estop_by = None
-            self._alarm("estop", False)
-            self._record(user, "estop_reset", "ok")
+            port.clear_estop()
+            port.record(user, "estop_reset", "ok")
             return None, None
 
         async def save(user: str) -> None:
-            await self._save_latch(False, user)
+            await port.save_latch(False, user)
 
         return await self._command(
             session,
@@ -330,9 +300,11 @@ class OperatorCommands(ABC):
         )
 
     async def set_maintenance(self, session: Session | None, on: bool) -> CommandResult:
+        port = self.port
+
         async def decide(now: float, user: str) -> Decision:
-            self.maintenance = on
-            self._record(user, "maintenance", "ok", on=on)
+            port.mark_maintenance(on)
+            port.record(user, "maintenance", "ok", on=on)
             return None, None
 
         return await self._command(
@@ -346,18 +318,17 @@ class OperatorCommands(ABC):
 
     async def set_limits(self, session: Session | None, **changes: Any) -> CommandResult:
         """Change safety limits (engineer); the new set is validated as a whole."""
+        port = self.port
 
         async def decide(now: float, user: str) -> Decision:
             try:
-                new = SafetyLimits(**{**self.guard.limits.model_dump(), **changes})
+                new = SafetyLimits(**{**port.limits.model_dump(), **changes})
             except ValidationError as exc:
                 first = exc.errors()[0]
                 detail = f"{'.'.join(str(p) for p in first['loc']) or 'limits'}: {first['msg']}"
                 return CommandResult.of(False, Reason.REFUSED_LIMITS, detail=detail), None
-            old = self.guard.limits
-            self.guard.limits = new
-            self.validator.limits = new
-            self._record(
+            old = port.replace_limits(new)
+            port.record(
                 user, "limits", "ok", old={k: getattr(old, k) for k in changes}, new=changes
             )
             return None, None
@@ -379,20 +350,18 @@ class OperatorCommands(ABC):
         The write does not hold the controller's lock: a device slow to answer it must
         not hold up the control tick.
         """
+        port = self.port
 
         async def decide(now: float, user: str) -> Decision:
-            controlled = set(self.control_regs) | {
-                r.name for r in (self.run_mode_reg, self.watchdog_reg) if r is not None
-            }
-            if name in controlled:
+            if name in port.controlled_registers():
                 return CommandResult.of(
                     False, Reason.REFUSED_MODE, mode=f"'{name}' (use the control page)"
                 ), None
             try:
-                back = await self.device.write(name, value)
+                back = await port.write_device(name, value)
             except DeviceError as exc:
                 return CommandResult.of(False, Reason.WRITE_FAILED, detail=str(exc)), None
-            self._record(user, "register_write", "ok", register=name, value=value, read_back=back)
+            port.record(user, "register_write", "ok", register=name, value=value, read_back=back)
             return None, None
 
         return await self._command(

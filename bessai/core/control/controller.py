@@ -27,8 +27,9 @@ from bessai.core.alarms.catalogue import DEVICE_ALARMS
 from bessai.core.alarms.manager import AlarmManager
 from bessai.core.control.battery import FIRST_POLL, BatteryInputs
 from bessai.core.control.books import Books
-from bessai.core.control.commands import OperatorCommands
+from bessai.core.control.commands import ControlPort, OperatorCommands
 from bessai.core.control.events import (
+    COMMAND_BOOKS_WAIT_S,
     SYSTEM_USER,
     CommandRefused,
     ControlMode,
@@ -39,6 +40,7 @@ from bessai.core.control.events import (
     SetpointRequested,
 )
 from bessai.core.control.latch import EstopLatchStore
+from bessai.core.control.verification import unverified_power
 from bessai.core.dispatch import (
     Dispatcher,
     DispatchInputs,
@@ -51,6 +53,7 @@ from bessai.core.guard.safety import (
     Preview,
     Reason,
     SafetyGuard,
+    SafetyLimits,
     Telemetry,
     Verdict,
     Window,
@@ -185,6 +188,9 @@ class Controller(OperatorCommands):
                     "E-stop restored latched",
                     extra={"device": self.device.name, "detail": restored.detail},
                 )
+            else:
+                # The latch is the E-stop's truth: an alarm restored from the log clears.
+                self.alarms.update("estop", False, source=self.device.name)
         self.maintenance = False
         self.applied_kw: float | None = None
         self.applied_at: float | None = None
@@ -205,10 +211,18 @@ class Controller(OperatorCommands):
             self.bus.subscribe(DeviceDisconnected, self._on_disconnect),
         ]
         self.stopping = False
+        # Set by the grid operator's link while it holds authority (Remote): the local
+        # operator's mode and setpoint commands are refused; the E-stop always works.
+        self.remote_authority: str | None = None
 
     @property
     def can_control(self) -> bool:
         return self.command is not None
+
+    @property
+    def unverified_power(self) -> tuple[str, ...]:
+        """The power registers neither the profile nor a commissioning run has verified."""
+        return unverified_power(self.device.profile)
 
     @property
     def lease_expires_at(self) -> float | None:
@@ -476,17 +490,17 @@ class Controller(OperatorCommands):
             self._wake.clear()
 
     @contextlib.asynccontextmanager
-    async def _locked(self) -> AsyncIterator[None]:
+    async def locked(self) -> AsyncIterator[None]:
         """The controller's lock; the books queued inside are released when it is let go,
         so that a device write made inside always comes before them."""
         async with self._lock:
             try:
                 yield
             finally:
-                self._release_books()
+                self.release_books()
 
     async def tick(self) -> ControlState:
-        async with self._locked():
+        async with self.locked():
             now = self.clock()
             if (
                 self.mode is ControlMode.MANUAL
@@ -514,6 +528,8 @@ class Controller(OperatorCommands):
             return self._publish_state(now)
 
     def _update_interlock_alarms(self, interlocks: list[Interlock]) -> None:
+        if self.telemetry.ts is None:
+            return  # nothing measured yet in this run: an alarm restored from the log waits
         reasons = {i.reason: i for i in interlocks}
         trip = reasons.get(Reason.INTERLOCK_TRIP)
         self._alarm("safety_trip", trip is not None, trip.message_en if trip else "")
@@ -566,7 +582,7 @@ class Controller(OperatorCommands):
             if str(exc) != self._write_failure:
                 # On the record once per kind of failure: a device that stays away is
                 # retried every tick, and the audit trail must not grow twice a second.
-                self._record(
+                self.record(
                     SYSTEM_USER, "setpoint_write", "failed", value_kw=value_kw, error=str(exc)
                 )
                 self._write_failure = str(exc)
@@ -595,15 +611,16 @@ class Controller(OperatorCommands):
                 "leaving remote control failed",
                 extra={"device": self.device.name, "error": str(exc)},
             )
-            self._record(SYSTEM_USER, "remote_control_leave", "failed", error=str(exc))
+            self.record(SYSTEM_USER, "remote_control_leave", "failed", error=str(exc))
         else:
-            self._record(SYSTEM_USER, "remote_control_leave", "ok")
+            self.record(SYSTEM_USER, "remote_control_leave", "ok")
 
-    def reactive_limit_kvar(self) -> float:
-        """The most reactive power allowed now: what the rating S leaves beside |P|."""
+    def reactive_limit_kvar(self) -> float | None:
+        """The most reactive power allowed now: what the rating S leaves beside |P|; None
+        for a device without a reactive-power setpoint."""
         reg = self.q_reg
         if reg is None:
-            return 0.0
+            return None
         s_kva = max(abs(reg.max or 0.0), abs(reg.min or 0.0))
         p_kw = abs(self.applied_kw or 0.0)
         return math.sqrt(max(0.0, s_kva**2 - p_kw**2))
@@ -611,9 +628,9 @@ class Controller(OperatorCommands):
     async def _apply_reactive(self, interlocks: list[Interlock]) -> None:
         """The reactive setpoint in Manual (zero under any interlock or in another mode),
         inside what the rating leaves beside the active power; read back like P."""
-        if self.q_reg is None:
-            return
         limit = self.reactive_limit_kvar()
+        if self.q_reg is None or limit is None:
+            return
         wanted = self.manual_kvar if self.mode is ControlMode.MANUAL and not interlocks else 0.0
         value = round(min(limit, max(-limit, wanted)), 3)
         if self.applied_kvar is not None and abs(value - self.applied_kvar) < 1e-6:
@@ -665,7 +682,7 @@ class Controller(OperatorCommands):
                 "standby",
                 extra={"device": self.device.name, "reason": reason.value, "from": old.value},
             )
-            self._record(
+            self.record(
                 user,
                 "mode",
                 "forced",
@@ -687,7 +704,7 @@ class Controller(OperatorCommands):
     async def shutdown(self) -> None:
         """On a clean stop, leave the battery at zero power first, then write the books."""
         self.stopping = True
-        async with self._locked():
+        async with self.locked():
             if self.can_control and (
                 self.applied_kw or (self.command is not None and self.command.entered)
             ):
@@ -696,7 +713,106 @@ class Controller(OperatorCommands):
                     self.clock(), self.guard.evaluate(0.0, self.telemetry, [])
                 )
 
-    def _record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
+    @property
+    def port(self) -> ControlPort:
+        """The operator's commands see this controller only through its port."""
+        return self
+
+    @property
+    def limits(self) -> SafetyLimits:
+        return self.guard.limits
+
+    async def settled(self) -> None:
+        await self._books.settled(COMMAND_BOOKS_WAIT_S)
+
+    def evaluate(self, setpoint_kw: float, now: float) -> Verdict:
+        return self.guard.evaluate(setpoint_kw, self.telemetry, self.current_interlocks(now))
+
+    async def enter_mode(self, mode: ControlMode, now: float) -> ControlMode:
+        old = self.mode
+        self.mode = mode
+        if mode is ControlMode.MANUAL and old is not ControlMode.MANUAL:
+            self.manual_kw = self.manual_kvar = 0.0
+            self.lease_expires_at = now + self.lease_s
+        if mode is ControlMode.STANDBY:
+            self.manual_kw, self.lease_expires_at, self.proposal = 0.0, None, None
+            self.manual_kvar = 0.0
+        else:
+            await self._write_run_mode(True)
+        return old
+
+    def hold_setpoint(self, setpoint_kw: float, now: float) -> None:
+        self.manual_kw = setpoint_kw
+        self.lease_expires_at = now + self.lease_s
+
+    def hold_reactive(self, setpoint_kvar: float) -> None:
+        self.manual_kvar = setpoint_kvar
+
+    async def latch_estop(self, now: float, user: str, source: str) -> None:
+        if not self.estop_latched:
+            self.estop_since, self.estop_by = now, user
+        self.estop_latched = True
+        self._enter_standby(now, Reason.INTERLOCK_ESTOP, user)
+        if self.can_control:
+            await self._write_setpoint(now, self.guard.evaluate(0.0, self.telemetry, []))
+        await self._write_run_mode(False)
+        self._alarm("estop", True, source)
+
+    def clear_estop(self) -> None:
+        self.estop_latched = False
+        self.estop_since = self.estop_by = None
+        self._alarm("estop", False)
+
+    async def save_latch(self, latched: bool, user: str) -> None:
+        if self.latch_store is None:
+            return
+        try:
+            await asyncio.to_thread(self.latch_store.save, self.device.name, latched, user)
+        except OSError as exc:
+            log.error(
+                "E-stop state not saved",
+                extra={"device": self.device.name, "latched": latched, "error": str(exc)},
+            )
+            if self._books.on_failure is not None:
+                self._books.on_failure("estop_state", f"{type(exc).__name__}: {exc}")
+
+    def mark_maintenance(self, on: bool) -> None:
+        self.maintenance = on
+
+    def replace_limits(self, limits: SafetyLimits) -> SafetyLimits:
+        old = self.guard.limits
+        self.guard.limits = self.validator.limits = limits
+        return old
+
+    def controlled_registers(self) -> frozenset[str]:
+        extra = {r.name for r in (self.run_mode_reg, self.watchdog_reg) if r is not None}
+        return frozenset(self.control_regs) | extra
+
+    async def write_device(self, register: str, value: float) -> float | str | None:
+        return await self.device.write(register, value)
+
+    def _run_mode_value(self, run: bool) -> int | None:
+        """The run-mode register's value for run or standby, found by its enum names."""
+        if self.run_mode_reg is None or not self.run_mode_reg.enum:
+            return None
+        wanted = ("run", "running", "on") if run else ("standby", "stop", "off")
+        for raw, name in self.run_mode_reg.enum.items():
+            if name in wanted:
+                return int(raw)
+        return None
+
+    async def _write_run_mode(self, run: bool) -> None:
+        value = self._run_mode_value(run)
+        if self.run_mode_reg is None or value is None:
+            return
+        try:
+            await self.device.write(self.run_mode_reg.name, value)
+        except DeviceError as exc:
+            log.warning(
+                "run-mode write failed", extra={"device": self.device.name, "error": str(exc)}
+            )
+
+    def record(self, user: str, action: str, outcome: str, **detail: Any) -> None:
         """Queue an audit record for after the device writes; a refusal is also an event.
         Every record names its device."""
         detail.setdefault("device", self.device.name)
@@ -706,7 +822,7 @@ class Controller(OperatorCommands):
                 CommandRefused(self.device.name, action, str(detail.get("reason", "unknown")))
             )
 
-    def _release_books(self) -> None:
+    def release_books(self) -> None:
         """Hand the queued records and alarm rows to the books' writer."""
         deferred, self._deferred = self._deferred, []
         for ts, user, action, outcome, detail in deferred:

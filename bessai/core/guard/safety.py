@@ -49,6 +49,10 @@ class Reason(StrEnum):
     CLAMP_SITE = "clamp_site"
     WRITE_FAILED = "write_failed"
     LEASE_EXPIRED = "lease_expired"
+    # A device whose power registers no commissioning run has measured (``verified`` false):
+    # Manual only after an engineer confirms it, never Auto or the grid operator's control.
+    CONFIRM_UNVERIFIED = "confirm_unverified"
+    REFUSED_UNVERIFIED = "refused_unverified"
 
 
 #: What each reason says, in English: /health, the logs and the audit trail read these; the
@@ -83,6 +87,13 @@ ENGLISH: dict[Reason, str] = {
     Reason.INTERLOCK_BATTERY: "Battery {bms}: {quantity} {why}",
     Reason.CLAMP_BATTERY: "Limited to {limit:.1f} kW by the battery's BMS",
     Reason.CLAMP_SITE: "The site delivers {limit:.1f} kW ({by})",
+    Reason.CONFIRM_UNVERIFIED: (
+        "Unverified power registers ({registers}): Manual needs an engineer's confirmation"
+    ),
+    Reason.REFUSED_UNVERIFIED: (
+        "Unverified power registers ({registers}): {mode} control refused until a commissioning "
+        "run has measured the sign and scale of the power"
+    ),
 }
 
 #: Why a battery trips, in English, by cause code (the ``cause`` parameter of a trip).

@@ -8,7 +8,11 @@ its score and the per-feature z-scores combine into one score 0..1 (``model``),
 calibrated so that the baseline's 99th percentile maps to 0.3, naming the
 feature that drove it. The detector (``detector``) learns and scores every
 device and feeds the alarm and the interlock; the latency of a request on the
-wire while the gateway's own loop stalled (``runtime.loop_lag``) is left out.
+wire while the gateway's own loop stalled (``runtime.loop_lag``) is left out:
+a window with no other read has no latency (NaN, not a value held from an
+earlier window), the baseline's statistics are those of the measured windows,
+and a feature measured in too few of them is not scored. A device's first
+windows (incomplete, and the start's transients) are not part of its baseline.
 Before a baseline exists the score is unknown (None), never 0.
 """
 

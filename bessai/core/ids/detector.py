@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from bessai.core.control.events import SetpointRequested
 from bessai.core.ids.features import FEATURES, WindowFeatures
-from bessai.core.ids.model import IntrusionModel, Score
+from bessai.core.ids.model import MIN_MEASURED, IntrusionModel, Score
 from bessai.core.ids.summary import DeviceIntrusion, IntrusionSummary
 from bessai.core.runtime.bus import EventBus
 from bessai.core.runtime.events import SampleTaken
@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 # Between steps of a fit (about a millisecond each), the loop is the polls' for this long.
 FIT_PAUSE_S = 0.005
 STALL_MARGIN_TICKS = 3
+# A device's first windows are incomplete (no sample before them for physics, frozen and the
+# counters; a sustained latency of fewer windows) and carry the start's transients: a hundred
+# devices connecting and answering their first polls at once. The baseline begins after them.
+STARTUP_WINDOWS = 3
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class IntrusionDetector:
         self._traffic: dict[str, list[tuple[float, TrafficRecord]]] = {}  # (ended, record)
         self._baseline: dict[str, list[npt.NDArray[np.float64]]] = {}
         self._baseline_started: dict[str, float] = {}
+        self._windows_seen: dict[str, int] = {}
         self._last_ts: dict[str, float] = {}
         self._fitting: set[str] = set()
         self._fit_turn = asyncio.Lock()
@@ -135,6 +140,9 @@ class IntrusionDetector:
         model = self.models.get(s.device)
         self._last_ts[s.device] = s.ts
         if model is None:
+            seen = self._windows_seen[s.device] = self._windows_seen.get(s.device, 0) + 1
+            if seen <= STARTUP_WINDOWS:
+                return
             started = self._baseline_started.setdefault(s.device, s.ts)
             windows = self._baseline.setdefault(s.device, [])
             windows.append(vector)
@@ -167,6 +175,16 @@ class IntrusionDetector:
                         model: IntrusionModel = done.value
                         break
                     await asyncio.sleep(FIT_PAUSE_S)
+            unscored = [f for f, std in zip(FEATURES, model.std, strict=True) if np.isinf(std)]
+            if unscored:
+                log.warning(
+                    "intrusion baseline of %s: %s measured in fewer than %d of %d windows (the"
+                    " gateway's own loop was late); not scored for this device",
+                    device,
+                    ", ".join(unscored),
+                    MIN_MEASURED,
+                    len(windows),
+                )
             await asyncio.to_thread(model.save, self.path(device))
         except (OSError, ValueError, MemoryError) as exc:
             # Not fatal, and not silent: learn again from a fresh baseline.

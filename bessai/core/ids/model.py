@@ -15,6 +15,9 @@ from bessai.core.ids.grow import grow_forest, run_to_end
 
 CALIBRATED_P99 = 0.3
 CALIBRATION_ROWS = 200  # baseline windows scored per step of a fit
+# Fewer measured windows than this estimate no spread: the feature is left unscored (std inf).
+MIN_MEASURED = 10
+LATENCY = FEATURES.index("latency_ms")
 
 
 @dataclass
@@ -47,11 +50,25 @@ class IntrusionModel:
     def fitting(
         cls, baseline: npt.NDArray[np.float64], seed: int = 0, trees: int = 64
     ) -> Generator[None, None, IntrusionModel]:
-        """``fit`` in steps of about a millisecond, for a caller that shares its event loop."""
+        """``fit`` in steps of about a millisecond, for a caller that shares its event loop.
+
+        A NaN is a feature not measured in that window (a latency while the gateway's own
+        loop stalled): the statistics are the measured windows', and the forest sees the
+        mean there. A feature measured in fewer than ``MIN_MEASURED`` windows has no spread
+        to score against (a single start-up value held as a baseline was 50 sigma from the
+        first real one): its std is infinite, and it is not scored.
+        """
         if len(baseline) < 30:
             raise ValueError(f"a baseline needs at least 30 windows, got {len(baseline)}")
-        mean = baseline.mean(axis=0)
-        std = np.maximum(baseline.std(axis=0), np.asarray(Z_FLOOR))
+        measured = ~np.isnan(baseline)
+        counts = measured.sum(axis=0)
+        filled = np.where(measured, baseline, 0.0)
+        mean = filled.sum(axis=0) / np.maximum(counts, 1)
+        spread = np.sqrt(
+            (np.where(measured, baseline - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts, 1)
+        )
+        std = np.where(counts >= MIN_MEASURED, np.maximum(spread, np.asarray(Z_FLOOR)), np.inf)
+        baseline = np.where(measured, baseline, mean)
         forest = yield from grow_forest(baseline, trees=trees, max_samples=256, seed=seed)
         parts = []
         for start in range(0, len(baseline), CALIBRATION_ROWS):
@@ -62,8 +79,16 @@ class IntrusionModel:
         return cls(mean, std, forest, p99, max(float(raw.max()), p99 + 1e-6))
 
     def score(self, x: npt.NDArray[np.float64]) -> Score:
+        x = np.asarray(x, dtype=np.float64)
+        if np.isnan(x).any():
+            x = np.where(np.isnan(x), self.mean, x)  # not measured: as the baseline's mean
+        if x[LATENCY] < self.mean[LATENCY]:
+            # Faster than usual is no attack (a flood or a relay slows a device); it is the
+            # gateway's own load falling, as when its fits end or the screen closes.
+            x = x.copy()
+            x[LATENCY] = self.mean[LATENCY]
         # Plain floats from here: numpy scalars cost a microsecond per operation.
-        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.std).tolist()
+        z = ((x - self.mean) / self.std).tolist()
         raw = self.forest.anomaly(x)
         # The forest's raw score, calibrated: the baseline's p99 is 0.3, its maximum 0.5, and
         # beyond that it climbs over what is left of the forest's range, to 1 at a raw 1. (Not

@@ -38,7 +38,7 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "priority": alarm.definition.priority.name.lower(),
         "state": alarm.state.value,
         "since": alarm.raised_at,
-        "message_key": f"alarm.{alarm.id}",
+        "message_key": alarm.definition.message_key,
         "values": {"value": alarm.value, "detail": alarm.detail},
         "first_out": alarm.first_out,
     }

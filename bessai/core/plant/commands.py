@@ -19,6 +19,7 @@ from typing import Any
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import CommandResult, ControlMode, refuse_role, user_of
+from bessai.core.control.verification import REMOTE_PREFIX, remote_refusal, unverified_refusal
 from bessai.core.guard.safety import Preview, Reason, Verdict, params_of
 from bessai.core.plant.site_control import SiteController, split
 from bessai.core.stores.auth import Permission, Session
@@ -82,9 +83,25 @@ class SiteCommands:
         results = {name: await command(name, c) for name, c in chosen.items()}
         return results[next(iter(results))] if len(results) == 1 else _named(results)
 
+    def unverified(self, target: str = SITE_TARGET) -> dict[str, tuple[str, ...]]:
+        """The aimed devices with unverified power registers, and those registers."""
+        chosen = self._aimed(target)
+        if isinstance(chosen, CommandResult):
+            return {}
+        return {n: c.unverified_power for n, c in chosen.items() if c.unverified_power}
+
     async def set_mode(
-        self, session: Session | None, mode: ControlMode, target: str = SITE_TARGET
+        self,
+        session: Session | None,
+        mode: ControlMode,
+        target: str = SITE_TARGET,
+        *,
+        confirm_unverified: bool = False,
     ) -> CommandResult:
+        """A mode for the site or one device. The site's is refused whole, naming the device,
+        when any device would refuse it: an interlock, or unverified power registers (Auto and
+        remote control refused; Manual only with the engineer's confirmation, which names
+        every such device)."""
         chosen = self._aimed(target)
         if isinstance(chosen, CommandResult):
             return chosen
@@ -95,7 +112,9 @@ class SiteCommands:
                 if interlocks:
                     first = interlocks[0]
                     return CommandResult(False, first.reason, first.params)
-                return None
+                return unverified_refusal(
+                    c.unverified_power, mode, session, confirmed=confirm_unverified
+                )
 
             refused = refuse_role(session, Permission.CONTROL, "change the mode") or self._refusal(
                 chosen, check
@@ -108,7 +127,9 @@ class SiteCommands:
                 self.site.release()
             elif target != SITE_TARGET:
                 self.site.release(target)
-        result = await self._each(chosen, lambda _, c: c.set_mode(session, mode))
+        result = await self._each(
+            chosen, lambda _, c: c.set_mode(session, mode, confirm_unverified=confirm_unverified)
+        )
         if len(chosen) > 1:
             self._site_row(session, "mode", "ok" if result.ok else "partial", new=mode.value)
         return result
@@ -149,12 +170,25 @@ class SiteCommands:
         verdict = Verdict(setpoint_kw, delivered, reason, params_of(limit=delivered, by=by))
         return CommandResult(True, reason, verdict.params, verdict)
 
+    def _remote_doubt(
+        self, session: Session | None, chosen: Mapping[str, Controller]
+    ) -> CommandResult | None:
+        """The grid operator may not command a device whose power no run has verified."""
+        if session is None or not session.user.startswith(REMOTE_PREFIX):
+            return None
+        return remote_refusal({n: c.unverified_power for n, c in chosen.items()})
+
     async def command_setpoint(
         self, session: Session | None, setpoint_kw: float, target: str = SITE_TARGET
     ) -> CommandResult:
         chosen = self._aimed(target)
         if isinstance(chosen, CommandResult):
             return chosen
+        if (doubt := self._remote_doubt(session, chosen)) is not None:
+            self._site_row(
+                session, "setpoint", "refused", requested_kw=setpoint_kw, reason=doubt.reason
+            )
+            return doubt
         if len(chosen) == 1:
             if self.site is not None:
                 self.site.release(next(iter(chosen)))  # commanded on its own from now on
@@ -197,13 +231,15 @@ class SiteCommands:
         if isinstance(chosen, CommandResult):
             return chosen
         able = {n: c for n, c in chosen.items() if c.q_reg is not None}
+        if (doubt := self._remote_doubt(session, able)) is not None:
+            return doubt
         if not able:
             return CommandResult.of(
                 False, Reason.REFUSED_MODE, mode="no reactive-power setpoint on these devices"
             )
         if len(able) == 1:
             return await next(iter(able.values())).command_reactive(session, setpoint_kvar)
-        room = {n: c.reactive_limit_kvar() for n, c in able.items()}
+        room = {n: c.reactive_limit_kvar() or 0.0 for n, c in able.items()}
         total = sum(room.values())
         share = {
             n: setpoint_kvar * (r / total if total > 0 else 1 / len(able)) for n, r in room.items()

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -107,6 +108,9 @@ class SiteController:
     _target_kw: float = 0.0
     _at: float | None = None
     _meter: tuple[float, float, float] | None = None  # grid kW, battery sum kW, when
+    # Each inverter's recent (sample time, kW): the battery sum paired with the meter's
+    # reading is the one of the meter sample's moment, not of now (they ramp between).
+    _powers: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for definition in PLANT_ALARMS:  # its own alarms, whoever built it
@@ -162,8 +166,7 @@ class SiteController:
             age = now - sample.ts
         fresh = age is not None and age <= self.meter_max_age_s
         mono = time.monotonic()
-        powers = [c.telemetry.active_power_kw for c in self.controllers.values()]
-        battery = None if any(p is None for p in powers) else sum(p or 0.0 for p in powers)
+        battery = self._battery_at(None if sample is None else sample.ts)
         trusted = grid is not None and fresh and math.isfinite(grid) and battery is not None
         self.alarms.update("poi_meter_unknown", not trusted, "" if trusted else str(poi))
         if trusted:
@@ -178,6 +181,25 @@ class SiteController:
         lo = -math.inf if imp is None else site_net - imp
         hi = math.inf if export is None else site_net + export
         return lo, hi, None
+
+    def _battery_at(self, ts: float | None) -> float | None:
+        """The inverters' summed power as of the meter sample taken at ``ts``: each one's
+        latest sample not after it (its oldest kept if all are newer); None if one is unknown."""
+        total = 0.0
+        for name, c in self.controllers.items():
+            t = c.telemetry
+            history = self._powers.setdefault(name, deque(maxlen=64))
+            if t.active_power_kw is None:
+                history.clear()
+                return None
+            if t.ts is None or ts is None:
+                total += t.active_power_kw
+                continue
+            if not history or history[-1][0] != t.ts:
+                history.append((t.ts, t.active_power_kw))
+            before = [kw for at, kw in history if at <= ts]
+            total += before[-1] if before else history[0][1]
+        return total
 
     def step(self, now: float | None = None) -> SiteSplit | None:
         """One cycle: ramp, POI clamp, split; hand each following inverter its share."""

@@ -3,7 +3,10 @@
 Ticks are laid on a fixed grid (start + k * interval), so the schedule does
 not drift with poll time. A poll that overruns its slot skips the missed
 ticks instead of queueing them: a poll never overlaps the next, and a slow
-device never delays another (each has its own task).
+device never delays another (each has its own task). Each device's grid has
+its own phase (from its name), so that a hundred devices started together do
+not poll in one burst each interval: a burst queues the answers behind one
+another and holds the loop, and every device's latency would be the site's.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import logging
 import math
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,10 +120,13 @@ class DevicePoller:
         self.stopping = False
         self.next_at: float | None = None  # loop time of the next poll, while running
         self.polling = False
+        # The first poll at once; the second within one interval, on this device's phase.
+        self.phase_s = interval_s * (zlib.crc32(device.name.encode()) % 1000 + 1) / 1000
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        next_at = started = loop.time()
+        step_s = self.phase_s
         try:
             while not self.stopping:
                 self.next_at = next_at
@@ -131,11 +138,14 @@ class DevicePoller:
                     await self.poll_once()
                 finally:
                     self.polling = False
-                next_at += self.interval_s
+                next_at += step_s
+                step_s = self.interval_s
                 late = loop.time() - next_at
                 if late > 0:
                     missed = math.floor(late / self.interval_s) + 1
-                    self.status.overruns += missed
+                    # A first poll past its phase but within its interval did not overrun.
+                    if loop.time() > started + self.interval_s:
+                        self.status.overruns += missed
                     next_at += missed * self.interval_s
         finally:
             self.next_at = None

@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import logging
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,8 +45,8 @@ LINK_LOST = AlarmDefinition(
     "scada_link_lost",
     AlarmClass.COMMS,
     Priority.HIGH,
-    "Enlace con el operador de red perdido con control remoto activo",
     "Grid operator's link lost while remote control is on",
+    outlives_restart=False,  # remote control does not survive a restart
 )
 #: How long the stack's thread waits for a command's outcome before it confirms negatively.
 COMMAND_TIMEOUT_S = 8.0
@@ -64,6 +65,20 @@ class LastCommand:
     value: float | bool
     outcome: str
     reason: str
+
+
+@dataclass
+class MasterConnection:
+    """A master's open connection. ``started`` is whether it is the redundancy group's active
+    one (STARTDT); None when the stack's counts cannot tell which of the group it is."""
+
+    address: str
+    connected_at: float
+    started: bool | None = False
+
+
+#: A connection this young is kept even when the stack does not count it yet.
+JUST_ACCEPTED_S = 1.0
 
 
 @dataclass
@@ -98,9 +113,11 @@ class Outstation:
         self.remote_control = False
         self.stats = ScadaStats()
         self.buffer: EventBuffer[tuple[int, Value]] = EventBuffer(settings.iec104.buffer_events)
-        self.masters: list[str] = []
+        self.connections: list[MasterConnection] = []
+        self._connections_lock = threading.Lock()  # _accept runs on the stack's thread
         self.open_connections = 0
         self.active_connections = 0
+        self.active_since: float | None = None
         self.link_lost_at: float | None = None
         self._stack: Iec104Stack | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -193,8 +210,11 @@ class Outstation:
                     if f"{type(exc).__name__}: {exc}" != failure:
                         failure = f"{type(exc).__name__}: {exc}"
                         log.error("IEC 104 refresh failed", extra={"error": failure})
+                # asyncio.timeout, not wait_for: on 3.11, wait_for can swallow the stop's
+                # cancel when the wake comes at the same moment, and stop() then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.refresh_s)
+                    async with asyncio.timeout(self.refresh_s):
+                        await self._wake.wait()
         finally:
             unsubscribe()
 
@@ -270,9 +290,49 @@ class Outstation:
             extra={"sent": len(events) - len(unsent), "dropped": self.buffer.dropped},
         )
 
+    @property
+    def masters(self) -> list[str]:
+        """The addresses of the masters connected now."""
+        with self._connections_lock:
+            return [c.address for c in self.connections]
+
+    def _track(self, open_count: int, active_count: int, now: float) -> None:
+        """Which connections are still open and which is started, from the stack's counts
+        (c104's server reports counts, not connections): the ones that went are the started
+        ones if the started count fell, else the others, oldest first."""
+        with self._connections_lock:
+            conns = self.connections
+            gone_started = max(0, self.active_connections - active_count)
+            excess = len(conns) - open_count
+            for want_started in (True, False, None):
+                for c in list(conns):
+                    if excess <= 0:
+                        break
+                    if now - c.connected_at < JUST_ACCEPTED_S:
+                        continue
+                    if want_started is True and (c.started is not True or gone_started <= 0):
+                        continue
+                    if want_started is False and c.started is True:
+                        continue
+                    conns.remove(c)
+                    excess -= 1
+                    gone_started -= c.started is True
+            if active_count == 0:
+                for c in conns:
+                    c.started = False
+            elif active_count >= len(conns):
+                for c in conns:
+                    c.started = True
+            elif sum(c.started is True for c in conns) != active_count:
+                for c in conns:
+                    c.started = None
+        if active_count and not self.active_connections:
+            self.active_since = now
+        elif not active_count:
+            self.active_since = None
+
     def _watch_link(self, open_count: int, active_count: int, now: float) -> None:
-        if open_count == 0:
-            self.masters.clear()
+        self._track(open_count, active_count, now)
         self.open_connections, self.active_connections = open_count, active_count
         if active_count:
             if self.link_lost_at is not None:
@@ -334,7 +394,9 @@ class Outstation:
         return Outcome(True, f"authority {wanted}")
 
     def _peer(self) -> str:
-        return "scada:" + ("|".join(sorted(set(self.masters))) or "unknown")
+        with self._connections_lock:
+            started = [c.address for c in self.connections if c.started is not False]
+        return "scada:" + ("|".join(sorted(set(started or self.masters))) or "unknown")
 
     def _accept(self, ip: str) -> bool:
         """On the stack's thread: a master connects; refused unless on the allowed list."""
@@ -343,7 +405,8 @@ class Outstation:
             self.stats.connections_refused += 1
             log.warning("IEC 104 master refused: not on allowed_masters", extra={"master": ip})
             return False
-        self.masters.append(ip)
+        with self._connections_lock:
+            self.connections.append(MasterConnection(ip, self.clock()))
         log.info("IEC 104 master connected", extra={"master": ip})
         return True
 
@@ -430,8 +493,10 @@ class Outstation:
             "authority_by": self.authority.by,
             "remote_control": self.remote_control,
             "masters": sorted(set(self.masters)),
+            "connections": self._connection_rows(),
             "open_connections": self.open_connections,
             "active_connections": self.active_connections,
+            "active_since": self.active_since,
             "connections_refused": self.stats.connections_refused,
             "commands": dict(self.stats.commands),
             "last_command": None if last is None else last.__dict__,
@@ -443,6 +508,13 @@ class Outstation:
             "clock_sync_at": self.stats.clock_sync_at,
             "link_lost_since": self.link_lost_at,
         }
+
+    def _connection_rows(self) -> list[dict[str, Any]]:
+        with self._connections_lock:
+            return [
+                {"address": c.address, "connected_at": c.connected_at, "started": c.started}
+                for c in self.connections
+            ]
 
 
 def _beyond(spec: PointSpec, old: Value, new: Value) -> bool:

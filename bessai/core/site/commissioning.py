@@ -4,7 +4,11 @@ Each test leaves the battery in Standby at zero power, whatever it found;
 the figures of the report are what the run measured (response times, the
 watchdog's fall time), each test and the run are written to the audit trail,
 and the report ends with the audit chain's head so that it can be checked
-against ``bessai audit verify`` later. The tests are in commissioning_tests.py
+against ``bessai audit verify`` later. The samples during the commanding tests are kept
+as the series their plots are drawn from. A device with unverified power registers is put
+in Manual on the engineer's confirmation (starting the run is it); a run that passes with
+its step test records those registers as verified by its report (control/verification.py),
+so that Auto and remote control take the device from then on. The tests are in commissioning_tests.py
 and the report's parts in commissioning_report.py; what the commanding tests
 share (Manual, the step size, a step commanded and watched, the samples) is here.
 """
@@ -20,12 +24,14 @@ from typing import Any
 
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import ControlMode
+from bessai.core.control.verification import unverified_power
 from bessai.core.runtime.events import DeviceConnected, DeviceDisconnected, Sample, SampleTaken
 from bessai.core.site.commissioning_report import (
     NO_CONTROL,
     CommissioningReport,
+    Finding,
     TestResult,
-    Words,
+    found,
     verdict,
 )
 from bessai.core.site.commissioning_tests import CHECKS
@@ -34,6 +40,7 @@ from bessai.core.stores.auth import Permission, Session
 
 TESTS = tuple(CHECKS)  # identity, poll, step, watchdog, interlock, comms_loss
 HEADLESS_TESTS = TESTS[:-1]  # the comms-loss test needs someone to pull the cable
+PLOTTED = ("step", "watchdog", "interlock")  # the tests whose samples the report plots
 
 
 class CommissioningError(Exception):
@@ -83,6 +90,10 @@ class CommissioningRun:
         self.progress: Callable[[str, str], None] = lambda test, text: None
         self.disconnected = asyncio.Event()
         self.connected = asyncio.Event()
+        self._series: dict[str, list[float | None]] | None = None
+        self._events: dict[str, float] = {}
+        self._t0 = 0.0
+        self.watch_role: str | None = None  # a quantity the series keeps beside the power
         self._unsubscribe = [
             gateway.bus.subscribe(SampleTaken, self._on_sample),
             gateway.bus.subscribe(DeviceDisconnected, self._on_down),
@@ -107,16 +118,47 @@ class CommissioningRun:
                 "sources": list(profile.sources),
                 "registers": len(profile.registers),
                 "unverified": sum(1 for r in profile.registers if not r.verified),
+                "unverified_registers": [r.name for r in profile.registers if not r.verified],
+                "unverified_power": list(unverified_power(profile)),
             },
             limits={} if limits is None else limits.model_dump(),
             user=session.user,
             role=session.role.name.lower(),
             started_at=clock(),
+            id=f"commissioning-{device}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(clock()))}",
         )
 
     def _on_sample(self, event: SampleTaken) -> None:
         if event.sample.device == self.name:
             self.latest = event.sample
+            if self._series is not None:
+                roles = event.sample.roles
+                self._point(event.sample.ts, roles.get("active_power_kw"), roles)
+
+    def _point(
+        self, ts: float, measured_kw: float | None, roles: dict[str, float | None] | None = None
+    ) -> None:
+        """One row of the series: time from the test's start, the setpoint written, the
+        measured power (None between samples) and the watched quantity."""
+        series = self._series
+        if series is None:
+            return
+        applied = self.controller.applied_kw if self.controller is not None else None
+        series["t_s"].append(round(ts - self._t0, 3))
+        series["setpoint_kw"].append(applied)
+        series["measured_kw"].append(None if measured_kw is None else round(measured_kw, 3))
+        if self.watch_role is not None:
+            value = None if roles is None else roles.get(self.watch_role)
+            column = series.setdefault(self.watch_role, [])
+            column += [None] * (len(series["t_s"]) - 1 - len(column)) + [value]
+
+    def mark(self, event: str) -> None:
+        """A moment of the running test (the heartbeat stopped, the limit tightened), on its plot."""
+        self._events[event] = round(self.clock() - self._t0, 3)
+
+    def note_setpoint(self) -> None:
+        """The setpoint just written, as a row of its own (the step's edge, between samples)."""
+        self._point(self.clock(), None)
 
     def _on_down(self, event: DeviceDisconnected) -> None:
         if event.device == self.name:
@@ -170,7 +212,39 @@ class CommissioningRun:
             device=self.name,
             test=result.name,
             detail=result.detail,
+            findings=[f.code for f in result.findings],
             figures=result.figures,
+        )
+
+    async def _verify(self) -> None:
+        """A run that passed with its step test: the power registers it measured are verified
+        by this report, in the site's record and in the profile the device is commanded with."""
+        doubt = self.report.profile["unverified_power"]
+        step = next((t for t in self.report.tests if t.name == "step"), None)
+        if not doubt or step is None or not step.passed or not self.report.passed:
+            return
+        try:
+            view = await asyncio.to_thread(
+                self.gateway.verification.confirm,
+                self.name,
+                self.device.profile,
+                doubt,
+                self.report.id,
+                self.session.user,
+            )
+        except (OSError, KeyError) as exc:
+            self.report.verification_error = f"{type(exc).__name__}: {exc}"
+            return
+        self.device.profile = view
+        self.gateway.profiles[self.name] = view
+        self.report.verified = list(doubt)
+        self.gateway.books.record(
+            self.session.user,
+            "commissioning_verified",
+            "ok",
+            device=self.name,
+            registers=list(doubt),
+            report=self.report.id,
         )
 
     async def run(self, tests: tuple[str, ...] = HEADLESS_TESTS) -> CommissioningReport:
@@ -182,13 +256,20 @@ class CommissioningRun:
             for name in tests:
                 self.progress(name, "running")
                 started, t0 = self.clock(), time.monotonic()
+                self._t0, self._events, self.watch_role = started, {}, None
+                self._series = (
+                    {"t_s": [], "setpoint_kw": [], "measured_kw": []} if name in PLOTTED else None
+                )
                 try:
                     result = await CHECKS[name](self)
                 except Exception as exc:  # a test that breaks fails; the rest still run
                     said = f"{type(exc).__name__}: {exc}"
-                    result = TestResult(name, False, said, detail_es=said)
+                    result = verdict(name, False, found("test_broke", error=said))
                 finally:
                     await self._standby()
+                if self._series is not None:
+                    result.series, result.events = self._series, dict(self._events)
+                self._series = None
                 result.started_at = started
                 result.duration_s = round(time.monotonic() - t0, 3)
                 self.report.tests.append(result)
@@ -198,6 +279,7 @@ class CommissioningRun:
             await self._standby()
             self.close()
         self.report.finished_at = self.clock()
+        await self._verify()
         self.gateway.books.record(
             self.session.user,
             "commissioning_end",
@@ -221,17 +303,18 @@ class CommissioningRun:
         span = min(span, limits.max_charge_kw, limits.max_discharge_kw)
         return round(max(0.5, min(5.0, 0.05 * span)), 1)
 
-    async def _enter_manual(self) -> Words | None:
+    async def _enter_manual(self) -> Finding | None:
+        """Manual, confirmed by the engineer who runs the tests (unverified power registers
+        are what the run measures; the mode's audit row names them)."""
         controller = self.controller
         if controller is None or not controller.can_control:
             return NO_CONTROL
-        result = await controller.set_mode(self.session, ControlMode.MANUAL)
+        result = await controller.set_mode(
+            self.session, ControlMode.MANUAL, confirm_unverified=True
+        )
         if result.ok:
             return None
-        return Words(
-            f"manual mode refused: {result.message_en}",
-            f"modo manual rechazado: {result.message_en}",
-        )
+        return found("manual_refused", why=result.message_en, reason=result.reason.value)
 
     async def in_manual(
         self, name: str, *, start: bool, without_control: bool | None = None
@@ -264,12 +347,9 @@ class CommissioningRun:
         tolerance = max(0.3, 0.1 * abs(target_kw))
         result = await controller.command_setpoint(self.session, target_kw)
         if not result.ok:
-            return {
-                "setpoint_kw": target_kw,
-                "refused": result.message_en,
-                "refused_es": result.message_en,
-            }
+            return {"setpoint_kw": target_kw, "refused": result.message_en}
         await controller.tick()
+        self.note_setpoint()
 
         def reached(sample: Sample) -> bool:
             power = sample.roles.get("active_power_kw")
@@ -279,6 +359,7 @@ class CommissioningRun:
         power = None if sample is None else sample.roles.get("active_power_kw")
         return {
             "setpoint_kw": target_kw,
+            "tolerance_kw": tolerance,
             "read_back_kw": controller.applied_kw,
             "measured_kw": None if power is None else round(power, 3),
             "response_s": None if response_s is None else round(response_s, 3),

@@ -3,7 +3,8 @@ the watchdog, an interlock and, with someone at the cable, comms loss.
 
 The commanding ones (step, watchdog, interlock) start the same way, through the run's
 ``in_manual``: Manual, the step size and the battery running at +step, or the verdict that
-says why not. Each returns its verdict; the run puts the battery back in Standby after it.
+says why not. Each returns its verdict: findings as codes with values, and each pass
+criterion beside the figure measured for it; the run puts the battery back in Standby after.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from bessai.core.guard.safety import Reason
 from bessai.core.runtime.events import Sample
 from bessai.core.site.commissioning_report import (
     NO_CONTROL,
+    Criterion,
+    Finding,
     TestResult,
-    Words,
+    found,
     verdict,
 )
 from bessai.drivers.profile import RegisterType, Role
@@ -30,22 +33,20 @@ from bessai.drivers.profile import RegisterType, Role
 if TYPE_CHECKING:
     from bessai.core.site.commissioning import CommissioningRun
 
-NO_TRIP_VALUE = Words(
-    "no battery temperature or pack voltage to trip on",
-    "sin temperatura de batería ni tensión de pack con que disparar",
-)
-NO_WATCHDOG = Words(
-    "the profile declares no watchdog or setpoint timeout",
-    "el perfil no declara watchdog ni plazo de consigna",
-)
+UNITS = {"soc_pct": "%", "pack_voltage_v": "V", "battery_temp_c": "°C"}
+
+
+def _criterion(
+    code: str, measured: float | str | None, unit: str, passed: bool | None, **values: Any
+) -> Criterion:
+    return Criterion(code, values, measured, unit, passed)
 
 
 async def identity_test(run: CommissioningRun) -> TestResult:
     sample = await run.fresh_sample(run.clock(), run.settle_timeout_s)
+    answers = _criterion("answers", None if sample is None else "yes", "", sample is not None)
     if sample is None:
-        return TestResult(
-            "identity", False, "no answer from the device", detail_es="el equipo no responde"
-        )
+        return verdict("identity", False, found("no_answer"), criteria=[answers])
     profile = run.device.profile
     identity: dict[str, Any] = {
         "unit_id": run.device.unit_id,
@@ -62,24 +63,15 @@ async def identity_test(run: CommissioningRun) -> TestResult:
     run.report.identity = identity
     strings = [k for k in identity if k not in ("unit_id", "manufacturer", "model")]
     read = ", ".join(f"{k}={identity[k]}" for k in strings)
-    return TestResult(
-        "identity",
-        True,
-        read or "the profile maps no identity text",
-        dict(identity),
-        detail_es=read or "el perfil no define textos de identidad",
-    )
+    said = found("identity_read", read=read) if read else found("no_identity_text")
+    return verdict("identity", True, said, figures=dict(identity), criteria=[answers])
 
 
 async def poll_test(run: CommissioningRun) -> TestResult:
     sample = await run.fresh_sample(run.clock(), run.settle_timeout_s)
     if sample is None:
-        return TestResult(
-            "poll",
-            False,
-            "no sample within the timeout",
-            detail_es="ninguna lectura dentro del plazo",
-        )
+        answers = _criterion("answers", None, "", False)
+        return verdict("poll", False, found("no_sample"), criteria=[answers])
     limits = run.report.limits
     checks: dict[str, tuple[float, float]] = {
         "soc_pct": (0.0, 100.0),
@@ -98,25 +90,50 @@ async def poll_test(run: CommissioningRun) -> TestResult:
         "missing": sorted(k for k, v in sample.values.items() if v is None),
         "poll_s": round(sample.poll_duration_s, 4),
     }
-    bad: list[str] = []
-    bad_es: list[str] = []
+    bad: list[Finding] = []
+    criteria: list[Criterion] = []
     for role, (low, high) in checks.items():
         value = sample.roles.get(role)
         figures[role] = value
-        if role in sample.roles and (value is None or not low <= value <= high):
-            bad.append(f"{role} {value} outside {low:g}..{high:g}")
-            bad_es.append(f"{role} {value} fuera de {low:g}..{high:g}")
+        if role not in sample.roles:
+            continue
+        ok = value is not None and low <= value <= high
+        criteria.append(
+            _criterion("in_range", value, UNITS[role], ok, role=role, low=low, high=high)
+        )
+        if not ok:
+            bad.append(found("out_of_range", role=role, value=value, low=low, high=high))
     if sample.refused:
-        bad.append(f"refused: {', '.join(sorted(sample.refused))}")
-        bad_es.append(f"rechazados: {', '.join(sorted(sample.refused))}")
+        bad.append(found("refused_registers", registers=", ".join(sorted(sample.refused))))
     passed = not bad and sample.quality.value != "bad"
-    return TestResult(
-        "poll",
-        passed,
-        "; ".join(bad) or "every guarded value in range",
-        figures,
-        detail_es="; ".join(bad_es) or "todos los valores vigilados en rango",
-    )
+    quality = _criterion("poll_quality", sample.quality.value, "", not sample.refused and passed)
+    said = bad or [found("all_in_range")]
+    return verdict("poll", passed, *said, figures=figures, criteria=[*criteria, quality])
+
+
+def _step_criteria(s: dict[str, Any], step: float, wait_s: float) -> list[Criterion]:
+    """Reached in time, with its sign, and read back: one setpoint of the step test."""
+    kw = s["setpoint_kw"]
+    if "refused" in s:
+        return [_criterion("reached", None, "s", False, kw=kw, tolerance_kw=0, limit_s=wait_s)]
+    tolerance = s["tolerance_kw"]
+    read_back = s["read_back_kw"]
+    read_ok = read_back is not None and abs(read_back - kw) <= 0.05 * step + 0.01
+    return [
+        _criterion(
+            "reached",
+            s["response_s"],
+            "s",
+            s["response_s"] is not None,
+            kw=kw,
+            tolerance_kw=tolerance,
+            limit_s=wait_s,
+        ),
+        _criterion("sign", s["measured_kw"], "kW", bool(s["sign_ok"]), kw=kw),
+        _criterion(
+            "read_back", read_back, "kW", read_ok, kw=kw, tolerance_kw=round(0.05 * step + 0.01, 3)
+        ),
+    ]
 
 
 async def step_test(run: CommissioningRun) -> TestResult:
@@ -125,52 +142,37 @@ async def step_test(run: CommissioningRun) -> TestResult:
         return ready
     _, step, _ = ready
     steps = [await run.step_to(kw) for kw in (step, 0.0, -step, 0.0)]
-    problems: list[Words] = []
+    problems: list[Finding] = []
+    criteria: list[Criterion] = []
     for s in steps:
-        kw = f"{s['setpoint_kw']:+g} kW"
+        kw = s["setpoint_kw"]
+        criteria += _step_criteria(s, step, run.settle_timeout_s)
         if "refused" in s:
-            problems.append(
-                Words(f"{kw} refused: {s['refused']}", f"{kw} rechazada: {s['refused_es']}")
-            )
+            problems.append(found("step_refused", kw=kw, why=s["refused"]))
         elif s["response_s"] is None:
-            wait = f"{run.settle_timeout_s:g} s"
             problems.append(
-                Words(
-                    f"{kw} not reached within {wait} (measured {s['measured_kw']})",
-                    f"{kw} no alcanzada en {wait} (medido {s['measured_kw']})",
+                found(
+                    "step_not_reached",
+                    kw=kw,
+                    wait_s=run.settle_timeout_s,
+                    measured=s["measured_kw"],
                 )
             )
         elif not s["sign_ok"]:
-            problems.append(
-                Words(
-                    f"{kw} measured as {s['measured_kw']}: sign inverted",
-                    f"{kw} medida como {s['measured_kw']}: signo invertido",
-                )
-            )
+            problems.append(found("step_sign_inverted", kw=kw, measured=s["measured_kw"]))
         elif (
             s["read_back_kw"] is None
             or abs(s["read_back_kw"] - s["setpoint_kw"]) > 0.05 * step + 0.01
         ):
-            problems.append(
-                Words(
-                    f"{kw} read back as {s['read_back_kw']}",
-                    f"{kw} releída como {s['read_back_kw']}",
-                )
-            )
+            problems.append(found("step_read_back", kw=kw, read_back=s["read_back_kw"]))
     times = [s["response_s"] for s in steps if s.get("response_s") is not None]
     figures = {
         "step_kw": step,
         "steps": steps,
         "max_response_s": max(times) if times else None,
     }
-    if problems:
-        said = Words("; ".join(p.en for p in problems), "; ".join(p.es for p in problems))
-    else:
-        said = Words(
-            f"±{step:g} kW read back and reached, slowest in {max(times):.2f} s",
-            f"±{step:g} kW releídos y alcanzados, el más lento en {max(times):.2f} s",
-        )
-    return verdict("step", not problems, said, figures)
+    said = problems or [found("step_ok", step=step, slowest_s=max(times))]
+    return verdict("step", not problems, *said, figures=figures, criteria=criteria)
 
 
 def _watchdog_timeout_s(run: CommissioningRun) -> float | None:
@@ -188,15 +190,17 @@ def _watchdog_timeout_s(run: CommissioningRun) -> float | None:
 async def watchdog_test(run: CommissioningRun) -> TestResult:
     timeout_s = _watchdog_timeout_s(run)
     if run.controller is None or timeout_s is None:
-        return verdict("watchdog", None, NO_WATCHDOG)
+        return verdict("watchdog", None, found("no_watchdog"))
     ready = await run.in_manual("watchdog", start=True, without_control=False)
     if isinstance(ready, TestResult):
         return ready
     controller, step, running = ready
     if running.get("response_s") is None:
-        said = Words(f"could not start at {step:g} kW", f"no pudo arrancar a {step:g} kW")
-        return verdict("watchdog", False, said, {"start": running})
+        return verdict(
+            "watchdog", False, found("could_not_start", kw=step), figures={"start": running}
+        )
     controller.heartbeat_paused = True
+    run.mark("heartbeat_stopped")
     idle = run.near_zero(step)
 
     def fell(sample: Sample) -> bool:
@@ -213,18 +217,17 @@ async def watchdog_test(run: CommissioningRun) -> TestResult:
         "power_kw": None if sample is None else sample.roles.get("active_power_kw"),
         "from_kw": step,
     }
+    limit_s = timeout_s + margin_s
+    passed = fall_s is not None and fall_s <= limit_s
+    criteria = [
+        _criterion("fall", figures["fall_s"], "s", passed, limit_s=limit_s, timeout_s=timeout_s)
+    ]
     if fall_s is None:
-        waited = f"{timeout_s + margin_s + 5:g} s"
-        said = Words(
-            f"still running {waited} after the heartbeat stopped",
-            f"sigue en marcha {waited} después de detener el latido",
-        )
-        return verdict("watchdog", False, said, figures)
-    said = Words(
-        f"fell to standby {fall_s:.1f} s after the heartbeat stopped (timeout {timeout_s:g} s)",
-        f"pasó a espera {fall_s:.1f} s después de detener el latido (plazo {timeout_s:g} s)",
-    )
-    return verdict("watchdog", fall_s <= timeout_s + margin_s, said, figures)
+        said = found("still_running", waited_s=timeout_s + margin_s + 5)
+        return verdict("watchdog", False, said, figures=figures, criteria=criteria)
+    run.mark("fell")
+    said = found("fell_to_standby", fall_s=fall_s, timeout_s=timeout_s)
+    return verdict("watchdog", passed, said, figures=figures, criteria=criteria)
 
 
 def _state_name(run: CommissioningRun, sample: Sample) -> str | None:
@@ -240,23 +243,22 @@ async def interlock_test(run: CommissioningRun) -> TestResult:
     controller = run.controller
     if controller is None or not controller.can_control:
         return verdict("interlock", None, NO_CONTROL)
-    changes, tripped_on, tripped_on_es = _tightened(controller)
+    changes, quantity, value, unit = _tightened(controller)
     if not changes:
-        return verdict("interlock", False, NO_TRIP_VALUE)
+        return verdict("interlock", False, found("no_trip_value"))
+    run.watch_role = "battery_temp_c" if quantity == "battery_temperature" else "pack_voltage_v"
     ready = await run.in_manual("interlock", start=True, without_control=False)
     if isinstance(ready, TestResult):
         return ready
     _, step, running = ready
     old = controller.guard.limits
     t0 = time.monotonic()
+    run.mark("limit_tightened")
     result = await controller.set_limits(run.session, **changes)
     if not result.ok:
-        said = Words(
-            f"tightened limit refused: {result.message_en}",
-            f"límite ajustado rechazado: {result.message_en}",
-        )
-        return verdict("interlock", False, said)
+        return verdict("interlock", False, found("limit_refused", why=result.message_en))
     trip_s: float | None = None
+    power_zero_s: float | None = None
     try:
         while time.monotonic() - t0 < run.settle_timeout_s:
             await controller.tick()
@@ -267,16 +269,17 @@ async def interlock_test(run: CommissioningRun) -> TestResult:
                 and controller.mode is ControlMode.STANDBY
             ):
                 trip_s = time.monotonic() - t0
+                run.mark("zero_written")
                 break
             await asyncio.sleep(0.05)
-        power_zero_s: float | None = None
         if trip_s is not None:
             idle = run.near_zero(step)
             power_zero_s, _ = await run.power_where(idle, run.settle_timeout_s)
     finally:
         restore = {k: getattr(old, k) for k in changes}
         back = await controller.set_limits(run.session, **restore)
-    figures = {
+    tripped_on = f"{quantity.replace('_', ' ')} {value:g} {unit}"
+    figures: dict[str, Any] = {
         "tripped_on": tripped_on,
         "tightened": changes,
         "trip_to_zero_s": None if trip_s is None else round(trip_s, 3),
@@ -287,29 +290,38 @@ async def interlock_test(run: CommissioningRun) -> TestResult:
         "restored": back.ok,
         "mode_after": controller.mode.value,
     }
+    wait_s = run.settle_timeout_s
+    criteria = [
+        _criterion(
+            "zero_written", figures["trip_to_zero_s"], "s", trip_s is not None, limit_s=wait_s
+        ),
+        _criterion(
+            "device_at_zero",
+            None if power_zero_s is None else round(power_zero_s, 3),
+            "s",
+            power_zero_s is not None,
+            limit_s=wait_s,
+        ),
+        _criterion("restored", "yes" if back.ok else "no", "", back.ok),
+    ]
     if trip_s is None:
-        said = Words(
-            "no trip seen after the limit was tightened",
-            "ningún disparo tras ajustar el límite",
-        )
-        return verdict("interlock", False, said, figures)
-    at_zero = figures["device_at_zero_s"]
-    said = Words(
-        f"trip on {tripped_on} seen, zero written in {trip_s:.2f} s, the device at zero "
-        f"{at_zero} s after the change; limits restored",
-        f"disparo por {tripped_on_es} visto, cero escrito en {trip_s:.2f} s, el equipo "
-        f"en cero {at_zero} s después del cambio; límites restablecidos",
+        return verdict("interlock", False, found("no_trip"), figures=figures, criteria=criteria)
+    said = found(
+        "trip_seen",
+        quantity=quantity,
+        value=value,
+        unit=unit,
+        trip_s=trip_s,
+        at_zero_s=figures["device_at_zero_s"],
     )
     if not back.ok:
-        said = Words(
-            "trip seen, but the limits could not be restored",
-            "disparo visto, pero los límites no se pudieron restablecer",
-        )
-    return verdict("interlock", back.ok, said, figures)
+        said = found("not_restored")
+    return verdict("interlock", back.ok, said, figures=figures, criteria=criteria)
 
 
-def _tightened(controller: Controller) -> tuple[dict[str, float], str, str]:
-    """Limits just inside the live value: the temperature trip, else the voltage window."""
+def _tightened(controller: Controller) -> tuple[dict[str, float], str, float, str]:
+    """Limits just inside the live value: the temperature trip, else the voltage window; with
+    the quantity tripped on (a code), its value and unit."""
     old = controller.guard.limits
     temp = controller.telemetry.battery_temp_c
     if temp is not None:
@@ -321,24 +333,17 @@ def _tightened(controller: Controller) -> tuple[dict[str, float], str, str]:
             old.temp_charge_min_c, changes["temp_warning_c"] - old.temp_cold_derate_band_c - 1.0
         )
         changes["temp_cold_trip_c"] = min(old.temp_cold_trip_c, changes["temp_charge_min_c"] - 1.0)
-        return (
-            changes,
-            f"battery temperature {temp:g} °C",
-            f"temperatura de batería {temp:g} °C",
-        )
+        return changes, "battery_temperature", temp, "°C"
     volts = controller.telemetry.pack_voltage_v
     if volts is not None:
-        return (
-            {"pack_voltage_max_v": max(old.pack_voltage_min_v + 0.1, volts - 1.0)},
-            f"pack voltage {volts:g} V",
-            f"tensión de pack {volts:g} V",
-        )
-    return {}, "", ""
+        changes = {"pack_voltage_max_v": max(old.pack_voltage_min_v + 0.1, volts - 1.0)}
+        return changes, "pack_voltage", volts, "V"
+    return {}, "", 0.0, ""
 
 
 async def comms_loss_test(run: CommissioningRun) -> TestResult:
     """Waits for the link to drop (the cable pulled, the simulator stopped), then for it
-    to come back, and checks that nothing resumed by itrun."""
+    to come back, and checks that nothing resumed by itself."""
     controller = run.controller
     run.disconnected.clear()
     run.connected.clear()
@@ -348,12 +353,7 @@ async def comms_loss_test(run: CommissioningRun) -> TestResult:
         async with asyncio.timeout(run.comms_wait_s):
             await run.disconnected.wait()
     except TimeoutError:
-        return TestResult(
-            "comms_loss",
-            None,
-            f"the link did not drop within {run.comms_wait_s:g} s",
-            detail_es=f"el enlace no se cortó en {run.comms_wait_s:g} s",
-        )
+        return verdict("comms_loss", None, found("link_did_not_drop", wait_s=run.comms_wait_s))
     detected = run.clock()
     last_good = run.latest.ts if run.latest else last_good
     mode_during = controller.mode.value if controller else None
@@ -371,17 +371,16 @@ async def comms_loss_test(run: CommissioningRun) -> TestResult:
     }
     resumed = controller is not None and controller.mode is not ControlMode.STANDBY
     passed = back_s is not None and not resumed and mode_during in (None, "standby")
-    seen = f"{figures['detected_after_last_sample_s']:.1f} s"
+    seen_s = figures["detected_after_last_sample_s"]
+    criteria = [
+        _criterion("loss_seen", seen_s, "s", True, limit_s=run.comms_wait_s),
+        _criterion("standby_after", figures["mode_after"], "", passed),
+    ]
     if back_s is not None:
-        en = f"loss seen {seen} after the last sample; back after {back_s:.1f} s, still in Standby"
-        es = (
-            f"pérdida vista {seen} después de la última lectura; de vuelta tras "
-            f"{back_s:.1f} s, aún en espera"
-        )
+        said = found("link_back", seen_s=seen_s, back_s=back_s)
     else:
-        en = f"loss seen {seen} after the last sample; did not come back"
-        es = f"pérdida vista {seen} después de la última lectura; no volvió"
-    return TestResult("comms_loss", passed, en, figures, detail_es=es)
+        said = found("link_not_back", seen_s=seen_s)
+    return verdict("comms_loss", passed, said, figures=figures, criteria=criteria)
 
 
 CHECKS: dict[str, Callable[[CommissioningRun], Awaitable[TestResult]]] = {

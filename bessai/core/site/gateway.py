@@ -42,6 +42,7 @@ from bessai.core.control.events import (
 )
 from bessai.core.control.latch import EstopLatchStore
 from bessai.core.control.proposals import DispatchRecord
+from bessai.core.control.verification import VerificationBook
 from bessai.core.dispatch import (
     Dispatcher,
     ModelDispatcher,
@@ -124,7 +125,9 @@ class Gateway(GatewayCloud, GatewayBooks):
         self.limits = limits or SafetyLimits()
         self.heartbeat_interval_s = heartbeat_interval_s
         self.control_interval_s = control_interval_s
-        self.audit = AuditTrail(self.data_dir / "audit.db", on_head=self._audit_head)
+        self.audit = AuditTrail(
+            self.data_dir / "audit.db", clock=wall_clock, on_head=self._audit_head
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._head_published_at = -math.inf
         self.auth = auth or AuthService(self.data_dir / "users.db", audit=self.audit.append)
@@ -155,6 +158,7 @@ class Gateway(GatewayCloud, GatewayBooks):
             self.data_dir / "history.db",
             raw_retention_s=history_raw_retention_s,
             max_bytes=history_max_bytes,
+            clock=wall_clock,
         )
         self.cloud = cloud
         self.outbox: Outbox | None = None
@@ -193,6 +197,8 @@ class Gateway(GatewayCloud, GatewayBooks):
         # Profiles are checked before anything starts, so a bad one stops the start cleanly.
         self.profile_dir = profile_dir
         self.own_profiles: dict[str, LoadedProfile] = {}  # a site's own, audited at start
+        # What this site's commissioning runs measured, merged into each device's profile.
+        self.verification = VerificationBook(self.data_dir / "verification.json")
         self.profiles: dict[str, Profile] = {d.name: self._load_profile(d) for d in devices}
         self.device_limits = device_limits(self.limits, devices, self.profiles)
         try:
@@ -293,6 +299,8 @@ class Gateway(GatewayCloud, GatewayBooks):
         self._prices = PriceCurve(tuple(settings.marginal_cost_usd_mwh), settings.timezone)
         for cfg in self.configs:
             await self._open_device(cfg)
+        # Restored alarms of a device no longer on the site go with it (alarms/manager.py).
+        self.alarms.keep_restored_of(c.name for c in self.configs)
         self.started_at = time.time()
         self.history.attach(self.bus)
         self.history.start(self._store_failure)
@@ -471,7 +479,7 @@ class Gateway(GatewayCloud, GatewayBooks):
         loaded = open_profile(cfg.profile, trusted_dir=self.profile_dir)
         if not loaded.shipped:
             self.own_profiles[cfg.name] = loaded
-        return loaded.profile
+        return self.verification.view(cfg.name, loaded)
 
     def _audit_profile(self, device: str, own: LoadedProfile) -> None:
         self.books.record(

@@ -59,6 +59,7 @@ class GatewayCloud:
     topic_recheck_s: float
     status_every_s: float
     data_dir: Path
+    wall_clock: Callable[[], float]
     _housekeeping: asyncio.Task[None] | None
     _topic_check: asyncio.Task[None] | None
     current_snapshot: Callable[[], SiteSnapshot]
@@ -74,6 +75,7 @@ class GatewayCloud:
             max_rows=cloud.max_rows,
             max_bytes=cloud.max_bytes,
             on_drop=self._outbox_dropped,
+            clock=self.wall_clock,
         )
         self._store_replaced("outbox", self.outbox.open_problem)
         self.outbox.attach(self.bus)
@@ -127,7 +129,9 @@ class GatewayCloud:
             await asyncio.sleep(self.topic_recheck_s)
 
     def _outbox_dropped(self, count: int) -> None:
-        self.alarms.update("outbox_full", True, f"{count} oldest raw samples dropped")
+        self.alarms.update(
+            "outbox_full", True, f"{count} oldest messages dropped (raw samples first)"
+        )
 
     def _event_to_cloud(self, kind: str, alarm: Alarm) -> None:
         assert self.outbox is not None
@@ -141,7 +145,7 @@ class GatewayCloud:
                 "state": alarm.state.value,
                 "priority": int(alarm.definition.priority),
                 "class": alarm.definition.alarm_class.value,
-                "text_en": alarm.definition.text_en,
+                "text_en": alarm.definition.message,
                 "detail": alarm.detail,
                 "raised_at": alarm.raised_at,
                 "cleared_at": alarm.cleared_at,

@@ -20,6 +20,7 @@ from bessai.core.alarms.manager import AlarmDefinition
 from bessai.core.config.scada import ScadaSettings
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import ControlMode, ControlStateChanged
+from bessai.core.control.verification import remote_refusal
 from bessai.core.guard.safety import Reason
 from bessai.core.runtime.events import SampleTaken
 from bessai.core.scada.metrics import ScadaCollector
@@ -115,6 +116,10 @@ class GatewayScadaSite:
 
     async def remote_control(self, on: bool, by: str) -> Outcome:
         mode = ControlMode.MANUAL if on else ControlMode.STANDBY
+        # Power no commissioning run has verified is never the grid operator's: refused whole.
+        doubt = remote_refusal({c.device.name: c.unverified_power for c in self._batteries()})
+        if on and doubt is not None:
+            return Outcome(False, doubt.message_en)
         for controller in self._batteries():
             if on and controller.mode is ControlMode.MANUAL:
                 continue

@@ -5,7 +5,10 @@ aggregates for a year; writes are batched and go through a worker thread so
 the loop never waits on the disk. A chart query for a time range and a pixel
 width returns at most two points per pixel (the min and max of each bucket),
 from the minute table when a bucket spans 15 s or more. The file's size
-is bounded: past the limit the oldest raw rows go first.
+is bounded: past the limit the oldest raw rows go first, then the oldest
+minutes. Each raw row has a sequence number beside its time stamp, so that
+the order samples arrived in survives a step of the wall clock; retention
+runs on the injected wall clock, so a test or bench can pass a month in minutes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -39,7 +43,8 @@ CREATE TABLE IF NOT EXISTS raw (
     device TEXT NOT NULL,
     ts REAL NOT NULL,
     quality TEXT NOT NULL,
-    {", ".join(f"{q} REAL" for q in QUANTITIES)}
+    {", ".join(f"{q} REAL" for q in QUANTITIES)},
+    seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS raw_device_ts ON raw (device, ts);
 CREATE TABLE IF NOT EXISTS minute (
@@ -64,6 +69,27 @@ class Series:
     source: str
 
 
+def _add_sequence(conn: sqlite3.Connection) -> int:
+    """Give a raw table of an older release its sequence column (in arrival order); the last number."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(raw)")}
+    if "seq" not in columns:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("ALTER TABLE raw ADD COLUMN seq INTEGER")
+            conn.execute(
+                "UPDATE raw SET seq = rowid"
+            )  # before any VACUUM, rowid is insertion order
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        log.info("history: raw samples numbered in place (sequence column added)")
+    conn.execute("CREATE INDEX IF NOT EXISTS raw_seq ON raw (seq)")
+    last: int = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM raw").fetchone()[0]
+    return last
+
+
 class History:
     """Writes samples and minute aggregates; answers range queries for charts and exports."""
 
@@ -75,8 +101,19 @@ class History:
         minute_retention_s: float = 365 * 86400.0,
         max_bytes: int = 512 * 1024 * 1024,
         flush_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        prune_interval_s: float = 3600.0,
     ) -> None:
         self.db, self.open_problem = open_store(Path(path), _SCHEMA, what="history")
+        try:
+            self._seq = self.db.call(_add_sequence)
+        except sqlite3.OperationalError:
+            self._seq = 0  # the file cannot be opened now; numbered when it can (see flush)
+            self._seq_known = False
+        else:
+            self._seq_known = True
+        self.clock = clock  # the wall clock: retention runs on it, like the samples' stamps
+        self.prune_interval_s = prune_interval_s
         self.raw_retention_s = raw_retention_s
         self.minute_retention_s = minute_retention_s
         self.max_bytes = max_bytes
@@ -91,7 +128,8 @@ class History:
             errors=(sqlite3.Error,),
             failure="history write failed",
         )
-        self._last_prune = 0.0
+        self._last_prune = -math.inf
+        self.prunes = 0
         self.rows_written = 0
         # A bucket this wide is drawn from minute aggregates: the envelope is the same
         # (min and max are kept per minute) and it reads ~60x fewer rows.
@@ -112,7 +150,8 @@ class History:
 
     def add(self, device: str, ts: float, quality: str, roles: dict[str, float | None]) -> None:
         """Queue one sample (cheap; the write happens on the next flush)."""
-        self._raw.append((device, ts, quality, *(roles.get(q) for q in QUANTITIES)))
+        self._seq += 1
+        self._raw.append((device, ts, quality, *(roles.get(q) for q in QUANTITIES), self._seq))
         agg = self._aggregators.setdefault(device, MinuteAggregator(device))
         finished = agg.add(ts, roles)
         if finished is not None:
@@ -127,7 +166,8 @@ class History:
         conn.execute("BEGIN")
         try:
             conn.executemany(
-                f"INSERT INTO raw (device, ts, quality, {_COLUMNS}) VALUES ({', '.join('?' * (3 + len(QUANTITIES)))})",
+                f"INSERT INTO raw (device, ts, quality, {_COLUMNS}, seq) "
+                f"VALUES ({', '.join('?' * (4 + len(QUANTITIES)))})",
                 raw,
             )
             conn.executemany(
@@ -148,6 +188,8 @@ class History:
         """Write what is queued (in a worker thread); returns the raw rows written."""
         raw, self._raw = self._raw, []
         minutes, self._minutes = self._minutes, []
+        if not self._seq_known:
+            raw = await self._renumber(raw)
         if raw or minutes:
             try:
                 await self.db.run(lambda c: self._write(c, raw, minutes))
@@ -157,11 +199,24 @@ class History:
                 self._minutes[0:0] = minutes
                 raise
             self.rows_written += len(raw)
-        now = time.time()
-        if now - self._last_prune > 3600:
+        now = self.clock()
+        if abs(now - self._last_prune) >= self.prune_interval_s:  # a step back prunes too
             self._last_prune = now
             await self.db.run(lambda c: self._prune(c, now))
+            self.prunes += 1
         return len(raw)
+
+    async def _renumber(self, raw: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """The file opened late: number what was queued after what it already holds."""
+        try:
+            last = await self.db.run(_add_sequence)
+        except sqlite3.Error:
+            self._raw[0:0] = raw
+            raise
+        self._seq_known = True
+        renumbered = [(*row[:-1], last + i) for i, row in enumerate(raw, 1)]
+        self._seq = last + len(raw)
+        return renumbered
 
     def _size_bytes(self, conn: sqlite3.Connection) -> int:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
@@ -179,6 +234,13 @@ class History:
             cut = oldest[0] + max(3600.0, (oldest[1] - oldest[0]) / 10)
             conn.execute("DELETE FROM raw WHERE ts < ?", (cut,))
             log.warning("history over its size limit: raw samples before %s dropped", cut)
+        while self._size_bytes(conn) > self.max_bytes:
+            oldest = conn.execute("SELECT MIN(ts), MAX(ts) FROM minute").fetchone()
+            if oldest[0] is None:
+                break
+            cut = oldest[0] + max(86400.0, (oldest[1] - oldest[0]) / 10)
+            conn.execute("DELETE FROM minute WHERE ts < ?", (cut,))
+            log.warning("history over its size limit: minute aggregates before %s dropped", cut)
 
     def start(self, on_failure: Callable[[str, str | None], None] | None = None) -> None:
         """Start the periodic writer; ``on_failure`` hears when writing fails and recovers."""
@@ -239,7 +301,8 @@ class History:
             sql += " AND device = ?"
             params.append(device)
         n = 0
-        for row in self.db.query(sql + " ORDER BY device, ts", params):
+        # In the order the samples arrived: a step of the wall clock does not reorder them.
+        for row in self.db.query(sql + " ORDER BY device, seq", params):
             stamp = (
                 time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(row[1]))
                 + f".{int(row[1] % 1 * 1000):03d}Z"

@@ -4,9 +4,13 @@ Samples are queued in memory and committed in batches at most every 200 ms;
 a message counts as sent only once it is committed here, and it leaves only
 when the publisher reports Pub/Sub's acknowledgement. The outbox survives a
 SIGKILL (SQLite WAL). It is bounded in rows and bytes: when full, the oldest
-raw samples go first, per-minute aggregates and events stay; drops are
-counted. A corrupt file is moved aside with a clear log line and a fresh one
-started, so a bad disk block cannot put the gateway in a crash loop.
+raw samples go first, then old status messages, then the oldest per-minute
+aggregates; alarm and audit events stay; drops are counted. A corrupt file
+is moved aside with a clear log line and a fresh one started, so a bad disk
+block cannot put the gateway in a crash loop.
+The row id is the message's sequence number (it goes out as the ``seq``
+attribute): it keeps the order messages were queued in whatever the wall
+clock that stamps ``created`` does.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class OutboxStats:
     corrupt_files: int = 0
 
 
+# What goes when the outbox is full, first to last; alarm and audit events never do.
+DROP_ORDER = ("raw", "status", "aggregate")
 STATUS_KEY = "_site"  # the ordering key of a site's status messages (no device has this name)
 
 
@@ -118,8 +124,10 @@ class Outbox:
         max_bytes: int = 512 * 1024 * 1024,
         commit_interval_s: float = 0.2,
         on_drop: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
+        self.clock = clock  # the wall clock that stamps status and event messages
         self.site_id = site_id
         self.topic = topic
         self.events_topic = events_topic
@@ -168,13 +176,13 @@ class Outbox:
 
     def add_status(self, body: dict[str, Any]) -> None:
         """Queue the site's status (modes, alarms, this outbox's backlog) for the fleet view."""
-        self._pending.append(("status", self.topic, STATUS_KEY, time.time(), body))
+        self._pending.append(("status", self.topic, STATUS_KEY, self.clock(), body))
 
     def add_event(self, kind: str, ordering_key: str, body: dict[str, Any]) -> None:
         """Queue an alarm or audit event for the events topic (if one is configured)."""
         if self.events_topic is None:
             return
-        self._pending.append((kind, self.events_topic, ordering_key, time.time(), body))
+        self._pending.append((kind, self.events_topic, ordering_key, self.clock(), body))
 
     def _encode(
         self, item: tuple[str, str, str, float, Any]
@@ -213,25 +221,28 @@ class Outbox:
             if conn.in_transaction:  # a failed COMMIT has already rolled back
                 conn.execute("ROLLBACK")
             raise
-        return added, dropped, dropped_bytes, oldest[0] if oldest else time.time()
+        return added, dropped, dropped_bytes, oldest[0] if oldest else self.clock()
 
     def _enforce_bounds(self, conn: sqlite3.Connection, count: int, size: int) -> tuple[int, int]:
-        """Drop the oldest raw samples until both bounds hold; aggregates and events stay."""
+        """Drop the oldest raw samples until both bounds hold, then old status messages, then
+        the oldest aggregates (a long outage outgrows the bounds with those too); events stay."""
         dropped = dropped_bytes = 0
-        while count - dropped > self.max_rows or size - dropped_bytes > self.max_bytes:
-            want = max(
-                count - dropped - self.max_rows,
-                1000 if size - dropped_bytes > self.max_bytes else 0,
-            )
-            lengths = conn.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'raw' ORDER BY id LIMIT ?) "
-                "RETURNING LENGTH(payload)",
-                (want,),
-            ).fetchall()
-            if not lengths:
-                break
-            dropped += len(lengths)
-            dropped_bytes += sum(n for (n,) in lengths)
+        for kind in DROP_ORDER:
+            while count - dropped > self.max_rows or size - dropped_bytes > self.max_bytes:
+                want = max(
+                    count - dropped - self.max_rows,
+                    1000 if size - dropped_bytes > self.max_bytes else 0,
+                )
+                lengths = conn.execute(
+                    "DELETE FROM outbox WHERE id IN "
+                    "(SELECT id FROM outbox WHERE kind = ? ORDER BY id LIMIT ?) "
+                    "RETURNING LENGTH(payload)",
+                    (kind, want),
+                ).fetchall()
+                if not lengths:
+                    break
+                dropped += len(lengths)
+                dropped_bytes += sum(n for (n,) in lengths)
         return dropped, dropped_bytes
 
     async def commit(self) -> int:
@@ -253,7 +264,7 @@ class Outbox:
         self.stats.committed += len(items)
         if dropped:
             self.stats.dropped += dropped
-            log.warning("outbox full: dropped the %d oldest raw samples (aggregates kept)", dropped)
+            log.warning("outbox full: dropped the %d oldest messages (raw samples first)", dropped)
             if self.on_drop is not None:
                 self.on_drop(dropped)
         self._committed.set()
@@ -263,8 +274,9 @@ class Outbox:
     async def wait_committed(self) -> None:
         await self._committed.wait()
 
-    def _attributes(self, kind: str, key: str, message_id: str) -> dict[str, str]:
+    def _attributes(self, seq: int, kind: str, key: str, message_id: str) -> dict[str, str]:
         return {
+            "seq": str(seq),
             "site_id": self.site_id,
             "device": key,
             "schema_version": str(SCHEMA_VERSION),
@@ -283,7 +295,14 @@ class Outbox:
             ).fetchall()
             return [
                 OutboxRow(
-                    r[0], r[1], r[2], r[3], r[4], r[5], self._attributes(r[1], r[3], r[5]), r[6]
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    self._attributes(r[0], r[1], r[3], r[5]),
+                    r[6],
                 )
                 for r in rows
             ]
@@ -329,10 +348,15 @@ class Outbox:
         """Committed messages waiting (plus those queued for the next commit)."""
         return self._depth + len(self._pending)
 
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes of the committed messages waiting (what ``max_bytes`` bounds)."""
+        return self._bytes
+
     def oldest_age_s(self, now: float | None = None) -> float | None:
         if self._oldest is None:
             return None
-        return max(0.0, (time.time() if now is None else now) - self._oldest)
+        return max(0.0, (self.clock() if now is None else now) - self._oldest)
 
     def start(self, on_failure: Callable[[str, str | None], None] | None = None) -> None:
         """Start the periodic writer; ``on_failure`` hears when writing fails and recovers."""

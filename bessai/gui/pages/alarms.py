@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,13 +19,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bessai.gui.bridge import AlarmState, CoreBridge, Permission, Priority
+from bessai.gui.bridge import (
+    Alarm,
+    AlarmState,
+    CoreBridge,
+    Permission,
+    Priority,
+    Reason,
+    result_text,
+)
 from bessai.gui.i18n import is_spanish, t
+from bessai.gui.reasons import alarm_text, cause_text, reason_text
 from bessai.gui.status import priority_severity
 from bessai.gui.theme import current_palette
 
 VIEWS = ["Active alarms", "Alarm history", "Audit trail"]
-ROW_HEIGHT_PX = 48
+ROW_HEIGHT_PX = 56  # two lines: what, then the value that raised it
+#: Alarms whose value is an interlock of their device: worded from its reason, in the
+#: screen's language, rather than from the core's English detail.
+INTERLOCK_OF = {
+    "safety_trip": Reason.INTERLOCK_TRIP,
+    "measurement_invalid": Reason.INTERLOCK_MEASUREMENT,
+    "battery_interlock": Reason.INTERLOCK_BATTERY,
+    "estop": Reason.INTERLOCK_ESTOP,
+}
+#: The unit of the value of the alarms raised by a threshold (the value is shown with it).
+UNITS = {"battery_temp_high": "°C", "soc_low": "%", "soc_high": "%"}
 STATES = {
     AlarmState.ACTIVE_UNACK: "Active, not acknowledged",
     AlarmState.ACTIVE_ACK: "Active, acknowledged",
@@ -44,6 +64,9 @@ EVENTS = {
     "acknowledged": "acknowledged",
     "shelved": "shelved",
     "unshelved": "unshelved",
+    "restored": "restored after a restart",
+    "confirmed": "confirmed after a restart",
+    "removed": "device removed",
 }
 
 
@@ -118,6 +141,43 @@ def stamp(ts: float | None) -> str:
     return "" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+def state_text(alarm: Alarm, *, whole: bool = False) -> str:
+    """The state in words with who acknowledged or shelved it and when, and whether it came
+    back from before a restart and its source has not yet confirmed it; ``whole`` with
+    full dates and the comment (the tooltip)."""
+    when = stamp if whole else short_stamp
+    parts = [t(STATES[alarm.state])]
+    if alarm.acked_by is not None:
+        parts.append(t("by {0} at {1}").format(alarm.acked_by, when(alarm.acked_at)))
+        if whole and alarm.ack_comment:
+            parts.append(f"“{alarm.ack_comment}”")
+    if alarm.shelved(time.time()):
+        parts.append(
+            t("shelved by {0} until {1}").format(alarm.shelved_by, when(alarm.shelved_until))
+        )
+    if alarm.restored:
+        parts.append(t("restored after a restart, not yet confirmed"))
+    return " · ".join(parts)
+
+
+def value_text(alarm: Alarm, interlocks: dict[tuple[str | None, Reason], object]) -> str:
+    """What raised the alarm (the value, the cause) in the screen's language where the core
+    gives it as a reason, else the core's detail, codes read as words."""
+    reason = INTERLOCK_OF.get(alarm.id)
+    entry = interlocks.get((alarm.device, reason)) if reason is not None else None
+    if reason is Reason.INTERLOCK_ESTOP and entry is not None:
+        by = getattr(entry, "by", None)  # the presser, kept across restarts with the press time
+        return t("by {0}").format(by) if by else _value_text(alarm.detail)
+    if reason is not None and entry is not None:
+        params = getattr(entry, "params", ())
+        return (
+            cause_text(params) if reason is Reason.INTERLOCK_TRIP else reason_text(reason, params)
+        )
+    if alarm.id in UNITS and alarm.value is not None:
+        return f"{alarm.value:.1f} {UNITS[alarm.id]}"
+    return _value_text(alarm.detail) if alarm.detail else ""
+
+
 class AlarmsPage(QWidget):
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,7 +190,9 @@ class AlarmsPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT_PX)
         self.table.verticalHeader().setMinimumSectionSize(ROW_HEIGHT_PX)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setWordWrap(False)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.comment = QLineEdit()
         self.ack = QPushButton()
         self.ack.clicked.connect(self._ack)
@@ -138,25 +200,48 @@ class AlarmsPage(QWidget):
         self.ack_all.clicked.connect(self._ack_all)
         self.shelve = QPushButton()
         self.shelve.clicked.connect(self._shelve)
-        actions = QHBoxLayout()
+        self.action_row = QWidget()
+        actions = QHBoxLayout(self.action_row)
+        actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self.comment, 2)
         actions.addWidget(self.ack)
         actions.addWidget(self.ack_all)
         actions.addWidget(self.shelve)
         self.hint = QLabel()
-        self.hint.setObjectName("interlock")
+        self.hint.setObjectName("muted")  # a result or a hint: not a warning
         self.title = QLabel()
         self.title.setObjectName("header")
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.view)
         layout.addWidget(self.table, 1)
-        layout.addLayout(actions)
+        layout.addWidget(self.action_row)
         layout.addWidget(self.hint)
         self.retranslate()
         self.table.itemSelectionChanged.connect(self._selection_changed)
         bridge.alarms_changed.connect(self.refresh)
         bridge.session_changed.connect(self.refresh)
+        bridge.command_done.connect(self._done)
+        # The snapshot the rows come from is composed once per control cycle: what changed in
+        # it after an alarm event (an acknowledgement, a confirmation) is shown at the next
+        # text frame, the table rebuilt only when the instances shown differ.
+        self._shown: tuple[object, ...] = ()
+        bridge.text_frame.connect(self._follow)
+
+    def _signature(self) -> tuple[object, ...]:
+        return tuple(
+            (a.ref, a.state, a.acked_by, a.restored, a.detail, a.shelved_until)
+            for a in self.bridge.active_alarms()
+        )
+
+    def _follow(self) -> None:
+        if self.isVisible() and self.view.currentIndex() <= 0 and self._signature() != self._shown:
+            self.refresh()
+
+    def _done(self, action: str, result: object) -> None:
+        """An acknowledgement or a shelve said: refused with its reason, or done."""
+        if action in ("ack", "shelve"):
+            self.hint.setText(result_text(result, self.spanish()))
 
     def spanish(self) -> bool:
         return is_spanish(self)
@@ -236,20 +321,26 @@ class AlarmsPage(QWidget):
         active_view = view <= 0
         self.ack_all.setEnabled(active_view and self.bridge.may(Permission.CONTROL))
         self._selection_changed()
+        self.action_row.setVisible(active_view)  # acknowledge and shelve act on active alarms
         if active_view:
+            chosen = self.selected_alarm() if self.table.columnCount() > 5 else None
             alarms = self.bridge.active_alarms()
-            spanish = self.spanish()
+            self._shown = self._signature()
+            interlocks: dict[tuple[str | None, Reason], object] = {
+                (i.device, i.reason): i
+                for d in self.bridge.snapshot().devices
+                for i in d.interlocks
+            }
+            values = {a.ref: value_text(a, interlocks) for a in alarms}
             texts = {
-                a.ref: f"{a.device or t('site')}: "
-                + (a.definition.text_es if spanish else a.definition.text_en)
-                + (f" — {a.detail}" if a.detail else "")
+                a.ref: alarm_text(a) + (f"\n{values[a.ref]}" if values[a.ref] else "")
                 for a in alarms
             }
             rows = [
                 [
                     "★" if a.first_out else ("↳" if a.group else ""),
                     t(PRIORITIES[a.definition.priority]),
-                    t(STATES[a.state]),
+                    state_text(a),
                     texts[a.ref],
                     short_stamp(a.raised_at),
                     a.ref,
@@ -260,11 +351,12 @@ class AlarmsPage(QWidget):
             tips = {
                 (r, 0): t("First out")
                 if a.first_out
-                else t("After: {0}").format(texts.get(a.group or "", a.group))
+                else t("After: {0}").format(texts.get(a.group or "", "").split("\n")[0])
                 for r, a in enumerate(alarms)
                 if a.first_out or a.group
             }
             tips.update({(r, 4): stamp(a.raised_at) for r, a in enumerate(alarms)})
+            tips.update({(r, 2): state_text(a, whole=True) for r, a in enumerate(alarms)})
             # Unacknowledged alarms in their priority's colour; acknowledged ones calm.
             severities = [
                 priority_severity(a.definition.priority)
@@ -280,6 +372,13 @@ class AlarmsPage(QWidget):
                 stretch=3,
             )
             self.table.setColumnHidden(5, True)  # the id picks the alarm; people read its text
+            # The state in two short lines, so that the alarm and its value keep the width.
+            self.table.setColumnWidth(
+                2, min(self.table.columnWidth(2), max(120, self.width() // 5))
+            )
+            for r, a in enumerate(alarms):
+                if a.ref == chosen:
+                    self.table.selectRow(r)
         elif view == 1:
             self.bridge.fetch_alarm_log(300, self._show_log)
         else:
@@ -290,23 +389,29 @@ class AlarmsPage(QWidget):
             return
         rows = [
             [
-                stamp(float(r[0])),
+                short_stamp(float(r[0])),
                 f"{r[11] if len(r) > 11 else 'site'}/{r[1]}",
                 t(EVENTS.get(str(r[2]), str(r[2]))),
                 str(r[7] or ""),
-                str(r[8] or ""),
-                str(r[6] or ""),
+                # The operator's comment, then what the source said: one column, the width
+                # left, so that the kiosk reads both.
+                " · ".join(f"{x}" for x in (r[8], _value_text(r[6]) if r[6] else None) if x),
             ]
             for r in history
         ]
-        self._fill([t("Time"), t("Alarm"), t("Event"), t("User"), t("Comment"), t("Detail")], rows)
+        self._fill(
+            [t("Time"), t("Alarm"), t("Event"), t("User"), t("Detail")],
+            rows,
+            tips={(r, 0): stamp(float(h[0])) for r, h in enumerate(history)},
+            stretch=4,
+        )
 
     def _show_audit(self, records: object) -> None:
         if self.view.currentIndex() != 2 or not isinstance(records, list):
             return
         rows = [
             [
-                stamp(r.ts),
+                short_stamp(r.ts),
                 r.user,
                 t(ACTIONS[r.action]) if r.action in ACTIONS else r.action,
                 t(OUTCOMES[r.outcome]) if r.outcome in OUTCOMES else r.outcome,
@@ -315,7 +420,12 @@ class AlarmsPage(QWidget):
             ]
             for r in records
         ]
-        self._fill([t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"], rows)
+        self._fill(
+            [t("Time"), t("User"), t("Action"), t("Outcome"), t("Detail"), "#"],
+            rows,
+            tips={(r, 0): stamp(rec.ts) for r, rec in enumerate(records)},
+            stretch=4,
+        )
 
     def retranslate(self) -> None:
         self.title.setText(t("Alarms and events"))

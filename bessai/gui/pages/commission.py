@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from bessai.gui.bridge import TESTS, CoreBridge, Permission
 from bessai.gui.i18n import is_spanish, t
-from bessai.gui.report import TEST_TITLES, report_html, write_pdf
+from bessai.gui.report import TEST_TITLES, add_plots, report_html, write_pdf
 from bessai.gui.theme import current_palette
 
 STATES = {
@@ -67,6 +67,8 @@ class CommissionTab(QWidget):
         self.saved = QLabel()
         self.saved.setWordWrap(True)
         self.saved.setObjectName("muted")
+        self.doubt = QLabel()  # the device's unverified power: what a passing run verifies
+        self.doubt.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.device, 1)
         top.addWidget(self.start, 2)
@@ -78,6 +80,7 @@ class CommissionTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addLayout(tests_row)
+        layout.addWidget(self.doubt)
         layout.addLayout(body, 1)
         layout.addWidget(self.saved)
         self.report: dict[str, Any] | None = None
@@ -116,7 +119,7 @@ class CommissionTab(QWidget):
             return
         self.report = report
         language = "es" if is_spanish(self) else "en"
-        self.preview.setHtml(screen_html(report_html(report, language)))
+        self._show_report(report, language)
         self.report_path = self.bridge.write_report(
             report, lambda r, path: write_pdf(r, path, language), self._written
         )
@@ -133,6 +136,14 @@ class CommissionTab(QWidget):
             self.device.addItems(names)
             self.device.setCurrentText(chosen)
         running = self.bridge.commissioning is not None
+        doubt = self.bridge.unverified_devices().get(self.device.currentText(), ())
+        self.doubt.setVisible(bool(doubt))
+        self.doubt.setText(
+            t(
+                "Unverified power registers: {0}. Starting confirms them for the run's Manual; "
+                "a run that passes with its step test verifies them."
+            ).format(", ".join(doubt))
+        )
         self.start.setEnabled(self.bridge.may(Permission.ENGINEER) and not running)
         self.drop.setVisible(self.bridge.is_simulated(self.device.currentText()))
         self.drop.setEnabled(running)
@@ -141,10 +152,14 @@ class CommissionTab(QWidget):
             t("Drop the simulated link for 5 s") if running else t("Drop the link (during a test)")
         )
 
+    def _show_report(self, report: dict[str, Any], language: str) -> None:
+        """The report on the screen, its plots with it."""
+        add_plots(self.preview.document(), report, language)
+        self.preview.setHtml(screen_html(report_html(report, language)))
+
     def restyle(self) -> None:
         if self.report is not None:
-            language = "es" if is_spanish(self) else "en"
-            self.preview.setHtml(screen_html(report_html(self.report, language)))
+            self._show_report(self.report, "es" if is_spanish(self) else "en")
 
     def retranslate(self) -> None:
         for name, box in self.checks.items():

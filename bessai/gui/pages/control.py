@@ -223,6 +223,11 @@ class ControlPage(QWidget):
         self.why = QLabel()
         self.why.setObjectName("interlock")
         self.why.setWordWrap(True)
+        # The target's unverified power registers: Manual only, after an engineer confirms.
+        self.doubt = QLabel()
+        self.doubt.setObjectName("interlock")
+        self.doubt.setWordWrap(True)
+        self.doubt.setProperty("severity", "warning")
         self.lease = QLabel()
         self.lease.setObjectName("muted")
         self.lease.setWordWrap(True)
@@ -240,6 +245,7 @@ class ControlPage(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addLayout(self.targets_row)
         left.addLayout(modes)
+        left.addWidget(self.doubt)
         left.addWidget(self.window_label)
         left.addWidget(self.pad)
         left.addWidget(self.why)
@@ -328,8 +334,10 @@ class ControlPage(QWidget):
                 self.target_buttons[target] = button
         self.target_label.setText(t("Command:"))
         self.target_label.setVisible(False)  # the buttons say it; the panel needs the width
+        doubtful = self.bridge.unverified_devices() if len(targets) > 1 else {}
         for target, button in self.target_buttons.items():
-            button.setText(self.target_text(target))
+            marked = target in doubtful or (target == "site" and bool(doubtful))
+            button.setText(self.target_text(target) + (" ⚠" if marked else ""))
             button.setChecked(target == self.bridge.target)
             button.setVisible(len(targets) > 1)
 
@@ -352,6 +360,9 @@ class ControlPage(QWidget):
         )
         why = self.why_disabled(state)
         self.why.setText(why)
+        doubt = self.bridge.unverified_of_target()
+        self.doubt.setVisible(bool(doubt))
+        self.doubt.setText(self.doubt_text(doubt))
         tripped = state is not None and any(i.reason in TRIPS for i in state.interlocks)
         _restyle(self.why, "trip" if tripped else "normal")  # red under a trip, never amber
         if state is None:
@@ -438,10 +449,58 @@ class ControlPage(QWidget):
             shown("price_usd_mwh", 0),
         )
 
+    @staticmethod
+    def doubt_text(doubt: dict[str, tuple[str, ...]]) -> str:
+        """The unverified power registers of each device, and what that allows."""
+        if not doubt:
+            return ""
+        lines = [
+            t("{0}: power registers not verified ({1})").format(device, ", ".join(registers))
+            for device, registers in doubt.items()
+        ]
+        lines.append(
+            t(
+                "Manual only after an engineer confirms; Auto and remote control are refused "
+                "until a commissioning run measures the power's sign and scale."
+            )
+        )
+        return "\n".join(lines)
+
+    def confirm_unverified(self) -> None:
+        """Manual on a target with unverified power registers: the engineer confirms them,
+        named in the dialog and in the audit row."""
+        self.refresh()
+        lines = [
+            t("Target: {0}").format(self.target_text(self.bridge.target)),
+            f"{mode_text(self.bridge.snapshot())}  →  {t('Manual')}",
+            self.doubt_text(self.bridge.unverified_of_target()),
+            t("Confirmed by {0}: on the audit record.").format(
+                self.bridge.session.user if self.bridge.session else "–"
+            ),
+        ]
+        self._confirm(
+            t("Confirm unverified power registers"),
+            lines,
+            lambda: self.bridge.set_mode(
+                ControlMode.MANUAL, self._show_result, confirm_unverified=True
+            ),
+        )
+
     def choose_mode(self, mode: ControlMode) -> None:
-        """Standby and Manual at once (neither moves the battery); Auto after a confirmation."""
+        """Standby and Manual at once (neither moves the battery); Auto after a confirmation.
+        Unverified power registers: Manual after an engineer's confirmation, Auto refused by
+        the core (its reason is shown)."""
         state = self.bridge.state()
-        if mode is not ControlMode.AUTO or state is None:
+        doubt = self.bridge.unverified_of_target()
+        if (
+            mode is ControlMode.MANUAL
+            and doubt
+            and state is not None
+            and self.bridge.may(Permission.ENGINEER)
+        ):
+            self.confirm_unverified()
+            return
+        if mode is not ControlMode.AUTO or state is None or doubt:
             self.bridge.set_mode(mode, self._show_result)
             return
         self.refresh()  # the button's checked state follows the mode, not the tap

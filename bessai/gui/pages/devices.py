@@ -147,9 +147,12 @@ class DevicesPage(QWidget):
             )
             self.stats.setText(short if self.width() < 1000 else full)
         rows = self.bridge.register_rows(name)
+        doubt = self.bridge.unverified_registers(name)  # marked beside the name
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
+                if c == 1 and text in doubt:
+                    text = f"{text} ⚠ {t('unverified')}"
                 item = self.table.item(r, c)
                 if item is None:
                     self.table.setItem(r, c, QTableWidgetItem(text))

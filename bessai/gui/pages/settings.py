@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from bessai.gui.bridge import CoreBridge, Permission, result_text
 from bessai.gui.i18n import LANGUAGES, is_spanish, t
 from bessai.gui.login import refusal_text
+from bessai.gui.pages.scada import ScadaPanel
 from bessai.gui.widgets import ConfirmDialog, ResultLabel, Segmented
 
 ROLES = ["viewer", "operator", "engineer", "admin"]
@@ -97,6 +98,10 @@ class SettingsPage(QWidget):
         content.addLayout(manage_row)
         content.addLayout(actions_row)
         content.addWidget(self.result)
+        # The grid operator's link, where the site file has one.
+        self.scada = ScadaPanel(bridge) if bridge.scada_configured() else None
+        if self.scada is not None:
+            content.addWidget(self.scada)
         content.addStretch(1)
         scroll = QScrollArea()
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -200,4 +205,6 @@ class SettingsPage(QWidget):
         self.reset.setText(t("Reset PIN"))
         self.unlock.setText(t("Unlock"))
         self.remove.setText(t("Remove"))
+        if self.scada is not None:
+            self.scada.retranslate()
         self.refresh()

@@ -8,6 +8,10 @@
         <translation>Un PIN necesita al menos 6 dígitos, no todos iguales</translation>
     </message>
     <message>
+        <source>A device's communication lost</source>
+        <translation>Comunicación de un equipo perdida</translation>
+    </message>
+    <message>
         <source>A name is 2-32 characters: a-z, 0-9, '_', '.', '-', starting with a letter</source>
         <translation>Un nombre tiene 2-32 caracteres: a-z, 0-9, '_', '.', '-', y empieza con una letra</translation>
     </message>
@@ -62,6 +66,10 @@
     <message>
         <source>Active, not acknowledged</source>
         <translation>Activa, sin reconocer</translation>
+    </message>
+    <message>
+        <source>Active-power setpoint in force (kW)</source>
+        <translation>Consigna de potencia activa vigente (kW)</translation>
     </message>
     <message>
         <source>Add device</source>
@@ -128,6 +136,14 @@
         <translation>Todas las alarmas reconocidas</translation>
     </message>
     <message>
+        <source>Allowed charge now (kW)</source>
+        <translation>Carga permitida ahora (kW)</translation>
+    </message>
+    <message>
+        <source>Allowed discharge now (kW)</source>
+        <translation>Descarga permitida ahora (kW)</translation>
+    </message>
+    <message>
         <source>Allowed now: 0 kW (interlock)</source>
         <translation>Permitido ahora: 0 kW (enclavamiento)</translation>
     </message>
@@ -152,6 +168,10 @@
         <translation>Hay un enclavamiento activo: vea la lista</translation>
     </message>
     <message>
+        <source>Anomalous Modbus traffic (possible intrusion)</source>
+        <translation>Tráfico Modbus anómalo (posible intrusión)</translation>
+    </message>
+    <message>
         <source>Apply</source>
         <translation>Aplicar</translation>
     </message>
@@ -172,8 +192,24 @@
         <translation>Registro de auditoría</translation>
     </message>
     <message>
+        <source>Audit trail shorter than its anchor: deleted or rolled back</source>
+        <translation>Registro de auditoría más corto que su ancla: borrado o retrocedido</translation>
+    </message>
+    <message>
+        <source>Authority is now {0}</source>
+        <translation>La autoridad ahora es {0}</translation>
+    </message>
+    <message>
+        <source>Authority: {0} since {1}, by {2}</source>
+        <translation>Autoridad: {0} desde {1}, por {2}</translation>
+    </message>
+    <message>
         <source>Auto</source>
         <translation>Automático</translation>
+    </message>
+    <message>
+        <source>Auto dispatch on the fallback rules (model not usable)</source>
+        <translation>Despacho automático por reglas de respaldo (modelo no disponible)</translation>
     </message>
     <message>
         <source>Auto dispatch: model {0}, rules as fallback</source>
@@ -208,12 +244,20 @@
         <translation>Batería (BMS)</translation>
     </message>
     <message>
+        <source>Battery (BMS) not trusted: power held at zero</source>
+        <translation>Batería (BMS) sin valores válidos: potencia en cero</translation>
+    </message>
+    <message>
         <source>Battery temperature</source>
         <translation>Temperatura de batería</translation>
     </message>
     <message>
         <source>Battery temperature (°C)</source>
         <translation>Temperatura de batería (°C)</translation>
+    </message>
+    <message>
+        <source>Battery temperature high</source>
+        <translation>Temperatura de batería alta</translation>
     </message>
     <message>
         <source>Battery {bms}: {quantity} {why}</source>
@@ -328,6 +372,22 @@
         <translation>Confirmar consigna</translation>
     </message>
     <message>
+        <source>Confirm unverified power registers</source>
+        <translation>Confirmar registros de potencia sin verificar</translation>
+    </message>
+    <message>
+        <source>Confirm: {0} ({1} s)</source>
+        <translation>Confirmar: {0} ({1} s)</translation>
+    </message>
+    <message>
+        <source>Confirmed by {0}: on the audit record.</source>
+        <translation>Confirmado por {0}: queda en la auditoría.</translation>
+    </message>
+    <message>
+        <source>Connected masters</source>
+        <translation>Maestros conectados</translation>
+    </message>
+    <message>
         <source>Connection OK: {0} unit {1}, {2} of {3} registers read</source>
         <translation>Conexión correcta: {0} unidad {1}, {2} de {3} registros leídos</translation>
     </message>
@@ -338,6 +398,10 @@
     <message>
         <source>Control</source>
         <translation>Control</translation>
+    </message>
+    <message>
+        <source>Corrupt data file moved aside and replaced by a fresh one</source>
+        <translation>Archivo de datos dañado: apartado y reemplazado por uno nuevo</translation>
     </message>
     <message>
         <source>Create the administrator</source>
@@ -364,12 +428,20 @@
         <translation>Datos con {age:.1f} s de antigüedad (máximo {limit:.1f} s)</translation>
     </message>
     <message>
+        <source>Dead band</source>
+        <translation>Banda muerta</translation>
+    </message>
+    <message>
         <source>Detail</source>
         <translation>Detalle</translation>
     </message>
     <message>
         <source>Device</source>
         <translation>Equipo</translation>
+    </message>
+    <message>
+        <source>Device alarm</source>
+        <translation>Alarma del equipo</translation>
     </message>
     <message>
         <source>Device removed</source>
@@ -404,6 +476,14 @@
         <translation>Descubrimiento detenido: {0}</translation>
     </message>
     <message>
+        <source>Disk store write failing (DATA_DIR): records held in memory</source>
+        <translation>Falla de escritura en disco (DATA_DIR): registros retenidos en memoria</translation>
+    </message>
+    <message>
+        <source>Dispatch model not usable: rules in use</source>
+        <translation>Modelo de despacho no utilizable: se usan las reglas</translation>
+    </message>
+    <message>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
@@ -426,6 +506,10 @@
     <message>
         <source>E-stop</source>
         <translation>Parada de emergencia</translation>
+    </message>
+    <message>
+        <source>E-stop latched</source>
+        <translation>Parada de emergencia enclavada</translation>
     </message>
     <message>
         <source>E-stop reset</source>
@@ -500,6 +584,22 @@
         <translation>Red</translation>
     </message>
     <message>
+        <source>Grid frequency (Hz)</source>
+        <translation>Frecuencia de la red (Hz)</translation>
+    </message>
+    <message>
+        <source>Grid operator's link (IEC 60870-5-104)</source>
+        <translation>Enlace con el operador de red (IEC 60870-5-104)</translation>
+    </message>
+    <message>
+        <source>Grid operator's link lost while remote control is on</source>
+        <translation>Enlace con el operador de red perdido con control remoto activo</translation>
+    </message>
+    <message>
+        <source>Hand to the grid operator</source>
+        <translation>Ceder al operador de red</translation>
+    </message>
+    <message>
         <source>High</source>
         <translation>Alta</translation>
     </message>
@@ -542,6 +642,14 @@
     <message>
         <source>INTRUSION LOCKOUT: score {0}</source>
         <translation>BLOQUEO POR INTRUSIÓN: puntaje {0}</translation>
+    </message>
+    <message>
+        <source>IOA</source>
+        <translation>IOA</translation>
+    </message>
+    <message>
+        <source>In Remote the grid operator commands mode and setpoint; the E-stop always works</source>
+        <translation>En Remota el operador de red manda el modo y la consigna; la parada de emergencia siempre funciona</translation>
     </message>
     <message>
         <source>In force at once on every device without its own value</source>
@@ -604,6 +712,10 @@
         <translation>Idioma</translation>
     </message>
     <message>
+        <source>Last command</source>
+        <translation>Último comando</translation>
+    </message>
+    <message>
         <source>Light</source>
         <translation>Claro</translation>
     </message>
@@ -626,6 +738,14 @@
     <message>
         <source>Link</source>
         <translation>Enlace</translation>
+    </message>
+    <message>
+        <source>Local</source>
+        <translation>Local</translation>
+    </message>
+    <message>
+        <source>Local (this screen)</source>
+        <translation>Local (esta pantalla)</translation>
     </message>
     <message>
         <source>Log in</source>
@@ -680,8 +800,16 @@
         <translation>Consigna manual: quedan {0}</translation>
     </message>
     <message>
+        <source>Manual only after an engineer confirms; Auto and remote control are refused until a commissioning run measures the power's sign and scale.</source>
+        <translation>Manual solo tras la confirmación de un ingeniero; Auto y el control remoto se rechazan hasta que una puesta en servicio mida el signo y la escala de la potencia.</translation>
+    </message>
+    <message>
         <source>Manual setpoint lease expired: back to standby</source>
         <translation>Vencido el plazo de la consigna manual: vuelta a reposo</translation>
+    </message>
+    <message>
+        <source>Maps</source>
+        <translation>Corresponde a</translation>
     </message>
     <message>
         <source>Max charge power</source>
@@ -694,6 +822,10 @@
     <message>
         <source>Max ramp</source>
         <translation>Rampa máx.</translation>
+    </message>
+    <message>
+        <source>Measurement not valid: power held at zero</source>
+        <translation>Medición no válida: potencia en cero</translation>
     </message>
     <message>
         <source>Measurement not valid: {detail}</source>
@@ -764,6 +896,10 @@
         <translation>Sin carga bajo</translation>
     </message>
     <message>
+        <source>No command received</source>
+        <translation>Ningún comando recibido</translation>
+    </message>
+    <message>
         <source>No communication with the device</source>
         <translation>Sin comunicación con el equipo</translation>
     </message>
@@ -782,6 +918,10 @@
     <message>
         <source>No fleet subscription configured (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)</source>
         <translation>Sin suscripción de flota configurada (GCP_FLEET_SUBSCRIPTION, GCP_PROJECT_ID)</translation>
+    </message>
+    <message>
+        <source>No master connected</source>
+        <translation>Ningún maestro conectado</translation>
     </message>
     <message>
         <source>No power allowed: {0}</source>
@@ -812,6 +952,10 @@
         <translation>No se acepta aquí: {0}</translation>
     </message>
     <message>
+        <source>Not confirmed in time: authority unchanged</source>
+        <translation>No confirmado a tiempo: la autoridad no cambia</translation>
+    </message>
+    <message>
         <source>Nothing changed</source>
         <translation>Nada cambió</translation>
     </message>
@@ -836,6 +980,10 @@
         <translation>Buzón</translation>
     </message>
     <message>
+        <source>Outbox full: oldest samples dropped</source>
+        <translation>Buzón de envío lleno: se descartan muestras antiguas</translation>
+    </message>
+    <message>
         <source>Outcome</source>
         <translation>Resultado</translation>
     </message>
@@ -850,6 +998,10 @@
     <message>
         <source>PIN or password</source>
         <translation>PIN o contraseña</translation>
+    </message>
+    <message>
+        <source>POI meter reading not trusted</source>
+        <translation>Medidor del punto de conexión sin lectura válida</translation>
     </message>
     <message>
         <source>PV</source>
@@ -882,6 +1034,10 @@
     <message>
         <source>Pause</source>
         <translation>Pausa</translation>
+    </message>
+    <message>
+        <source>Point list</source>
+        <translation>Lista de puntos</translation>
     </message>
     <message>
         <source>Poll every</source>
@@ -940,6 +1096,10 @@
         <translation>Disparo de protección</translation>
     </message>
     <message>
+        <source>Protection trip active</source>
+        <translation>Disparo de protección activo</translation>
+    </message>
+    <message>
         <source>Protection trip: {detail}</source>
         <translation>Disparo de protección: {detail}</translation>
     </message>
@@ -954,6 +1114,10 @@
     <message>
         <source>Raw words</source>
         <translation>Palabras</translation>
+    </message>
+    <message>
+        <source>Reactive power (kvar)</source>
+        <translation>Potencia reactiva (kvar)</translation>
     </message>
     <message>
         <source>Reactive setpoint</source>
@@ -974,6 +1138,22 @@
     <message>
         <source>Registers</source>
         <translation>Registros</translation>
+    </message>
+    <message>
+        <source>Remote</source>
+        <translation>Remoto</translation>
+    </message>
+    <message>
+        <source>Remote (grid operator)</source>
+        <translation>Remota (operador de red)</translation>
+    </message>
+    <message>
+        <source>Remote authority (1 = remote)</source>
+        <translation>Autoridad remota (1 = remota)</translation>
+    </message>
+    <message>
+        <source>Remote control (ON = follow the grid operator)</source>
+        <translation>Control remoto (ON = seguir al operador de red)</translation>
     </message>
     <message>
         <source>Remote control left</source>
@@ -1024,12 +1204,20 @@
         <translation>SIN DATOS RECIENTES</translation>
     </message>
     <message>
+        <source>Safety trip</source>
+        <translation>Disparo de protección</translation>
+    </message>
+    <message>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
         <source>Saved to {0}</source>
         <translation>Se guarda en {0}</translation>
+    </message>
+    <message>
+        <source>Scale</source>
+        <translation>Escala</translation>
     </message>
     <message>
         <source>Select an alarm first</source>
@@ -1064,12 +1252,20 @@
         <translation>Escritura de consigna</translation>
     </message>
     <message>
+        <source>Setpoint write failed</source>
+        <translation>Escritura de consigna fallida</translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
         <source>Shelve 1 h (engineer)</source>
         <translation>Suspender 1 h (ingeniero)</translation>
+    </message>
+    <message>
+        <source>Shipped file changed (model, profile or translation): refused</source>
+        <translation>Archivo del paquete modificado (modelo, perfil o traducción): rechazado</translation>
     </message>
     <message>
         <source>Site</source>
@@ -1082,6 +1278,18 @@
     <message>
         <source>Site (every device)</source>
         <translation>Sitio (todos los equipos)</translation>
+    </message>
+    <message>
+        <source>Site SoC (%)</source>
+        <translation>SoC del sitio (%)</translation>
+    </message>
+    <message>
+        <source>Site active power (kW, + = discharge)</source>
+        <translation>Potencia activa del sitio (kW, + = descarga)</translation>
+    </message>
+    <message>
+        <source>Site active-power setpoint (kW)</source>
+        <translation>Consigna de potencia activa del sitio (kW)</translation>
     </message>
     <message>
         <source>Site devices</source>
@@ -1100,6 +1308,10 @@
         <translation>Consigna reactiva del sitio</translation>
     </message>
     <message>
+        <source>Site reactive-power setpoint (kvar)</source>
+        <translation>Consigna de potencia reactiva del sitio (kvar)</translation>
+    </message>
+    <message>
         <source>Site setpoint</source>
         <translation>Consigna del sitio</translation>
     </message>
@@ -1110,6 +1322,18 @@
     <message>
         <source>SoC floor</source>
         <translation>Piso de SoC</translation>
+    </message>
+    <message>
+        <source>SoC high</source>
+        <translation>SoC alto</translation>
+    </message>
+    <message>
+        <source>SoC low</source>
+        <translation>SoC bajo</translation>
+    </message>
+    <message>
+        <source>Stale data</source>
+        <translation>Datos desactualizados</translation>
     </message>
     <message>
         <source>Standby</source>
@@ -1140,6 +1364,10 @@
         <translation>Equipo SunSpec {0} {1} (firmware {2}), unidad {3}: perfil guardado en {4}</translation>
     </message>
     <message>
+        <source>Switching authority needs the engineer role</source>
+        <translation>Cambiar la autoridad requiere el rol de ingeniero</translation>
+    </message>
+    <message>
         <source>TRIP</source>
         <translation>DISPARO</translation>
     </message>
@@ -1150,6 +1378,14 @@
     <message>
         <source>TRIP: {0}</source>
         <translation>DISPARO: {0}</translation>
+    </message>
+    <message>
+        <source>Take back local</source>
+        <translation>Recuperar en local</translation>
+    </message>
+    <message>
+        <source>Tap Confirm within {0} s, or nothing changes</source>
+        <translation>Toque Confirmar antes de {0} s, o nada cambia</translation>
     </message>
     <message>
         <source>Target: {0}</source>
@@ -1180,6 +1416,10 @@
         <translation>Desde ahora el despacho propone consignas; la protección limita cada una.</translation>
     </message>
     <message>
+        <source>The grid operator's link is not running</source>
+        <translation>El enlace con el operador de red no está en marcha</translation>
+    </message>
+    <message>
         <source>The model would do {0:+.1f} kW</source>
         <translation>El modelo haría {0:+.1f} kW</translation>
     </message>
@@ -1192,6 +1432,10 @@
         <translation>El mismo PIN otra vez</translation>
     </message>
     <message>
+        <source>The site delivers less than asked</source>
+        <translation>El sitio entrega menos de lo pedido</translation>
+    </message>
+    <message>
         <source>The site delivers {limit:.1f} kW ({by})</source>
         <translation>El sitio entrega {limit:.1f} kW ({by})</translation>
     </message>
@@ -1202,6 +1446,10 @@
     <message>
         <source>The two PINs differ</source>
         <translation>Los dos PIN no coinciden</translation>
+    </message>
+    <message>
+        <source>The wall clock stepped</source>
+        <translation>El reloj del sistema saltó</translation>
     </message>
     <message>
         <source>Theme</source>
@@ -1232,6 +1480,10 @@
         <translation>Tiempo hasta el límite de SoC a esta potencia: {0}</translation>
     </message>
     <message>
+        <source>Type</source>
+        <translation>Tipo</translation>
+    </message>
+    <message>
         <source>Unit</source>
         <translation>Unidad</translation>
     </message>
@@ -1242,6 +1494,18 @@
     <message>
         <source>Unlock</source>
         <translation>Desbloquear</translation>
+    </message>
+    <message>
+        <source>Unverified power registers ({registers}): Manual needs an engineer's confirmation</source>
+        <translation>Registros de potencia sin verificar ({registers}): el modo manual necesita la confirmación de un ingeniero</translation>
+    </message>
+    <message>
+        <source>Unverified power registers ({registers}): {mode} control refused until a commissioning run has measured the sign and scale of the power</source>
+        <translation>Registros de potencia sin verificar ({registers}): control {mode} rechazado hasta que una puesta en servicio mida el signo y la escala de la potencia</translation>
+    </message>
+    <message>
+        <source>Unverified power registers: {0}. Starting confirms them for the run's Manual; a run that passes with its step test verifies them.</source>
+        <translation>Registros de potencia sin verificar: {0}. Iniciar los confirma para el modo manual de la prueba; una puesta en servicio que aprueba con su escalón los verifica.</translation>
     </message>
     <message>
         <source>User</source>
@@ -1284,8 +1548,16 @@
         <translation>Consigna cero (reposo)</translation>
     </message>
     <message>
+        <source>accepted</source>
+        <translation>aceptado</translation>
+    </message>
+    <message>
         <source>acknowledged</source>
         <translation>reconocida</translation>
+    </message>
+    <message>
+        <source>active since {0}</source>
+        <translation>activo desde {0}</translation>
     </message>
     <message>
         <source>admin</source>
@@ -1308,6 +1580,26 @@
         <translation>permitido {0} … {1} kW</translation>
     </message>
     <message>
+        <source>authority already local</source>
+        <translation>la autoridad ya es local</translation>
+    </message>
+    <message>
+        <source>authority already remote</source>
+        <translation>la autoridad ya es remota</translation>
+    </message>
+    <message>
+        <source>authority is local</source>
+        <translation>la autoridad es local</translation>
+    </message>
+    <message>
+        <source>authority local</source>
+        <translation>autoridad local</translation>
+    </message>
+    <message>
+        <source>authority remote</source>
+        <translation>autoridad remota</translation>
+    </message>
+    <message>
         <source>battery {temp_c:.1f} °C &lt;= {limit_c:.1f} °C (cold)</source>
         <translation>batería {temp_c:.1f} °C &lt;= {limit_c:.1f} °C (frío)</translation>
     </message>
@@ -1318,6 +1610,10 @@
     <message>
         <source>by {0}</source>
         <translation>por {0}</translation>
+    </message>
+    <message>
+        <source>by {0} at {1}</source>
+        <translation>por {0} a las {1}</translation>
     </message>
     <message>
         <source>cannot read the subscription: {0}</source>
@@ -1352,12 +1648,24 @@
         <translation>despejada</translation>
     </message>
     <message>
+        <source>confirmed after a restart</source>
+        <translation>confirmada tras un reinicio</translation>
+    </message>
+    <message>
+        <source>connected {0}</source>
+        <translation>conectado {0}</translation>
+    </message>
+    <message>
         <source>detected</source>
         <translation>detectado</translation>
     </message>
     <message>
         <source>device fault: {fault}</source>
         <translation>falla del equipo: {fault}</translation>
+    </message>
+    <message>
+        <source>device removed</source>
+        <translation>equipo retirado</translation>
     </message>
     <message>
         <source>discharge</source>
@@ -1512,6 +1820,14 @@
         <translation>más antiguo</translation>
     </message>
     <message>
+        <source>one of the group is active</source>
+        <translation>uno del grupo está activo</translation>
+    </message>
+    <message>
+        <source>only an engineer may hand authority over</source>
+        <translation>solo un ingeniero puede ceder la autoridad</translation>
+    </message>
+    <message>
         <source>operator</source>
         <translation>operador</translation>
     </message>
@@ -1568,8 +1884,20 @@
         <translation>rechazado</translation>
     </message>
     <message>
+        <source>remote control is off (2101)</source>
+        <translation>el control remoto está apagado (2101)</translation>
+    </message>
+    <message>
         <source>requests per poll</source>
         <translation>peticiones por lectura</translation>
+    </message>
+    <message>
+        <source>restored after a restart</source>
+        <translation>restaurada tras un reinicio</translation>
+    </message>
+    <message>
+        <source>restored after a restart, not yet confirmed</source>
+        <translation>restaurada tras un reinicio, aún sin confirmar</translation>
     </message>
     <message>
         <source>rules</source>
@@ -1596,6 +1924,10 @@
         <translation>suprimida</translation>
     </message>
     <message>
+        <source>shelved by {0} until {1}</source>
+        <translation>suspendida por {0} hasta {1}</translation>
+    </message>
+    <message>
         <source>simulated</source>
         <translation>simulado</translation>
     </message>
@@ -1612,6 +1944,10 @@
         <translation>sitio</translation>
     </message>
     <message>
+        <source>site file</source>
+        <translation>archivo del sitio</translation>
+    </message>
+    <message>
         <source>soc</source>
         <translation>SoC</translation>
     </message>
@@ -1620,8 +1956,16 @@
         <translation>espacio</translation>
     </message>
     <message>
+        <source>standby (not started)</source>
+        <translation>en espera (sin iniciar)</translation>
+    </message>
+    <message>
         <source>temp</source>
         <translation>temperatura</translation>
+    </message>
+    <message>
+        <source>the grid operator's link is not running</source>
+        <translation>el enlace con el operador de red no está en marcha</translation>
     </message>
     <message>
         <source>the normal traffic</source>
@@ -1636,6 +1980,10 @@
         <translation>disparo</translation>
     </message>
     <message>
+        <source>two masters started: one redundancy group serves one</source>
+        <translation>dos maestros iniciados: un grupo de redundancia atiende a uno</translation>
+    </message>
+    <message>
         <source>type a number</source>
         <translation>escriba un número</translation>
     </message>
@@ -1646,6 +1994,10 @@
     <message>
         <source>unshelved</source>
         <translation>restituida</translation>
+    </message>
+    <message>
+        <source>unverified</source>
+        <translation>sin verificar</translation>
     </message>
     <message>
         <source>up</source>
@@ -1722,6 +2074,10 @@
     <message>
         <source>{0}: keeps at most {1} decimals</source>
         <translation>{0}: admite a lo sumo {1} decimales</translation>
+    </message>
+    <message>
+        <source>{0}: power registers not verified ({1})</source>
+        <translation>{0}: registros de potencia sin verificar ({1})</translation>
     </message>
     <message>
         <source>{0}: to Standby at zero power, then no longer polled</source>
