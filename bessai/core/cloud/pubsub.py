@@ -81,6 +81,9 @@ class PubSubPublisher:
         self.max_in_flight = max_in_flight
         self.link_down_after_s = link_down_after_s
         self._progress = asyncio.Event()  # something was settled, or the link changed
+        # Batches being settled in worker threads: a stop waits (bounded) for them, since a
+        # thread cannot be cancelled and its task would outlive the publisher.
+        self._settling: set[asyncio.Task[list[Any]]] = set()
         self._running = asyncio.Event()
         self._running.set()
         self._client: Any = None
@@ -222,7 +225,10 @@ class PubSubPublisher:
                             self.outbox.batch(self.batch_size, after_id=last_id)
                         )
                         handed = await self._hand(rows)
-                        in_flight.append((rows, asyncio.create_task(self._settle(handed))))
+                        settle = asyncio.create_task(self._settle(handed))
+                        self._settling.add(settle)
+                        settle.add_done_callback(self._settling.discard)
+                        in_flight.append((rows, settle))
                         continue
                 if not in_flight:
                     with contextlib.suppress(TimeoutError):
@@ -288,6 +294,9 @@ class PubSubPublisher:
             # take its full retry time, so it is left to finish in its thread.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.to_thread(client.stop), 5.0)
+        if self._settling:
+            # The client's stop settles what it held: their waiting threads return then.
+            await asyncio.wait(set(self._settling), timeout=5.0)
 
 
 def _unsettled(futures: list[Future[Any]], timeout_s: float) -> list[Future[Any]]:
