@@ -61,18 +61,24 @@ def aio(qapp: QApplication, qtbot: QtBot) -> Iterator[Loop]:
         asyncio.set_event_loop(None)
 
 
+async def site_users(directory: Path) -> AuthService:
+    """The GUI tests' users: ana (admin), olga (operator), enzo (engineer), vera (viewer)."""
+    auth = AuthService(
+        directory / "users.db",
+        hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
+    )
+    await auth.add_user("ana", Role.ADMIN, "271828")
+    admin = await auth.login("ana", "271828")
+    await auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
+    await auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
+    await auth.add_user("vera", Role.VIEWER, "314159", by=admin)
+    return auth
+
+
 @pytest.fixture
 def app(aio: Loop, qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[MainWindow, Gateway, Loop]]:
     async def start() -> Gateway:
-        auth = AuthService(
-            tmp_path / "users.db",
-            hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
-        )
-        await auth.add_user("ana", Role.ADMIN, "271828")
-        admin = await auth.login("ana", "271828")
-        await auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
-        await auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
-        await auth.add_user("vera", Role.VIEWER, "314159", by=admin)
+        auth = await site_users(tmp_path)
         gw = Gateway(
             "cl-gui-01",
             [DeviceConfig(name="bess", profile="sim_bess", simulated=True, poll_interval_s=0.1)],

@@ -12,18 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.events import ControlMode
 from bessai.core.site.gateway import Gateway
-from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.profile_loader import load_profile
 from bessai.gui.bridge import CoreBridge
 from bessai.gui.main_window import PAGES, MainWindow
-from tests.gui.conftest import Loop, hold, login
+from tests.gui.conftest import Loop, hold, login, site_users
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -47,14 +45,7 @@ def doubtful_site(
     profile = _doubtful_profile(tmp_path / "profiles")
 
     async def start() -> Gateway:
-        auth = AuthService(
-            tmp_path / "users.db",
-            hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
-        )
-        await auth.add_user("ana", Role.ADMIN, "271828")
-        admin = await auth.login("ana", "271828")
-        await auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
-        await auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
+        auth = await site_users(tmp_path)
         devices = [
             DeviceConfig(name="a", profile="sim_bess", simulated=True, poll_interval_s=0.1),
             DeviceConfig(name="b", profile=str(profile), simulated=True, poll_interval_s=0.1),

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
@@ -22,11 +21,10 @@ from bessai.core.config.settings import DeviceConfig
 from bessai.core.scada.points import DEFAULT_POINTS
 from bessai.core.site.gateway import Gateway
 from bessai.core.site.scada_link import ScadaLink
-from bessai.core.stores.auth import AuthService, Role
 from bessai.gui.bridge import CoreBridge
 from bessai.gui.main_window import PAGES, MainWindow
 from bessai.gui.pages.scada import ScadaPanel
-from tests.gui.conftest import Loop, login
+from tests.gui.conftest import Loop, login, site_users
 from tests.helpers import free_port
 from tests.integration.iec104_scapy_master import ScapyMaster
 
@@ -41,14 +39,7 @@ def scada_app(
     port = free_port()
 
     async def start() -> Gateway:
-        auth = AuthService(
-            tmp_path / "users.db",
-            hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
-        )
-        await auth.add_user("ana", Role.ADMIN, "271828")
-        admin = await auth.login("ana", "271828")
-        await auth.add_user("olga", Role.OPERATOR, "314159", by=admin)
-        await auth.add_user("enzo", Role.ENGINEER, "314159", by=admin)
+        auth = await site_users(tmp_path)
         gw = Gateway(
             "cl-scada-01",
             [DeviceConfig(name="bess", profile="sim_bess", simulated=True, poll_interval_s=0.1)],

@@ -18,24 +18,15 @@ from argon2 import PasswordHasher
 
 from bessai.core.config.plant import SiteSettings, plant_topology
 from bessai.core.control.events import ControlMode
-from bessai.core.guard.safety import Reason, SafetyLimits
+from bessai.core.guard.safety import Reason
 from bessai.core.site.gateway import Gateway
-from bessai.core.site.simulated import start_simulated_plant
+from bessai.core.site.simulated import TWO_PCS_LIMITS, start_simulated_plant
 from bessai.core.stores.auth import AuthService, Role, Session
 from bessai.drivers.simulator.plant import PlantSimulator
 from tests.helpers import until
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-LIMITS = SafetyLimits(
-    soc_floor_pct=10,
-    soc_ceiling_pct=90,
-    max_charge_kw=100,
-    max_discharge_kw=100,
-    max_ramp_kw_per_s=50,
-    temp_trip_c=58,
-    pack_voltage_min_v=600,
-    pack_voltage_max_v=900,
-)
+LIMITS = TWO_PCS_LIMITS
 
 
 class Rig:

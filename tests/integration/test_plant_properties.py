@@ -39,13 +39,13 @@ from bessai.core.config.settings import DeviceConfig
 from bessai.core.control.books import Books
 from bessai.core.control.controller import Controller
 from bessai.core.control.events import ControlMode, SetpointApplied
-from bessai.core.guard.safety import Reason, SafetyGuard, SafetyLimits
+from bessai.core.guard.safety import Reason, SafetyGuard
 from bessai.core.plant.commands import SITE_TARGET, SiteCommands
 from bessai.core.plant.protection import CellLimits
 from bessai.core.polling.scheduler import DevicePoller
 from bessai.core.runtime.bus import EventBus
 from bessai.core.site.plant_wiring import PlantWiring
-from bessai.core.site.simulated import TWO_PCS_PLANT
+from bessai.core.site.simulated import TWO_PCS_LIMITS, TWO_PCS_PLANT
 from bessai.core.stores.audit import AuditTrail
 from bessai.core.stores.auth import AuthService, Role
 from bessai.drivers.device import Backoff, ModbusDevice, TcpEndpoint
@@ -55,16 +55,7 @@ from bessai.drivers.simulator.server import Fault
 
 pytestmark = pytest.mark.timeout(300)
 
-LIMITS = SafetyLimits(
-    soc_floor_pct=10,
-    soc_ceiling_pct=90,
-    max_charge_kw=100,
-    max_discharge_kw=100,
-    max_ramp_kw_per_s=50,
-    temp_trip_c=58,
-    pack_voltage_min_v=600,
-    pack_voltage_max_v=900,
-)
+LIMITS = TWO_PCS_LIMITS
 PCS = tuple(TWO_PCS_PLANT)
 BMS = tuple(TWO_PCS_PLANT.values())
 POI = "poi"

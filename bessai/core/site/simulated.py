@@ -7,6 +7,7 @@ sun follows the site's clock, so that the dispatcher sees PV by day.
 from __future__ import annotations
 
 from bessai.core.config.settings import DeviceConfig
+from bessai.core.guard.safety import SafetyLimits
 from bessai.drivers.device import TcpEndpoint
 from bessai.drivers.profile import Profile
 from bessai.drivers.profile_loader import load_profile
@@ -28,6 +29,17 @@ async def start_simulated(
 
 #: The two-PCS plant: each PCS drives the rack of its BMS; the meter at the POI.
 TWO_PCS_PLANT = {"pcs1": "bms1", "pcs2": "bms2"}
+#: Its inverters' limits: 100 kW each way, the racks' 600..900 V pack and 58 °C trip.
+TWO_PCS_LIMITS = SafetyLimits(
+    soc_floor_pct=10,
+    soc_ceiling_pct=90,
+    max_charge_kw=100,
+    max_discharge_kw=100,
+    max_ramp_kw_per_s=50,
+    temp_trip_c=58,
+    pack_voltage_min_v=600,
+    pack_voltage_max_v=900,
+)
 
 
 async def start_simulated_plant(
